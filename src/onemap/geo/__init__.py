@@ -1,0 +1,1 @@
+"""Geometry rules: official area, CRS handling, validity."""
