@@ -1,0 +1,230 @@
+"""The workspace contract every store backend fulfils.
+
+A workspace holds a catalog of **datasets** (DLTB, XZQ, YJJBNTTB, …), each with
+immutable **versions** (a year or a date) and, per version, derived **assets**
+(exports, tables, tile sets). Everything outside :mod:`onemap.store` talks to a
+workspace only through :class:`Store`; nothing else may depend on SQLite or
+PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+
+#: Storage CRS of every layer version.
+STORAGE_CRS = "EPSG:4490"
+
+
+@dataclass
+class VersionMeta:
+    """What the caller tells the store about a new version.
+
+    Parameters
+    ----------
+    source_file : str
+        Name of the file the data came from ("" for generated data).
+    source_checksum : str
+        SHA-256 of the source file (or of the generated content).
+    source_crs : str
+        CRS of the source, e.g. ``"EPSG:4523"``.
+    created_by : str
+        User or process that made the version.
+    synthetic : bool
+        True for generated sample data.
+    area_totals : dict
+        Totals computed at ingest, e.g. ``{"TBMJ": …, "TBDLMJ": …}`` in m².
+    notes : dict
+        Anything else worth keeping (repairs made, provenance).
+    """
+
+    source_file: str = ""
+    source_checksum: str = ""
+    source_crs: str = STORAGE_CRS
+    created_by: str = ""
+    synthetic: bool = False
+    area_totals: dict[str, float] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class VersionInfo:
+    """One immutable version of a dataset as recorded in the catalog."""
+
+    id: int
+    dataset: str
+    version: str
+    layer: str
+    feature_count: int
+    created_at: str
+    meta: VersionMeta
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        d = asdict(self)
+        meta = d.pop("meta")
+        d.update(meta)
+        return d
+
+
+@dataclass
+class DatasetInfo:
+    """A dataset and its versions, oldest first."""
+
+    name: str
+    title: str
+    kind: str
+    versions: list[VersionInfo] = field(default_factory=list)
+
+    @property
+    def latest(self) -> VersionInfo | None:
+        """The newest version (by version label order), or None."""
+        return self.versions[-1] if self.versions else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {
+            "name": self.name,
+            "title": self.title,
+            "kind": self.kind,
+            "versions": [v.to_dict() for v in self.versions],
+        }
+
+
+class Store(abc.ABC):
+    """Contract of a OneMap workspace."""
+
+    #: Where the workspace lives (a file path or a URL).
+    location: str
+
+    @abc.abstractmethod
+    def datasets(self) -> list[DatasetInfo]:
+        """Return every dataset with its versions."""
+
+    @abc.abstractmethod
+    def version(self, dataset: str, version: str | None = None) -> VersionInfo:
+        """Return one version (the latest when ``version`` is None).
+
+        Raises
+        ------
+        onemap.errors.WorkspaceError
+            If the dataset or version does not exist.
+        """
+
+    @abc.abstractmethod
+    def read(
+        self,
+        dataset: str,
+        version: str | None = None,
+        *,
+        columns: list[str] | None = None,
+        bbox: tuple[float, float, float, float] | None = None,
+        where: str | None = None,
+    ) -> gpd.GeoDataFrame:
+        """Read a version as a GeoDataFrame in EPSG:4490.
+
+        Parameters
+        ----------
+        dataset, version : str
+            What to read; the latest version when ``version`` is None.
+        columns : list of str, optional
+            Attribute columns to read (geometry always comes along).
+        bbox : tuple, optional
+            (minx, miny, maxx, maxy) in EPSG:4490.
+        where : str, optional
+            SQL-style attribute filter, e.g. ``"DLBM = '0101'"``.
+        """
+
+    @abc.abstractmethod
+    def write_version(
+        self,
+        dataset: str,
+        version: str,
+        gdf: gpd.GeoDataFrame,
+        meta: VersionMeta,
+        *,
+        title: str = "",
+        kind: str = "vector",
+    ) -> VersionInfo:
+        """Write a new immutable version in one transaction.
+
+        Either the layer and its catalog entry both exist afterwards, or
+        neither does.
+
+        Raises
+        ------
+        onemap.errors.WorkspaceError
+            If the version already exists (versions are never overwritten).
+        """
+
+    @abc.abstractmethod
+    def add_asset(self, version_id: int, kind: str, path: str, meta: dict | None = None) -> int:
+        """Record a derived asset of a version and return its id."""
+
+    @abc.abstractmethod
+    def assets(self, version_id: int) -> list[dict[str, Any]]:
+        """Return the assets of a version."""
+
+    @abc.abstractmethod
+    def fingerprint(self) -> dict[str, Any]:
+        """Return a summary of the whole content (catalog rows and row counts).
+
+        Two equal fingerprints mean the workspace content did not change; the
+        refusal tests rely on it.
+        """
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _backend_for(location: str | Path):
+    text = str(location)
+    if text.startswith(("postgresql://", "postgres://", "postgresql+")):
+        from onemap.errors import WorkspaceError
+
+        raise WorkspaceError("PostGIS 工作空间尚未支持（后续版本提供）：" + text)
+    from onemap.store.gpkg import GeoPackageStore
+
+    return GeoPackageStore
+
+
+def open_workspace(location: str | Path) -> Store:
+    """Open an existing workspace.
+
+    Parameters
+    ----------
+    location : str or Path
+        A ``.gpkg`` file (the embedded default).
+
+    Raises
+    ------
+    onemap.errors.WorkspaceError
+        If there is no workspace there.
+    """
+    return _backend_for(location).open(location)
+
+
+def init_workspace(location: str | Path, *, name: str = "", region: str = "") -> Store:
+    """Create a new, empty workspace.
+
+    Parameters
+    ----------
+    location : str or Path
+        Where to create it; a path ending in ``.gpkg`` or a folder (then
+        ``workspace.gpkg`` inside it).
+    name : str
+        Human name of the workspace, e.g. ``"吴忠市自然资源一张图"``.
+    region : str
+        Administrative code of the region it covers, e.g. ``"640300"``.
+    """
+    return _backend_for(location).create(location, name=name, region=region)
