@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# One command: install everything, build the Wuzhong sample workspace, and print its 三调 summary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh
+WS="${ONEMAP_WS:-ws/wuzhong.gpkg}"
+if [ ! -f "$WS" ]; then
+  .venv/bin/onemap sample "$WS" --patches "${ONEMAP_PATCHES:-100000}"
+fi
+.venv/bin/onemap catalog "$WS"
+.venv/bin/onemap stats "$WS" --dataset DLTB --by county --xlsx ws/wuzhong_stats.xlsx

@@ -1,0 +1,1 @@
+"""Analysis engines: pure functions over layer versions (no CLI, no web)."""

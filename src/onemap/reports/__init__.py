@@ -1,0 +1,1 @@
+"""Files people open: XLSX tables, DOCX reports, charts and maps."""

@@ -1,0 +1,161 @@
+"""Use cases shared by the CLI and the API: each reads through the store and calls an engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from onemap.analysis.stats import BulletinTable, bulletin_table
+from onemap.analysis.units import unit_names
+from onemap.errors import WorkspaceError
+from onemap.reports.xlsx import write_workbook
+from onemap.store.base import Store
+
+STAT_HEADERS = {
+    "unit": "单位代码",
+    "unit_name": "单位名称",
+    "group": "地类分组",
+    "dlbm": "地类编码",
+    "dlmc": "地类名称",
+    "tbdlmj_m2": "面积（平方米）",
+    "hectare": "面积（公顷）",
+    "mu": "面积（亩）",
+    "total": "合计",
+}
+
+
+def workspace_unit_names(store: Store) -> dict[str, str]:
+    """Unit code → name from the workspace's XZQ and CJDCQ, where present."""
+    have = {d.name for d in store.datasets() if d.versions}
+    xzq = store.read("XZQ") if "XZQ" in have else None
+    cjdcq = store.read("CJDCQ") if "CJDCQ" in have else None
+    return unit_names(xzq, cjdcq)
+
+
+def land_use_stats(
+    store: Store, *, dataset: str = "DLTB", version: str | None = None, level: str = "county"
+) -> BulletinTable:
+    """The 三调 bulletin table of one DLTB version.
+
+    Parameters
+    ----------
+    store : Store
+        Workspace.
+    dataset, version : str
+        Layer version to tabulate (latest when version is None).
+    level : {"county", "town", "village"}
+        Unit level.
+    """
+    info = store.version(dataset, version)
+    cols = ["DLBM", "ZLDWDM", "TBDLMJ"]
+    frame = store.read(dataset, info.version, columns=cols)
+    if frame.empty:
+        raise WorkspaceError(f"{dataset} {info.version} 没有图斑，无法统计")
+    return bulletin_table(
+        frame,
+        level=level,
+        unit_names=workspace_unit_names(store),
+        source={"dataset": dataset, "version": info.version, "version_id": info.id},
+    )
+
+
+def write_stats_xlsx(table: BulletinTable, path: str | Path) -> Path:
+    """Write the bulletin table as XLSX: group summary (公顷, 亩) and every 二级 class."""
+    groups_ha = table.groups.copy()
+    groups_mu = table.groups.copy()
+    for col in groups_mu.columns[2:]:
+        groups_mu[col] = groups_mu[col] * 15.0
+    src = table.source
+    title = f"{src.get('dataset', '')} {src.get('version', '')} 土地利用现状分类面积汇总表"
+    return write_workbook(
+        path,
+        {
+            "分组汇总（公顷）": groups_ha,
+            "分组汇总（亩）": groups_mu,
+            "二级地类明细": table.rows.drop(columns=["cents"]),
+        },
+        headers=STAT_HEADERS,
+        titles={"分组汇总（公顷）": title + "（公顷）", "分组汇总（亩）": title + "（亩）",
+                "二级地类明细": title + "（二级地类）"},
+        number_formats={c: "0.0000" for c in table.groups.columns[2:]}
+        | {"tbdlmj_m2": "0.00", "hectare": "0.0000", "mu": "0.00"},
+    )
+
+
+#: Chinese titles of the standard layers (for the catalog).
+LAYER_TITLES = {
+    "XZQ": "行政区",
+    "CJDCQ": "村级调查区",
+    "DLTB": "地类图斑",
+    "YJJBNTTB": "永久基本农田图斑",
+    "STBHHX": "生态保护红线",
+    "CZKFBJ": "城镇开发边界",
+    "ZRBHD": "自然保护地",
+}
+
+
+def build_sample_workspace(
+    path: str | Path, *, patches: int = 100_000, seed: int = 2024, progress=None
+) -> Store:
+    """Create a workspace holding the synthetic Wuzhong sample.
+
+    Parameters
+    ----------
+    path : str or Path
+        New workspace location (must not exist).
+    patches : int
+        Approximate number of DLTB patches.
+    seed : int
+        Random seed; the same seed gives the same workspace content.
+    progress : callable, optional
+        ``progress(step, done, total)``.
+    """
+    import hashlib
+
+    import numpy as np
+
+    from onemap.geo.area import ellipsoidal_area
+    from onemap.sample import build_sample
+    from onemap.store import init_workspace
+    from onemap.store.base import VersionMeta
+
+    sample = build_sample(patches=patches, seed=seed, progress=progress)
+    layers = getattr(sample, "layers", sample)
+    meta = dict(getattr(sample, "metadata", {}) or {})
+    store = init_workspace(
+        path, name=meta.get("name", "吴忠市自然资源一张图（模拟样例）"),
+        region=str(meta.get("region", "640300")),
+    )
+    total = sum(len(v) for v in layers.values())
+    done = 0
+    for dataset, versions in layers.items():
+        for version, gdf in versions.items():
+            if progress:
+                progress(f"写入 {dataset} {version}", done, total)
+            digest = hashlib.sha256(
+                f"sample:{seed}:{patches}:{dataset}:{version}:{len(gdf)}".encode()
+            ).hexdigest()
+            totals = {}
+            for name in ("TBMJ", "KCMJ", "TBDLMJ", "MJ", "DCMJ"):
+                if name in gdf.columns:
+                    totals[name] = float(np.round(gdf[name].astype(float).sum(), 2))
+            if not totals:
+                totals["area"] = float(np.round(ellipsoidal_area(gdf.geometry.values).sum(), 2))
+            store.write_version(
+                dataset,
+                str(version),
+                gdf,
+                VersionMeta(
+                    source_file=f"onemap sample --patches {patches} --seed {seed}",
+                    source_checksum=digest,
+                    source_crs="EPSG:4490",
+                    created_by="onemap sample",
+                    synthetic=True,
+                    area_totals=totals,
+                    notes=meta,
+                ),
+                title=LAYER_TITLES.get(dataset, dataset),
+            )
+            done += 1
+    if progress:
+        progress("完成", total, total)
+    return store

@@ -1,0 +1,404 @@
+"""GeoPackage backend: one ``.gpkg`` file that QGIS opens as it is.
+
+Each dataset version is a feature table named ``<DATASET>_<version>`` (e.g.
+``DLTB_2024``); the catalog lives in plain attribute tables of the same file
+(``onemap_*``), registered in ``gpkg_contents`` so QGIS lists them too.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pyogrio
+from sqlalchemy import create_engine, event, func, insert, select
+from sqlalchemy.engine import Engine
+
+from onemap.errors import WorkspaceError
+from onemap.store.base import STORAGE_CRS, DatasetInfo, Store, VersionInfo, VersionMeta
+from onemap.store.catalog import (
+    CATALOG_TABLES,
+    assets_table,
+    datasets_table,
+    dumps,
+    metadata,
+    now_iso,
+    version_sort_key,
+    versions_table,
+    workspace_table,
+)
+
+_GPKG_APPLICATION_ID = 0x47504B47
+_GPKG_USER_VERSION = 10400
+_DATASET_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
+_VERSION_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$")
+
+_GPKG_CORE_DDL = [
+    """CREATE TABLE gpkg_spatial_ref_sys (
+        srs_name TEXT NOT NULL, srs_id INTEGER NOT NULL PRIMARY KEY,
+        organization TEXT NOT NULL, organization_coordsys_id INTEGER NOT NULL,
+        definition TEXT NOT NULL, description TEXT)""",
+    """CREATE TABLE gpkg_contents (
+        table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL,
+        identifier TEXT UNIQUE, description TEXT DEFAULT '',
+        last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+        min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE, srs_id INTEGER,
+        CONSTRAINT fk_gc_r_srs_id FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys(srs_id))""",
+    """CREATE TABLE gpkg_geometry_columns (
+        table_name TEXT NOT NULL, column_name TEXT NOT NULL,
+        geometry_type_name TEXT NOT NULL, srs_id INTEGER NOT NULL,
+        z TINYINT NOT NULL, m TINYINT NOT NULL,
+        CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name),
+        CONSTRAINT uk_gc_table_name UNIQUE (table_name),
+        CONSTRAINT fk_gc_tn FOREIGN KEY (table_name) REFERENCES gpkg_contents(table_name),
+        CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys (srs_id))""",
+]
+
+
+def _core_srs_rows() -> list[tuple]:
+    from pyproj import CRS
+
+    return [
+        ("Undefined cartesian SRS", -1, "NONE", -1, "undefined", "undefined cartesian"),
+        ("Undefined geographic SRS", 0, "NONE", 0, "undefined", "undefined geographic"),
+        ("WGS 84 geodetic", 4326, "EPSG", 4326, CRS.from_epsg(4326).to_wkt("WKT1_GDAL"), ""),
+        ("China Geodetic Coordinate System 2000", 4490, "EPSG", 4490,
+         CRS.from_epsg(4490).to_wkt("WKT1_GDAL"), "CGCS2000"),
+    ]
+
+
+def _resolve_path(location: str | Path) -> Path:
+    path = Path(location)
+    if path.suffix.lower() != ".gpkg":
+        path = path / "workspace.gpkg"
+    return path
+
+
+class GeoPackageStore(Store):
+    """A workspace in one GeoPackage file.
+
+    Use :meth:`create` or :meth:`open`, not the constructor.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.location = str(path)
+        self._engine: Engine = create_engine(f"sqlite:///{path}")
+        event.listen(self._engine, "connect", _sqlite_on_connect)
+
+    # ------------------------------------------------------------------ life cycle
+    @classmethod
+    def create(cls, location: str | Path, *, name: str = "", region: str = "") -> GeoPackageStore:
+        """Create a new workspace file; refuse if one is already there."""
+        path = _resolve_path(location)
+        if path.exists():
+            raise WorkspaceError(f"工作空间已存在：{path}（不会覆盖已有数据）")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(path)
+        try:
+            with con:
+                con.execute(f"PRAGMA application_id = {_GPKG_APPLICATION_ID}")
+                con.execute(f"PRAGMA user_version = {_GPKG_USER_VERSION}")
+                for ddl in _GPKG_CORE_DDL:
+                    con.execute(ddl)
+                con.executemany(
+                    "INSERT INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)", _core_srs_rows()
+                )
+        finally:
+            con.close()
+        store = cls(path)
+        metadata.create_all(store._engine, tables=CATALOG_TABLES)
+        with store._engine.begin() as conn:
+            for table in CATALOG_TABLES:
+                conn.exec_driver_sql(
+                    "INSERT INTO gpkg_contents (table_name, data_type, identifier, description)"
+                    " VALUES (?, 'attributes', ?, ?)",
+                    (table.name, table.name, "OneMap 目录"),
+                )
+            rows = {
+                "name": name or path.stem,
+                "region": region,
+                "created_at": now_iso(),
+                "schema_version": "1",
+                "storage_crs": STORAGE_CRS,
+            }
+            conn.execute(insert(workspace_table), [{"key": k, "value": v} for k, v in rows.items()])
+        return store
+
+    @classmethod
+    def open(cls, location: str | Path) -> GeoPackageStore:
+        """Open an existing workspace file."""
+        path = _resolve_path(location)
+        if not path.exists():
+            raise WorkspaceError(f"工作空间不存在：{path}（请先运行 onemap init）")
+        try:
+            con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                names = {
+                    r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")
+                }
+            finally:
+                con.close()
+        except sqlite3.DatabaseError as exc:
+            raise WorkspaceError(f"不是有效的 GeoPackage 工作空间：{path}（{exc}）") from exc
+        missing = {t.name for t in CATALOG_TABLES} - names
+        if missing:
+            raise WorkspaceError(
+                f"{path} 不是 OneMap 工作空间：缺少目录表 {', '.join(sorted(missing))}"
+            )
+        return cls(path)
+
+    def close(self) -> None:
+        """Dispose of pooled connections."""
+        self._engine.dispose()
+
+    # ------------------------------------------------------------------ catalog
+    def settings(self) -> dict[str, str]:
+        """Workspace-level settings (name, region, created_at, …)."""
+        with self._engine.connect() as conn:
+            return {r.key: r.value for r in conn.execute(select(workspace_table))}
+
+    def datasets(self) -> list[DatasetInfo]:
+        """Return every dataset with its versions, oldest first."""
+        with self._engine.connect() as conn:
+            ds_rows = conn.execute(select(datasets_table).order_by(datasets_table.c.name)).all()
+            v_rows = conn.execute(select(versions_table)).all()
+        out = []
+        for d in ds_rows:
+            versions = sorted(
+                (_version_from_row(v) for v in v_rows if v.dataset == d.name),
+                key=lambda v: version_sort_key(v.version),
+            )
+            out.append(DatasetInfo(name=d.name, title=d.title, kind=d.kind, versions=versions))
+        return out
+
+    def version(self, dataset: str, version: str | None = None) -> VersionInfo:
+        """Return one version, the latest when ``version`` is None."""
+        for d in self.datasets():
+            if d.name != dataset:
+                continue
+            if not d.versions:
+                break
+            if version is None:
+                return d.versions[-1]
+            for v in d.versions:
+                if v.version == str(version):
+                    return v
+            known = "、".join(v.version for v in d.versions)
+            raise WorkspaceError(f"数据集 {dataset} 没有版本 {version}（已有版本：{known}）")
+        known = "、".join(d.name for d in self.datasets()) or "无"
+        raise WorkspaceError(f"工作空间中没有数据集 {dataset}（已有：{known}）")
+
+    # ------------------------------------------------------------------ data
+    def read(
+        self,
+        dataset: str,
+        version: str | None = None,
+        *,
+        columns: list[str] | None = None,
+        bbox: tuple[float, float, float, float] | None = None,
+        where: str | None = None,
+    ) -> gpd.GeoDataFrame:
+        """Read a version as a GeoDataFrame in EPSG:4490."""
+        info = self.version(dataset, version)
+        gdf = pyogrio.read_dataframe(
+            self.path,
+            layer=info.layer,
+            columns=columns,
+            bbox=bbox,
+            where=where,
+            use_arrow=True,
+        )
+        if gdf.geometry.name != "geometry":
+            gdf = gdf.rename_geometry("geometry")
+        return gdf.set_crs(STORAGE_CRS, allow_override=True)
+
+    def write_version(
+        self,
+        dataset: str,
+        version: str,
+        gdf: gpd.GeoDataFrame,
+        meta: VersionMeta,
+        *,
+        title: str = "",
+        kind: str = "vector",
+    ) -> VersionInfo:
+        """Write a new immutable version: the layer and its catalog row, or nothing."""
+        version = str(version)
+        if not _DATASET_RE.match(dataset):
+            raise WorkspaceError(f"数据集名称不合规：{dataset}（大写字母开头，仅含大写字母、数字、下划线）")
+        if not _VERSION_RE.match(version):
+            raise WorkspaceError(f"版本号不合规：{version}（如 2024 或 2024-06-30）")
+        existing = {(d.name, v.version) for d in self.datasets() for v in d.versions}
+        if (dataset, version) in existing:
+            raise WorkspaceError(f"数据集 {dataset} 已有版本 {version}；版本不可覆盖，请使用新的版本号")
+        if gdf.crs is None or gdf.crs.to_epsg() != 4490:
+            raise WorkspaceError("写入工作空间的数据必须为 CGCS2000 经纬度（EPSG:4490）")
+        layer = self._free_layer_name(f"{dataset}_{re.sub(r'[^0-9A-Za-z]', '_', version)}")
+        self._write_layer(gdf, layer)
+        try:
+            with self._engine.begin() as conn:
+                conn.exec_driver_sql(
+                    "UPDATE gpkg_contents SET description = ?, identifier = ? WHERE table_name = ?",
+                    (f"{title or dataset} {version}", f"{title or dataset} {version}", layer),
+                )
+                has_ds = conn.execute(
+                    select(func.count()).where(datasets_table.c.name == dataset)
+                ).scalar()
+                if not has_ds:
+                    conn.execute(
+                        insert(datasets_table).values(
+                            name=dataset, title=title or dataset, kind=kind, created_at=now_iso()
+                        )
+                    )
+                result = conn.execute(
+                    insert(versions_table).values(
+                        dataset=dataset,
+                        version=version,
+                        layer=layer,
+                        feature_count=len(gdf),
+                        created_at=now_iso(),
+                        created_by=meta.created_by or _current_user(),
+                        source_file=meta.source_file,
+                        source_checksum=meta.source_checksum,
+                        source_crs=meta.source_crs,
+                        synthetic=bool(meta.synthetic),
+                        area_totals=dumps(meta.area_totals),
+                        notes=dumps(meta.notes),
+                    )
+                )
+                new_id = result.inserted_primary_key[0]
+        except BaseException:
+            self._drop_layer(layer)
+            raise
+        return self._version_by_id(new_id)
+
+    def add_asset(self, version_id: int, kind: str, path: str, meta: dict | None = None) -> int:
+        """Record a derived asset of a version and return its id."""
+        with self._engine.begin() as conn:
+            res = conn.execute(
+                insert(assets_table).values(
+                    version_id=version_id,
+                    kind=kind,
+                    path=str(path),
+                    meta=dumps(meta or {}),
+                    created_at=now_iso(),
+                )
+            )
+            return int(res.inserted_primary_key[0])
+
+    def assets(self, version_id: int) -> list[dict[str, Any]]:
+        """Return the assets recorded for a version."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(assets_table).where(assets_table.c.version_id == version_id)
+            ).all()
+        return [{**r._asdict(), "meta": json.loads(r.meta)} for r in rows]
+
+    def fingerprint(self) -> dict[str, Any]:
+        """Catalog rows plus the row count of every table in the file."""
+        con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+        try:
+            tables = sorted(
+                r[0]
+                for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")
+                if not r[0].startswith("sqlite_")
+            )
+            counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+            catalog = {
+                t.name: [list(r) for r in con.execute(f'SELECT * FROM "{t.name}" ORDER BY 1')]
+                for t in CATALOG_TABLES
+            }
+        finally:
+            con.close()
+        return {"tables": counts, "catalog": catalog}
+
+    # ------------------------------------------------------------------ helpers
+    def _version_by_id(self, version_id: int) -> VersionInfo:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(versions_table).where(versions_table.c.id == version_id)).one()
+        return _version_from_row(row)
+
+    def _free_layer_name(self, base: str) -> str:
+        con = sqlite3.connect(self.path)
+        try:
+            names = {r[0].lower() for r in con.execute("SELECT name FROM sqlite_master")}
+        finally:
+            con.close()
+        name, i = base, 1
+        while name.lower() in names:
+            i += 1
+            name = f"{base}_{i}"
+        return name
+
+    def _write_layer(self, gdf: gpd.GeoDataFrame, layer: str) -> None:
+        frame = gdf
+        if frame.geometry.name != "geometry":
+            frame = frame.rename_geometry("geometry")
+        try:
+            pyogrio.write_dataframe(
+                frame,
+                self.path,
+                layer=layer,
+                driver="GPKG",
+                promote_to_multi=True,
+                use_arrow=True,
+                layer_options={"SPATIAL_INDEX": "YES"},
+            )
+        except BaseException:
+            self._drop_layer(layer)
+            raise
+
+    def _drop_layer(self, layer: str) -> None:
+        """Remove a layer and every GeoPackage registry row of it."""
+        con = sqlite3.connect(self.path)
+        try:
+            with con:
+                tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+                for t in (f"rtree_{layer}_geometry", f"rtree_{layer}_geom", layer):
+                    if t in tables:
+                        con.execute(f'DROP TABLE "{t}"')
+                for reg in ("gpkg_geometry_columns", "gpkg_contents", "gpkg_extensions",
+                            "gpkg_ogr_contents"):
+                    if reg in tables:
+                        con.execute(f"DELETE FROM {reg} WHERE table_name = ?", (layer,))
+        finally:
+            con.close()
+
+
+def _sqlite_on_connect(dbapi_conn, _record) -> None:
+    dbapi_conn.execute("PRAGMA foreign_keys = ON")
+
+
+def _current_user() -> str:
+    try:
+        return os.environ.get("ONEMAP_USER") or getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user database in some containers
+        return "unknown"
+
+
+def _version_from_row(row) -> VersionInfo:
+    meta = VersionMeta(
+        source_file=row.source_file,
+        source_checksum=row.source_checksum,
+        source_crs=row.source_crs,
+        created_by=row.created_by,
+        synthetic=bool(row.synthetic),
+        area_totals=json.loads(row.area_totals or "{}"),
+        notes=json.loads(row.notes or "{}"),
+    )
+    return VersionInfo(
+        id=row.id,
+        dataset=row.dataset,
+        version=row.version,
+        layer=row.layer,
+        feature_count=row.feature_count,
+        created_at=row.created_at,
+        meta=meta,
+    )
