@@ -58,6 +58,10 @@ _GPKG_CORE_DDL = [
         CONSTRAINT uk_gc_table_name UNIQUE (table_name),
         CONSTRAINT fk_gc_tn FOREIGN KEY (table_name) REFERENCES gpkg_contents(table_name),
         CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys (srs_id))""",
+    """CREATE TABLE gpkg_extensions (
+        table_name TEXT, column_name TEXT, extension_name TEXT NOT NULL,
+        definition TEXT NOT NULL, scope TEXT NOT NULL,
+        CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name))""",
 ]
 
 
@@ -311,6 +315,8 @@ class GeoPackageStore(Store):
                 if not r[0].startswith("sqlite_")
             )
             counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+            # GDAL may add empty registry tables on first use; they hold no content.
+            counts = {t: c for t, c in counts.items() if c or not t.startswith("gpkg_")}
             catalog = {
                 t.name: [list(r) for r in con.execute(f'SELECT * FROM "{t.name}" ORDER BY 1')]
                 for t in CATALOG_TABLES
