@@ -170,6 +170,15 @@ class Store(abc.ABC):
         """Return the assets of a version."""
 
     @abc.abstractmethod
+    def sql_engine(self):
+        """SQLAlchemy engine for the relational tables (cases, ledgers, users, audit).
+
+        Modules that keep relational records define their tables with
+        SQLAlchemy Core in :mod:`onemap.store` and run them through this
+        engine, so the same code serves the GeoPackage file and PostGIS.
+        """
+
+    @abc.abstractmethod
     def fingerprint(self) -> dict[str, Any]:
         """Return a summary of the whole content (catalog rows and row counts).
 

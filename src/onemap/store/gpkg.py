@@ -158,6 +158,10 @@ class GeoPackageStore(Store):
             )
         return cls(path)
 
+    def sql_engine(self) -> Engine:
+        """SQLAlchemy engine on the GeoPackage file (relational tables live beside the layers)."""
+        return self._engine
+
     def close(self) -> None:
         """Dispose of pooled connections."""
         self._engine.dispose()
