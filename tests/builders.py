@@ -1,0 +1,51 @@
+"""Builders of small test datasets shared by the test modules."""
+
+
+import hashlib
+from pathlib import Path
+
+import geopandas as gpd
+import shapely
+
+
+def dltb_frame(n: int = 6, *, lon0: float = 106.20, lat0: float = 37.95) -> gpd.GeoDataFrame:
+    """A small, valid DLTB delivery in EPSG:4490 (a row of 200 m × 200 m patches)."""
+    step = 0.002
+    geoms = [
+        shapely.box(lon0 + i * step, lat0, lon0 + (i + 1) * step, lat0 + step) for i in range(n)
+    ]
+    codes = ["0101", "0102", "0103", "0301", "0702", "1205"]
+    names = {"0101": "水田", "0102": "水浇地", "0103": "旱地", "0301": "乔木林地",
+             "0702": "农村宅基地", "1205": "沙地"}
+    dlbm = [codes[i % len(codes)] for i in range(n)]
+    cultivated = [c.startswith("01") for c in dlbm]
+    return gpd.GeoDataFrame(
+        {
+            "BSM": [f"64030200{i:04d}" for i in range(n)],
+            "YSDM": ["2001010100"] * n,
+            "TBBH": [f"{i + 1:04d}" for i in range(n)],
+            "DLBM": dlbm,
+            "DLMC": [names[c] for c in dlbm],
+            "QSXZ": ["30"] * n,
+            "QSDWDM": ["6403020010010000000"] * n,
+            "QSDWMC": ["金积镇金积村"] * n,
+            "ZLDWDM": ["6403020010010000000"] * n,
+            "ZLDWMC": ["金积镇金积村"] * n,
+            "KCDLBM": ["1203" if c else "" for c in cultivated],
+            "KCXS": [0.05 if c else 0.0 for c in cultivated],
+            "GDLX": ["PD" if c else "" for c in cultivated],
+            "GDPDJB": ["2" if c else "" for c in cultivated],
+            "ZZSXDM": ["LS" if c else "" for c in cultivated],
+            "ZZSXMC": ["种植粮食作物" if c else "" for c in cultivated],
+            "CZCSXM": ["203" if c == "0702" else "" for c in dlbm],
+        },
+        geometry=geoms,
+        crs="EPSG:4490",
+    )
+
+
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
