@@ -22,8 +22,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 import geopandas as gpd  # noqa: E402
 import numpy as np  # noqa: E402
 import pyproj  # noqa: E402
-from _common import measure, print_table, synthetic_patches  # noqa: E402
 
+from _common import measure, print_table, synthetic_patches  # noqa: E402
 from onemap.geo.area import A_CGCS2000, F_CGCS2000, ellipsoidal_area  # noqa: E402
 
 

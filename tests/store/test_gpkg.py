@@ -52,7 +52,7 @@ def test_write_read_and_catalog(tmp_path):
     meta = VersionMeta(source_file="DLTB.shp", source_checksum="abc", source_crs="EPSG:4523",
                        area_totals={"TBMJ": 12.5}, notes={"k": "中文"})
     v1 = store.write_version("DLTB", "2023", _frame(3), meta, title="地类图斑")
-    v2 = store.write_version("DLTB", "2024", _frame(2), VersionMeta(), title="地类图斑")
+    store.write_version("DLTB", "2024", _frame(2), VersionMeta(), title="地类图斑")
     assert v1.layer == "DLTB_2023" and v1.feature_count == 3
     ds = store.datasets()
     assert [d.name for d in ds] == ["DLTB"]
