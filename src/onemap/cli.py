@@ -38,7 +38,8 @@ def _fail(exc: OneMapError, as_json: bool) -> None:
     if as_json:
         _emit_json(exc.to_dict())
     else:
-        err.print(f"[bold red]错误：[/]{exc}", markup=True, highlight=False)
+        err.print("错误：", style="bold red", end="")
+        err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(code=exc.exit_code)
 
 
@@ -133,7 +134,7 @@ def ingest(
         for rule, n in counts.items():
             out.print(f"  · {rule}：{n} 条")
         for p in result.report.items[:20]:
-            out.print(f"    {p}", highlight=False)
+            out.print(f"    {p}", highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -193,17 +194,26 @@ def stats(
 
 
 def print_group_table(table) -> None:
-    """Print the unit × group summary (公顷) to the terminal."""
+    """Print the unit × group summary (公顷): groups as rows when units are few, else units as rows."""
     src = table.source
-    rich_table = Table(title=f"{src.get('dataset')} {src.get('version')} 土地利用现状汇总（公顷）")
-    cols = list(table.groups.columns)
-    rich_table.add_column("单位")
-    for col in cols[2:]:
-        rich_table.add_column("合计" if col == "total" else col, justify="right")
-    for row in table.groups.itertuples(index=False):
-        label = f"{row[0]} {row[1]}".strip()
-        rich_table.add_row(label, *(f"{v:,.2f}" for v in row[2:]))
-    out.print(rich_table)
+    title = f"{src.get('dataset')} {src.get('version')} 土地利用现状汇总（公顷）"
+    groups = table.groups
+    labels = [f"{code} {name}".strip() for code, name in zip(groups["unit"], groups["unit_name"], strict=True)]
+    value_cols = list(groups.columns[2:])
+    rich_table = Table(title=title)
+    if len(groups) <= 8:
+        rich_table.add_column("地类分组")
+        for label in labels:
+            rich_table.add_column(label, justify="right")
+        for col in value_cols:
+            rich_table.add_row("合计" if col == "total" else col, *(f"{v:,.2f}" for v in groups[col]))
+    else:
+        rich_table.add_column("单位")
+        for col in value_cols:
+            rich_table.add_column("合计" if col == "total" else col, justify="right")
+        for label, row in zip(labels, groups[value_cols].itertuples(index=False), strict=True):
+            rich_table.add_row(label, *(f"{v:,.2f}" for v in row))
+    out.print(rich_table, width=max(out.width, 160))
 
 
 @app.command()
