@@ -180,6 +180,8 @@ def stats(
         table = land_use_stats(store, dataset=dataset, version=version, level=by)
         if xlsx:
             write_stats_xlsx(table, xlsx)
+            store.add_asset(table.source["version_id"], "xlsx", str(xlsx.resolve()),
+                            {"kind": "bulletin_table", "level": by})
     except OneMapError as exc:
         _fail(exc, as_json)
     if as_json:
