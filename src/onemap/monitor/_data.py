@@ -1,0 +1,69 @@
+"""Reading the monitoring data files (YAML) with the same override rule as the domain tables.
+
+A bureau may put an edited copy of any file of ``onemap/monitor/data`` into the
+directory named by ``ONEMAP_DOMAIN_DIR``; the copy replaces the shipped file
+of the same name. Callers may also pass an explicit path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from onemap.errors import DomainDataError, Problem
+
+#: Directory of the shipped monitoring files.
+SHIPPED_DIR = Path(__file__).resolve().parent / "data"
+#: Environment variable of the override directory (shared with :mod:`onemap.domain`).
+ENV_OVERRIDE_DIR = "ONEMAP_DOMAIN_DIR"
+
+
+def resolve(name: str, path: str | Path | None = None) -> Path:
+    """Return the file to read: ``path`` if given, else the override copy, else the shipped one."""
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise DomainDataError(f"找不到文件：{p}", [Problem("domain_data", "文件不存在",
+                                                           file=str(p))])
+        return p
+    over = os.environ.get(ENV_OVERRIDE_DIR, "").strip()
+    if over and (Path(over) / name).is_file():
+        return Path(over) / name
+    return SHIPPED_DIR / name
+
+
+def read_yaml(path: Path) -> tuple[dict[str, Any], str]:
+    """Read a YAML mapping; return it and the SHA-256 of the file bytes."""
+    try:
+        raw = path.read_bytes()
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        data = yaml.load(raw.decode("utf-8"), Loader=loader)  # noqa: S506 - a safe loader
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise fail(path, None, f"无法读取（{exc}）") from exc
+    if not isinstance(data, dict):
+        raise fail(path, None, "顶层应为键值表")
+    return data, hashlib.sha256(raw).hexdigest()
+
+
+def fail(path: Path, entry: str | None, detail: str) -> DomainDataError:
+    """Error for one bad entry of a monitoring data file."""
+    where = f"中 {entry} " if entry else " "
+    return DomainDataError(
+        f"数据文件 {path.name}{where}有误：{detail}（文件：{path}）",
+        [Problem("domain_data", detail, file=str(path), row=entry)],
+    )
+
+
+def explain(exc: ValidationError) -> str:
+    """Short Chinese-prefixed explanation of a pydantic error (location: message)."""
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err.get("loc", ()))
+        msg = str(err.get("msg", "")).removeprefix("Value error, ")
+        parts.append(f"{loc}：{msg}" if loc else msg)
+    return "；".join(parts)

@@ -1,0 +1,355 @@
+"""Append-only audit log with a hash chain (规划全过程自动强制留痕).
+
+Every state change of a case, a ledger entry, a rule set or an indicator
+target appends one row: who, when, what, the record before and after. Each
+row carries the hash of the row before it, and its own hash is the SHA-256 of
+a canonical serialization of all its fields *including* that previous hash,
+so changing, inserting or deleting any row breaks the chain from that row on.
+:func:`verify` walks the chain and names the first broken row.
+
+The log is generic: any module appends with :func:`append`, inside its own
+transaction when it passes a ``Connection`` (the audit row then commits or
+rolls back with the change it records).
+
+Concurrency: appends serialise on a one-row head table (``UPDATE`` first, which
+takes a write lock in SQLite and a row lock in PostgreSQL), and ``prev_hash`` is
+unique, so the chain can never fork. Nothing here is dialect-specific except
+the optional guard triggers that refuse ``UPDATE``/``DELETE`` on the log table
+(created for SQLite and PostgreSQL; a database owner can still drop them, which
+is exactly what :func:`verify` detects afterwards).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import weakref
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine
+
+from onemap.store.catalog import now_iso
+
+#: Metadata of the audit tables (created lazily, see :func:`ensure_tables`).
+metadata = MetaData()
+
+#: Hash that the first row points back to.
+GENESIS_HASH = "0" * 64
+
+audit_table = Table(
+    "onemap_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("at", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("entity", Text, nullable=False),
+    Column("entity_id", Text, nullable=False),
+    Column("before", Text, nullable=False),
+    Column("after", Text, nullable=False),
+    Column("prev_hash", Text, nullable=False),
+    Column("hash", Text, nullable=False),
+    UniqueConstraint("prev_hash", name="uq_onemap_audit_prev"),
+)
+
+audit_head_table = Table(
+    "onemap_audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", Integer, nullable=False),
+    Column("last_hash", Text, nullable=False),
+)
+
+_GUARDS: dict[str, list[str]] = {
+    "sqlite": [
+        "CREATE TRIGGER IF NOT EXISTS onemap_audit_no_update BEFORE UPDATE ON onemap_audit "
+        "BEGIN SELECT RAISE(ABORT, 'onemap_audit is append-only'); END",
+        "CREATE TRIGGER IF NOT EXISTS onemap_audit_no_delete BEFORE DELETE ON onemap_audit "
+        "BEGIN SELECT RAISE(ABORT, 'onemap_audit is append-only'); END",
+    ],
+    "postgresql": [
+        "CREATE OR REPLACE FUNCTION onemap_audit_refuse() RETURNS trigger AS $$ "
+        "BEGIN RAISE EXCEPTION 'onemap_audit is append-only'; END; $$ LANGUAGE plpgsql",
+        "DROP TRIGGER IF EXISTS onemap_audit_guard ON onemap_audit",
+        "CREATE TRIGGER onemap_audit_guard BEFORE UPDATE OR DELETE ON onemap_audit "
+        "FOR EACH ROW EXECUTE FUNCTION onemap_audit_refuse()",
+    ],
+}
+
+_READY: weakref.WeakSet = weakref.WeakSet()
+
+
+def canonical_json(obj: Any) -> str:
+    """Serialise ``obj`` canonically: sorted keys, no spaces, UTF-8 text kept readable.
+
+    Examples
+    --------
+    >>> canonical_json({"b": 1, "a": "耕地"})
+    '{"a":"耕地","b":1}'
+    """
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                      default=str)
+
+
+def row_hash(row: dict[str, Any]) -> str:
+    """SHA-256 (hex) of one audit row's canonical serialization.
+
+    Parameters
+    ----------
+    row : dict
+        ``id, at, actor, action, entity, entity_id, before, after, prev_hash``;
+        ``before``/``after`` are the stored JSON texts, hashed verbatim.
+
+    Returns
+    -------
+    str
+        64 hex digits.
+    """
+    doc = {
+        "id": int(row["id"]),
+        "at": str(row["at"]),
+        "actor": str(row["actor"]),
+        "action": str(row["action"]),
+        "entity": str(row["entity"]),
+        "entity_id": str(row["entity_id"]),
+        "before": str(row["before"]),
+        "after": str(row["after"]),
+        "prev_hash": str(row["prev_hash"]),
+    }
+    return hashlib.sha256(canonical_json(doc).encode("utf-8")).hexdigest()
+
+
+def ensure_tables(bind: Engine | Connection) -> None:
+    """Create the audit tables, the head row and the guard triggers if missing."""
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    if engine in _READY:
+        return
+
+    def _create(conn: Connection) -> None:
+        metadata.create_all(conn, checkfirst=True)
+        head = conn.execute(select(audit_head_table.c.id)).first()
+        if head is None:
+            conn.execute(insert(audit_head_table).values(id=1, seq=0, last_hash=GENESIS_HASH))
+        for ddl in _GUARDS.get(conn.dialect.name, []):
+            conn.exec_driver_sql(ddl)
+
+    if isinstance(bind, Connection):
+        _create(bind)  # inside the caller's transaction: not cached, it may roll back
+        return
+    with bind.begin() as conn:
+        _create(conn)
+    _READY.add(engine)
+
+
+@dataclass
+class AuditEntry:
+    """One row of the audit log."""
+
+    id: int
+    at: str
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    before: Any
+    after: Any
+    prev_hash: str
+    hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict (``before``/``after`` parsed)."""
+        return asdict(self)
+
+
+def _append(conn: Connection, actor: str, action: str, entity: str, entity_id: object,
+            before: Any, after: Any) -> AuditEntry:
+    # Take the lock first: the UPDATE serialises concurrent appenders.
+    conn.execute(update(audit_head_table).where(audit_head_table.c.id == 1)
+                 .values(seq=audit_head_table.c.seq + 1))
+    head = conn.execute(select(audit_head_table).where(audit_head_table.c.id == 1)).one()
+    row = {
+        "id": int(head.seq),
+        "at": now_iso(),
+        "actor": actor or "unknown",
+        "action": action,
+        "entity": entity,
+        "entity_id": str(entity_id),
+        "before": canonical_json(before),
+        "after": canonical_json(after),
+        "prev_hash": head.last_hash,
+    }
+    row["hash"] = row_hash(row)
+    conn.execute(insert(audit_table).values(**row))
+    conn.execute(update(audit_head_table).where(audit_head_table.c.id == 1)
+                 .values(last_hash=row["hash"]))
+    return AuditEntry(**{**row, "before": before, "after": after})
+
+
+def append(
+    bind: Engine | Connection,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: object,
+    before: Any = None,
+    after: Any = None,
+) -> AuditEntry:
+    """Append one row to the audit log.
+
+    Parameters
+    ----------
+    bind : Engine or Connection
+        The workspace engine (the row commits on its own) or an open
+        connection inside the caller's transaction (the row commits or rolls
+        back together with the change it records).
+    actor : str
+        Who did it (user name or process).
+    action : str
+        What was done, e.g. ``"case.determine"``.
+    entity, entity_id : str
+        What it was done to, e.g. ``"case"``, ``42``.
+    before, after : JSON-serialisable
+        The record before and after (``None`` when created or deleted).
+
+    Returns
+    -------
+    AuditEntry
+        The row written, with its id and hash.
+    """
+    ensure_tables(bind)
+    if isinstance(bind, Connection):
+        return _append(bind, actor, action, entity, entity_id, before, after)
+    with bind.begin() as conn:
+        return _append(conn, actor, action, entity, entity_id, before, after)
+
+
+def entries(
+    bind: Engine | Connection,
+    *,
+    entity: str | None = None,
+    entity_id: object | None = None,
+    limit: int | None = None,
+) -> list[AuditEntry]:
+    """Read audit rows, oldest first, optionally for one entity."""
+    ensure_tables(bind)
+    stmt = select(audit_table).order_by(audit_table.c.id)
+    if entity is not None:
+        stmt = stmt.where(audit_table.c.entity == entity)
+    if entity_id is not None:
+        stmt = stmt.where(audit_table.c.entity_id == str(entity_id))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+
+    def _read(conn: Connection) -> list[AuditEntry]:
+        out = []
+        for r in conn.execute(stmt):
+            d = r._asdict()
+            d["before"] = _loads(d["before"])
+            d["after"] = _loads(d["after"])
+            out.append(AuditEntry(**d))
+        return out
+
+    if isinstance(bind, Connection):
+        return _read(bind)
+    with bind.connect() as conn:
+        return _read(conn)
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return text
+
+
+@dataclass
+class Verification:
+    """Result of :func:`verify`.
+
+    Attributes
+    ----------
+    ok : bool
+        True when every row's hash and link are intact.
+    rows : int
+        Rows checked.
+    first_broken : int or None
+        Id of the first row that fails (None when ok).
+    reason : str
+        Chinese explanation of the failure ("" when ok).
+    head_hash : str
+        Hash of the last row; publish it elsewhere to anchor the chain.
+    """
+
+    ok: bool
+    rows: int
+    first_broken: int | None
+    reason: str
+    head_hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return asdict(self)
+
+
+def verify(bind: Engine | Connection) -> Verification:
+    """Check the whole chain and name the first broken row.
+
+    A row is broken when its stored hash does not match its content, when it
+    does not point at the hash of the row before it, or when ids skip (a row
+    was deleted). The head table must also point at the last row (rows were
+    not cut off the end).
+
+    Parameters
+    ----------
+    bind : Engine or Connection
+        The workspace engine.
+
+    Returns
+    -------
+    Verification
+    """
+    ensure_tables(bind)
+
+    def _run(conn: Connection) -> Verification:
+        prev = GENESIS_HASH
+        expected_id = 1
+        n = 0
+        result = conn.execution_options(yield_per=10_000).execute(
+            select(audit_table).order_by(audit_table.c.id)
+        )
+        for r in result:
+            d = r._asdict()
+            n += 1
+            if int(d["id"]) != expected_id:
+                return Verification(False, n, expected_id,
+                                    f"第 {expected_id} 行缺失（下一行编号为 {d['id']}），日志被删改", prev)
+            if d["prev_hash"] != prev:
+                return Verification(False, n, int(d["id"]),
+                                    f"第 {d['id']} 行记录的前一行哈希与第 {expected_id - 1} 行不符", prev)
+            if row_hash(d) != d["hash"]:
+                return Verification(False, n, int(d["id"]),
+                                    f"第 {d['id']} 行内容与其哈希不符（该行被修改）", prev)
+            prev = d["hash"]
+            expected_id += 1
+        head = conn.execute(select(audit_head_table).where(audit_head_table.c.id == 1)).first()
+        if head is not None and (int(head.seq) != n or head.last_hash != prev):
+            return Verification(False, n, n + 1,
+                                f"日志末尾缺失：应有 {head.seq} 行，实有 {n} 行", prev)
+        return Verification(True, n, None, "", prev)
+
+    if isinstance(bind, Connection):
+        return _run(bind)
+    with bind.connect() as conn:
+        return _run(conn)
