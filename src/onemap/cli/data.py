@@ -1,76 +1,15 @@
-"""The ``onemap`` command line: Chinese for people, ``--json`` for machines.
-
-Each command is a thin adapter over :mod:`onemap.services` and the engines.
-"""
+"""Workspace, ingest, catalog, statistics and sample commands."""
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from onemap.cli.common import JsonOpt, WsArg, _Bar, _emit_json, _fail, app, out
 from onemap.errors import OneMapError
-
-app = typer.Typer(
-    help="OneMap 自然资源一张图：工作空间、数据入库、统计。",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-out = Console()
-err = Console(stderr=True)
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="以 JSON 输出（供其他系统调用）")]
-WsArg = Annotated[Path, typer.Argument(help="工作空间（.gpkg 文件）")]
-
-
-def _emit_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=1, default=str) + "\n")
-
-
-def _fail(exc: OneMapError, as_json: bool) -> None:
-    if as_json:
-        _emit_json(exc.to_dict())
-    else:
-        err.print("错误：", style="bold red", end="")
-        err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(code=exc.exit_code)
-
-
-class _Bar:
-    """Rich progress bar fed by ``progress(step, done, total)`` callbacks."""
-
-    def __init__(self, enabled: bool = True):
-        self.enabled = enabled and err.is_terminal
-        self._progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TaskProgressColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        )
-        self._task = None
-
-    def __enter__(self) -> _Bar:
-        if self.enabled:
-            self._progress.start()
-            self._task = self._progress.add_task("准备", total=1)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.enabled:
-            self._progress.stop()
-
-    def __call__(self, step: str, done: int, total: int) -> None:
-        if self.enabled and self._task is not None:
-            self._progress.update(self._task, description=step, completed=done, total=total or 1)
 
 
 @app.command()
@@ -243,66 +182,3 @@ def sample(
             out.print(f"  · {d.name} {d.title} {v.version}：{v.feature_count:,} 个要素")
 
 
-@app.command()
-def check(
-    ws: WsArg,
-    site: Annotated[Path, typer.Argument(help="用地范围：GeoJSON、Shapefile（可压缩）、KML 或报盘坐标 TXT")],
-    use: Annotated[str | None, typer.Option(help="拟用途，如 城镇建设、工业、交通、水利、农业设施")] = None,
-    flag: Annotated[list[str] | None, typer.Option(help="项目标记（可多次），如 国家重大项目")] = None,
-    docx: Annotated[Path | None, typer.Option(help="输出预审报告 DOCX")] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """用地合规性检查：占用地类、三条控制线和检查图层、用途管制规则逐条判定。"""
-    from onemap.control.check import run_check
-    from onemap.store import open_workspace
-
-    try:
-        store = open_workspace(ws)
-        result = run_check(store, site, use=use, docx=docx, flags=flag or None)
-    except OneMapError as exc:
-        _fail(exc, as_json)
-    if as_json:
-        _emit_json(result)
-        return
-    print_check(result)
-
-
-def print_check(result: dict) -> None:
-    """Print a compliance check result for people."""
-    area = result["site_area_m2"]
-    out.print(f"用地面积：{area:,.2f} 平方米（{area / 10000:,.4f} 公顷，{area / (10000 / 15):,.2f} 亩）")
-    classes = Table(title="占用地类")
-    for col in ("地类编码", "面积（平方米）", "面积（亩）"):
-        classes.add_column(col, justify="right" if col != "地类编码" else "left")
-    for code, m2 in sorted(result["by_dlbm"].items()):
-        classes.add_row(code, f"{m2:,.2f}", f"{m2 / (10000 / 15):,.2f}")
-    out.print(classes)
-    layers = Table(title="控制线与检查图层")
-    for col in ("图层", "状态", "压占面积（平方米）", "涉及要素"):
-        layers.add_column(col)
-    for name, info in result["layers"].items():
-        value = info.get("area_m2")
-        ids = info.get("ids") or []
-        layers.add_row(f"{name} {info.get('title', '')}", str(info.get("status", "")),
-                       "—" if value is None else f"{value:,.2f}",
-                       "、".join(map(str, ids[:8])) + ("…" if len(ids) > 8 else ""))
-    out.print(layers)
-    rules = Table(title="用途管制规则")
-    for col in ("规则", "结论", "理由"):
-        rules.add_column(col)
-    for r in result["rules"]:
-        rules.add_row(r["rule"], r["verdict"], r["reason"])
-    out.print(rules, width=max(out.width, 140))
-    for p in result.get("parcels") or []:
-        out.print(f"  · 地块 {p.get('name', '')}：{p['site_area_m2']:,.2f} 平方米")
-    if result.get("docx"):
-        out.print(f"已输出报告：{result['docx']}")
-
-
-def main() -> None:
-    """Entry point of the ``onemap`` script."""
-    app()
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,70 @@
+"""Use-control commands: the site compliance check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from onemap.cli.common import JsonOpt, WsArg, _emit_json, _fail, app, out
+from onemap.errors import OneMapError
+
+
+@app.command()
+def check(
+    ws: WsArg,
+    site: Annotated[Path, typer.Argument(help="用地范围：GeoJSON、Shapefile（可压缩）、KML 或报盘坐标 TXT")],
+    use: Annotated[str | None, typer.Option(help="拟用途，如 城镇建设、工业、交通、水利、农业设施")] = None,
+    flag: Annotated[list[str] | None, typer.Option(help="项目标记（可多次），如 国家重大项目")] = None,
+    docx: Annotated[Path | None, typer.Option(help="输出预审报告 DOCX")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """用地合规性检查：占用地类、三条控制线和检查图层、用途管制规则逐条判定。"""
+    from onemap.control.check import run_check
+    from onemap.store import open_workspace
+
+    try:
+        store = open_workspace(ws)
+        result = run_check(store, site, use=use, docx=docx, flags=flag or None)
+    except OneMapError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _emit_json(result)
+        return
+    print_check(result)
+
+
+def print_check(result: dict) -> None:
+    """Print a compliance check result for people."""
+    area = result["site_area_m2"]
+    out.print(f"用地面积：{area:,.2f} 平方米（{area / 10000:,.4f} 公顷，{area / (10000 / 15):,.2f} 亩）")
+    classes = Table(title="占用地类")
+    for col in ("地类编码", "面积（平方米）", "面积（亩）"):
+        classes.add_column(col, justify="right" if col != "地类编码" else "left")
+    for code, m2 in sorted(result["by_dlbm"].items()):
+        classes.add_row(code, f"{m2:,.2f}", f"{m2 / (10000 / 15):,.2f}")
+    out.print(classes)
+    layers = Table(title="控制线与检查图层")
+    for col in ("图层", "状态", "压占面积（平方米）", "涉及要素"):
+        layers.add_column(col)
+    for name, info in result["layers"].items():
+        value = info.get("area_m2")
+        ids = info.get("ids") or []
+        layers.add_row(f"{name} {info.get('title', '')}", str(info.get("status", "")),
+                       "—" if value is None else f"{value:,.2f}",
+                       "、".join(map(str, ids[:8])) + ("…" if len(ids) > 8 else ""))
+    out.print(layers)
+    rules = Table(title="用途管制规则")
+    for col in ("规则", "结论", "理由"):
+        rules.add_column(col)
+    for r in result["rules"]:
+        rules.add_row(r["rule"], r["verdict"], r["reason"])
+    out.print(rules, width=max(out.width, 140))
+    for p in result.get("parcels") or []:
+        out.print(f"  · 地块 {p.get('name', '')}：{p['site_area_m2']:,.2f} 平方米")
+    if result.get("docx"):
+        out.print(f"已输出报告：{result['docx']}")
+
+
