@@ -20,6 +20,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 out = Console()
+if not out.is_terminal:
+    out.width = 200  # pipes and logs: do not squeeze wide tables to 80 columns
 err = Console(stderr=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="以 JSON 输出（供其他系统调用）")]

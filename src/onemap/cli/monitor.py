@@ -31,12 +31,37 @@ def _actor(actor: str | None) -> str:
         return "unknown"
 
 
+SUMMARY_LABELS = {
+    "old_patches": "前时相图斑数",
+    "new_patches": "后时相图斑数",
+    "unchanged": "未变化图斑数",
+    "attribute_edits": "仅属性变更图斑数",
+    "renoded_same_shape": "节点重排（形状未变）图斑数",
+    "class_changed_in_place": "原位地类变化图斑数",
+    "removed": "消失图斑数",
+    "added": "新增图斑数",
+    "geometry_changed": "几何变化图斑数",
+    "changes": "变化图斑数",
+    "change_area_m2": "变化面积（平方米）",
+    "redraws": "边界重绘（地类未变）片数",
+    "redraw_area_m2": "边界重绘面积（平方米）",
+    "slivers": "碎片（不计入变化）片数",
+    "sliver_area_m2": "碎片面积（平方米）",
+    "unmatched_old_area_m2": "前时相未匹配面积（平方米）",
+    "unmatched_new_area_m2": "后时相未匹配面积（平方米）",
+    "invalid_geometries_repaired": "修复的无效几何数",
+    "zygd_area_m2": "占用耕地面积（平方米）",
+}
+
+
 def _print_changes(result: dict[str, Any]) -> None:
     s = result["summary"]
     src = result["source"]
     out.print(f"{src['dataset']} {src['from']} → {src['to']} 变化图斑：")
     for key, value in s.items():
-        out.print(f"  · {key}：{value}")
+        label = SUMMARY_LABELS.get(key, key)
+        text = f"{value:,.2f}" if isinstance(value, float) else f"{value:,}" if isinstance(value, int) else value
+        out.print(f"  · {label}：{text}")
     table = Table(title="变化图斑（前 30 个）")
     for col in ("编号", "原地类", "现地类", "面积（平方米）", "占用耕地", "永农", "红线", "开发边界", "村"):
         table.add_column(col)
