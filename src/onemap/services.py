@@ -159,3 +159,72 @@ def build_sample_workspace(
     if progress:
         progress("完成", total, total)
     return store
+
+
+def tabulate_zones(
+    store: Store,
+    *,
+    dataset: str = "DLTB",
+    version: str | None = None,
+    zones: list[str] | None = None,
+    level: str = "county",
+    progress=None,
+):
+    """Land classes inside and outside each zone layer, per unit, plus control-line conflicts.
+
+    Parameters
+    ----------
+    store : Store
+        Workspace.
+    dataset, version : str
+        DLTB version to tabulate (latest when version is None).
+    zones : list of str
+        Zone datasets (latest versions); default YJJBNTTB, STBHHX, CZKFBJ.
+    level : {"county", "town", "village"}
+        Unit level.
+    progress : callable, optional
+        ``progress(step, done, total)``.
+
+    Returns
+    -------
+    onemap.analysis.tabulate.TabulationResult
+    """
+    from onemap.analysis.tabulate import tabulate
+
+    zones = zones or ["YJJBNTTB", "STBHHX", "CZKFBJ"]
+    info = store.version(dataset, version)
+    dltb = store.read(dataset, info.version, columns=["BSM", "DLBM", "ZLDWDM", "TBDLMJ", "KCXS"])
+    source = {dataset: {"dataset": dataset, "version": info.version, "version_id": info.id}}
+    layers = {}
+    for name in zones:
+        zinfo = store.version(name)
+        layers[name] = store.read(name, zinfo.version)
+        source[name] = {"dataset": name, "version": zinfo.version, "version_id": zinfo.id}
+    return tabulate(dltb, layers, level=level, unit_names=workspace_unit_names(store), progress=progress,
+                    source=source)
+
+
+TABULATE_HEADERS = STAT_HEADERS | {
+    "county": "单位代码", "zone": "控制线", "inside": "范围内", "area_m2": "椭球面积（平方米）",
+    "tbdlmj_m2": "图斑地类面积（平方米）", "zone_a": "控制线甲", "zone_b": "控制线乙",
+    "id_a": "要素甲", "id_b": "要素乙",
+}
+
+
+def write_tabulation(result, *, xlsx: str | Path | None = None, gpkg: str | Path | None = None) -> None:
+    """Write a tabulation as XLSX (rows, conflicts) and/or GeoPackage (conflict polygons)."""
+    import pyogrio
+
+    from onemap.errors import WorkspaceError
+
+    if xlsx:
+        rows = result.rows.drop(columns=["cents"], errors="ignore").copy()
+        rows["inside"] = rows["inside"].map({True: "内", False: "外"})
+        conflicts = result.conflicts.drop(columns="geometry")
+        write_workbook(xlsx, {"控制线内外地类面积": rows, "控制线冲突": conflicts}, headers=TABULATE_HEADERS,
+                       number_formats={"area_m2": "0.00", "tbdlmj_m2": "0.00"})
+    if gpkg:
+        path = Path(gpkg)
+        if path.exists():
+            raise WorkspaceError(f"输出文件已存在：{path}（不会覆盖）")
+        pyogrio.write_dataframe(result.conflicts, path, layer="conflicts", driver="GPKG")

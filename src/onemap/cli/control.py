@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from onemap.cli.common import JsonOpt, WsArg, _emit_json, _fail, app, out
+from onemap.cli.common import JsonOpt, WsArg, _Bar, _emit_json, _fail, app, open_store, out
 from onemap.errors import OneMapError
 
 
@@ -68,3 +68,59 @@ def print_check(result: dict) -> None:
         out.print(f"已输出报告：{result['docx']}")
 
 
+
+
+@app.command()
+def tabulate(
+    ws: WsArg,
+    dataset: Annotated[str, typer.Option(help="地类图斑数据集")] = "DLTB",
+    version: Annotated[str | None, typer.Option(help="版本（默认最新）")] = None,
+    zones: Annotated[str, typer.Option(help="控制线图层，逗号分隔")] = "YJJBNTTB,STBHHX,CZKFBJ",
+    by: Annotated[str, typer.Option(help="统计单元：county 或 town")] = "county",
+    xlsx: Annotated[Path | None, typer.Option(help="输出 XLSX")] = None,
+    gpkg: Annotated[Path | None, typer.Option(help="输出控制线冲突图斑 GeoPackage")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """控制线内外地类面积统计（按县），以及永久基本农田、生态保护红线、城镇开发边界之间的冲突。"""
+    from onemap.services import tabulate_zones, write_tabulation
+
+    try:
+        store = open_store(ws)
+        with _Bar(not as_json) as bar:
+            result = tabulate_zones(store, dataset=dataset, version=version,
+                                    zones=[z.strip().upper() for z in zones.split(",") if z.strip()],
+                                    level=by, progress=bar)
+        write_tabulation(result, xlsx=xlsx, gpkg=gpkg)
+    except OneMapError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        conflicts = result.conflicts.drop(columns="geometry").to_dict(orient="records")
+        _emit_json({"level": result.level, "sources": result.sources, "rows": result.to_records(),
+                    "conflicts": conflicts, "xlsx": str(xlsx) if xlsx else None,
+                    "gpkg": str(gpkg) if gpkg else None})
+        return
+    rows = result.rows
+    table = Table(title="控制线内地类面积（公顷）")
+    for col in ("单位", "控制线", "耕地", "建设用地", "合计"):
+        table.add_column(col, justify="right" if col in ("耕地", "建设用地", "合计") else "left")
+    from onemap.domain import land_classes
+
+    lc = land_classes()
+    construction = set(lc.code_set("construction"))
+    cultivated = set(lc.code_set("cultivated"))
+    inside = rows[rows["inside"]]
+    for (unit, zone), part in inside.groupby(["county", "zone"]):
+        gd = part[part["dlbm"].isin(cultivated)]["tbdlmj_m2"].sum()
+        build = part[part["dlbm"].isin(construction)]["tbdlmj_m2"].sum()
+        name = part["unit_name"].iloc[0] if "unit_name" in part else ""
+        table.add_row(f"{unit} {name}", zone, f"{gd / 1e4:,.2f}", f"{build / 1e4:,.2f}",
+                      f"{part['tbdlmj_m2'].sum() / 1e4:,.2f}")
+    out.print(table)
+    c = result.conflicts
+    out.print(f"控制线冲突：{len(c)} 处，合计 {c['area_m2'].sum() / 1e4:,.4f} 公顷" if len(c) else "控制线冲突：无")
+    for (a, b), part in c.groupby(["zone_a", "zone_b"]) if len(c) else []:
+        out.print(f"  · {a} × {b}：{len(part)} 处，{part['area_m2'].sum():,.2f} 平方米")
+    if xlsx:
+        out.print(f"已输出：{xlsx}")
+    if gpkg:
+        out.print(f"已输出：{gpkg}")
