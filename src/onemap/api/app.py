@@ -1,0 +1,160 @@
+"""The OneMap web server: one FastAPI app per workspace.
+
+``create_app(workspace)`` mounts
+
+- ``/api`` — the REST API (OpenAPI at ``/api/openapi.json``, docs at ``/api/docs``);
+- ``/ogc`` — OGC API – Features (its own OpenAPI document at ``/ogc/api``);
+- ``/tiles`` — vector tiles per layer version;
+- ``/`` — the built web UI (``onemap/web/dist``) when it exists.
+
+``serve(workspace, host, port)`` runs it with uvicorn (``onemap serve``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from onemap.api import errors, ogc, routes, tiles
+from onemap.api.context import make_context
+from onemap.store import open_workspace
+from onemap.store.base import Store
+
+log = logging.getLogger(__name__)
+
+WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
+
+
+def default_cache_dir(store: Store) -> Path | None:
+    """``<workspace>.tiles/`` beside a GeoPackage workspace (None for other backends)."""
+    path = getattr(store, "path", None)
+    if path is None:
+        return None
+    return Path(path).with_suffix(".tiles")
+
+
+def create_app(
+    workspace: str | Path | Store,
+    *,
+    anonymous_read: bool | None = None,
+    cache_dir: str | Path | None = None,
+    web_dist: str | Path | None = None,
+) -> FastAPI:
+    """Build the app for a workspace.
+
+    Parameters
+    ----------
+    workspace : str, Path or Store
+        The workspace (a ``.gpkg`` path) or an open store.
+    anonymous_read : bool, optional
+        Override the workspace's ``anonymous_read`` policy (None: use it).
+    cache_dir : str or Path, optional
+        Tile cache folder (default: ``<workspace>.tiles`` beside the file).
+    web_dist : str or Path, optional
+        Built web UI to serve at ``/`` (default: ``onemap/web/dist``).
+
+    Returns
+    -------
+    fastapi.FastAPI
+    """
+    store = workspace if isinstance(workspace, Store) else open_workspace(workspace)
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir(store)
+    ctx = make_context(store, cache_dir=cache, anonymous_read=anonymous_read)
+
+    app = FastAPI(title="OneMap 自然资源一张图", version="1.0.0",
+                  description="自然资源一张图 REST API（中文错误信息；认证：Bearer 令牌）",
+                  docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.ctx = ctx
+    errors.install(app)
+    app.add_middleware(GZipMiddleware, minimum_size=2048)
+
+    api = FastAPI(title="OneMap 自然资源一张图 REST API", version="1.0.0",
+                  description="目录、要素统计、合规审查、执法案件、用户。错误均为 "
+                              '{"error", "message", "problems"}，message 为中文。',
+                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+    api.state.ctx = ctx
+    errors.install(api)
+    api.include_router(routes.router)
+    api.include_router(tiles.router, prefix="/tiles")
+    app.mount("/api", api)
+    app.include_router(ogc.router, prefix="/ogc")
+    app.include_router(tiles.router, prefix="/tiles")
+
+    @app.get("/healthz", include_in_schema=False)
+    def _health() -> JSONResponse:
+        return JSONResponse({"ok": True, "workspace": store.location})
+
+    dist = Path(web_dist) if web_dist is not None else WEB_DIST
+    if (dist / "index.html").exists():
+        app.mount("/", StaticFiles(directory=dist, html=True), name="web")
+    else:
+        @app.get("/", include_in_schema=False)
+        def _root() -> RedirectResponse:
+            return RedirectResponse("/api/docs")
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """App factory for ``uvicorn --factory onemap.api.app:app_from_env``.
+
+    Reads ``ONEMAP_WORKSPACE`` (required), ``ONEMAP_TILE_CACHE`` (optional
+    folder) and ``ONEMAP_ANONYMOUS_READ`` (``true``/``false``, optional override).
+    """
+    import os
+
+    ws = os.environ.get("ONEMAP_WORKSPACE")
+    if not ws:
+        raise RuntimeError("ONEMAP_WORKSPACE is not set")
+    anon = os.environ.get("ONEMAP_ANONYMOUS_READ")
+    return create_app(
+        ws,
+        anonymous_read=None if anon is None else anon.strip().lower() in ("1", "true", "yes"),
+        cache_dir=os.environ.get("ONEMAP_TILE_CACHE") or None,
+    )
+
+
+def preload(app: FastAPI, datasets: tuple[str, ...] = ("DLTB",)) -> threading.Thread:
+    """Load the newest version of ``datasets`` and their tile sources in the background."""
+    ctx = app.state.ctx
+
+    def run() -> None:
+        for d in ctx.datasets():
+            if d.name in datasets:
+                try:
+                    ctx.tiles.source(d.versions[-1].id)
+                except Exception as exc:  # noqa: BLE001 - a failed preload is not fatal
+                    log.warning("预加载 %s 失败：%s", d.name, exc)
+
+    thread = threading.Thread(target=run, name="onemap-preload", daemon=True)
+    thread.start()
+    return thread
+
+
+def serve(workspace: str | Path, host: str = "127.0.0.1", port: int = 8000, *,
+          anonymous_read: bool | None = None, preload_data: bool = True) -> None:
+    """Serve a workspace over HTTP until interrupted (``onemap serve WS``).
+
+    Parameters
+    ----------
+    workspace : str or Path
+        The workspace file.
+    host, port : str, int
+        Where to listen (default http://127.0.0.1:8000).
+    anonymous_read : bool, optional
+        Override the workspace's anonymous-read policy.
+    preload_data : bool
+        Load the newest DLTB and its tile source in the background at start.
+    """
+    import uvicorn
+
+    app = create_app(workspace, anonymous_read=anonymous_read)
+    if preload_data:
+        preload(app)
+    uvicorn.run(app, host=host, port=port, log_level="info")

@@ -1,0 +1,170 @@
+"""What one running server keeps: the workspace, versions loaded in memory, the tile service."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+
+from onemap.api.errors import NotFound
+from onemap.store.base import DatasetInfo, Store, VersionInfo
+from onemap.tiles.service import TileService
+
+
+class VersionCache:
+    """Layer versions read once through ``store.read`` and kept in memory (LRU).
+
+    Row ``i`` of a cached frame is feature id ``i + 1`` everywhere: OGC API
+    items, vector tiles and identify answers.
+
+    Parameters
+    ----------
+    store : Store
+        The workspace.
+    max_versions : int
+        How many versions to keep.
+    """
+
+    def __init__(self, store: Store, max_versions: int = 8):
+        self.store = store
+        self.max_versions = max_versions
+        self._frames: OrderedDict[int, gpd.GeoDataFrame] = OrderedDict()
+        self._locks: dict[int, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def frame(self, info: VersionInfo) -> gpd.GeoDataFrame:
+        """The whole version (all columns, EPSG:4490), read on first use."""
+        with self._lock:
+            gdf = self._frames.get(info.id)
+            if gdf is not None:
+                self._frames.move_to_end(info.id)
+                return gdf
+            lock = self._locks.setdefault(info.id, threading.Lock())
+        with lock:
+            with self._lock:
+                gdf = self._frames.get(info.id)
+            if gdf is None:
+                gdf = self.store.read(info.dataset, info.version).reset_index(drop=True)
+                with self._lock:
+                    self._frames[info.id] = gdf
+                    while len(self._frames) > self.max_versions:
+                        self._frames.popitem(last=False)
+        return gdf
+
+    def loaded(self, version_id: int) -> bool:
+        """Whether a version is in memory."""
+        return version_id in self._frames
+
+
+@dataclass
+class AppContext:
+    """State shared by the request handlers of one app.
+
+    Attributes
+    ----------
+    store : Store
+        The workspace.
+    versions : VersionCache
+        Versions in memory.
+    tiles : TileService
+        Vector tiles.
+    anonymous_read : bool or None
+        Override of the workspace setting (None: ask the workspace).
+    """
+
+    store: Store
+    versions: VersionCache
+    tiles: TileService
+    anonymous_read: bool | None = None
+    checks: OrderedDict[str, Any] = field(default_factory=OrderedDict)
+    _bounds: dict[int, tuple[float, float, float, float]] = field(default_factory=dict)
+    _checker: tuple[tuple, Any] | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # ------------------------------------------------------------------ catalog
+    def datasets(self) -> list[DatasetInfo]:
+        """The catalog (datasets with at least one version)."""
+        return [d for d in self.store.datasets() if d.versions]
+
+    def collection(self, cid: str) -> VersionInfo:
+        """The version published as OGC collection ``cid`` (its layer name)."""
+        for d in self.datasets():
+            for v in d.versions:
+                if v.layer == cid:
+                    return v
+        raise NotFound(f"没有数据集合 {cid}")
+
+    def version_by_id(self, version_id: int) -> VersionInfo:
+        """The version with catalog id ``version_id``."""
+        for d in self.datasets():
+            for v in d.versions:
+                if v.id == version_id:
+                    return v
+        raise NotFound(f"没有编号为 {version_id} 的数据版本")
+
+    def bounds(self, info: VersionInfo) -> tuple[float, float, float, float] | None:
+        """(minx, miny, maxx, maxy) of a version in EPSG:4490, None when empty."""
+        if info.id in self._bounds:
+            return self._bounds[info.id]
+        box = None
+        path = getattr(self.store, "path", None)
+        if path is not None and Path(path).suffix.lower() == ".gpkg":
+            try:
+                meta = pyogrio.read_info(path, layer=info.layer, force_total_bounds=True)
+                b = meta.get("total_bounds")
+                if b is not None and np.all(np.isfinite(b)):
+                    box = tuple(float(v) for v in b)
+            except Exception:  # noqa: BLE001 - fall back to reading the data
+                box = None
+        if box is None:
+            gdf = self.versions.frame(info)
+            if len(gdf) and not gdf.geometry.is_empty.all():
+                box = tuple(float(v) for v in gdf.total_bounds)
+        if box is not None:
+            self._bounds[info.id] = box
+        return box
+
+    def workspace_bounds(self) -> tuple[float, float, float, float] | None:
+        """Union of the bounds of the newest version of every dataset."""
+        boxes = [b for d in self.datasets() if (b := self.bounds(d.versions[-1])) is not None]
+        if not boxes:
+            return None
+        a = np.array(boxes)
+        return (float(a[:, 0].min()), float(a[:, 1].min()), float(a[:, 2].max()),
+                float(a[:, 3].max()))
+
+    # ------------------------------------------------------------------ compliance check
+    def checker(self):
+        """A warm :class:`onemap.control.SiteChecker`, rebuilt when the catalog changes."""
+        from onemap.control import SiteChecker
+
+        key = tuple(sorted(v.id for d in self.datasets() for v in d.versions))
+        with self.lock:
+            if self._checker is not None and self._checker[0] == key:
+                return self._checker[1]
+        checker = SiteChecker(self.store)
+        with self.lock:
+            self._checker = (key, checker)
+        return checker
+
+    def keep_check(self, check_id: str, result: Any, checker: Any, user: str) -> None:
+        """Remember a check result for its report download (the last 200)."""
+        with self.lock:
+            self.checks[check_id] = (result, checker, user)
+            while len(self.checks) > 200:
+                self.checks.popitem(last=False)
+
+
+def make_context(store: Store, *, cache_dir: Path | None, anonymous_read: bool | None,
+                 max_versions: int = 8) -> AppContext:
+    """Build the context of an app over ``store``."""
+    versions = VersionCache(store, max_versions=max_versions)
+    tiles = TileService(store, cache_dir=cache_dir, loader=versions.frame,
+                        max_sources=max_versions)
+    return AppContext(store=store, versions=versions, tiles=tiles, anonymous_read=anonymous_read)
