@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One command: install everything, build the Wuzhong sample workspace, and print its 三调 summary.
+# One command: install everything, build the Wuzhong sample workspace, print its 三调 summary,
+# and serve it as a web map at http://127.0.0.1:8000 (Ctrl+C stops the server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
@@ -9,3 +10,4 @@ if [ ! -f "$WS" ]; then
 fi
 .venv/bin/onemap catalog "$WS"
 .venv/bin/onemap stats "$WS" --dataset DLTB --by county --xlsx ws/wuzhong_stats.xlsx
+exec .venv/bin/onemap serve "$WS" --host "${ONEMAP_HOST:-127.0.0.1}" --port "${ONEMAP_PORT:-8000}"
