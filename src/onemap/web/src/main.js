@@ -172,7 +172,7 @@ async function loadLegends() {
     try {
       ds.legend = await api(`/api/legend/${encodeURIComponent(ds.name)}`);
     } catch (err) {
-      ds.legend = null; // fall back to the bundled colors.json
+      ds.legend = null; // fall back to the bundled symbology.json
       if (!(err instanceof ApiError)) throw err;
     }
   }));

@@ -1,12 +1,12 @@
 // The map: MapLibre GL JS over the workspace's own vector tiles (no internet basemap).
 // Each dataset shown uses one vector source (its current version's tiles) and a fill, an outline
-// and a highlight layer. DLTB is filled by DLBM with the 三调 colours of colors.json (or the
+// and a highlight layer. DLTB is filled by DLBM with the 三调 colours of domain/data/symbology.json (or the
 // server's /api/legend, which reads the same file).
 
 import * as maplibregl from 'maplibre-gl';
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
 import 'maplibre-gl/dist/maplibre-gl.css';
-import COLORS from './colors.json';
+import COLORS from '../../domain/data/symbology.json';
 import { authHeaders } from './api.js';
 
 maplibregl.setWorkerUrl(workerUrl);
@@ -49,7 +49,7 @@ export function categoricalLegend(ds) {
 }
 
 /** Fill/line style of a single-colour layer: the server's legend colour (it may be overridden
- * per workspace), with opacity and widths from colors.json. */
+ * per workspace), with opacity and widths from symbology.json. */
 export function fixedStyle(ds) {
   const base = COLORS.layers[ds.name] || COLORS.layers._default;
   const first = ds.legend && Array.isArray(ds.legend.items) && ds.legend.items.length === 1 && ds.legend.items[0];

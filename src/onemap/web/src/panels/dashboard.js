@@ -6,7 +6,7 @@ import { BarChart, LineChart, PieChart } from 'echarts/charts';
 import { GridComponent, LegendComponent, TitleComponent, TooltipComponent } from 'echarts/components';
 import { CanvasRenderer } from 'echarts/renderers';
 import { api, download } from '../api.js';
-import COLORS from '../colors.json';
+import COLORS from '../../../domain/data/symbology.json';
 import { busy, fmtNumber, h, label, message, renderObject, table, toast, fill } from '../ui.js';
 
 echarts.use([BarChart, LineChart, PieChart, GridComponent, LegendComponent, TitleComponent, TooltipComponent, CanvasRenderer]);
