@@ -249,8 +249,8 @@ def _subdivide(
     """Split polygons into parts of at most ``max_vertices`` vertices.
 
     The bounding box of every polygon that is too big is halved across its
-    longer side and the polygon intersected with both halves, recursively;
-    the parts tile the polygon.
+    longer side and the polygon clipped to both halves, recursively; the parts
+    tile the polygon.
 
     Returns
     -------
@@ -278,9 +278,14 @@ def _subdivide(
                       np.c_[b[:, :3], midy])
         hi = np.where(across_x[:, None], np.c_[midx, b[:, 1:]],
                       np.c_[b[:, 0], midy, b[:, 2:]])
-        halves = shapely.intersection(
-            np.concatenate([big, big]), shapely.box(*np.concatenate([lo, hi]).T)
-        )
+        both, rects = np.concatenate([big, big]), np.concatenate([lo, hi])
+        # clip_by_rect is a fast scan, but its output is not guaranteed valid: the
+        # invalid ones are redone with an exact intersection.
+        halves = np.array([shapely.clip_by_rect(geom, *rect)
+                           for geom, rect in zip(both, rects, strict=True)], dtype=object)
+        bad = ~shapely.is_valid(halves)
+        if bad.any():
+            halves[bad] = shapely.intersection(both[bad], shapely.box(*rects[bad].T))
         todo, pidx = _explode_polygons(halves)
         of = np.concatenate([of_big, of_big])[pidx]
     if len(todo):  # depth limit reached: keep what is left as it is
