@@ -40,7 +40,7 @@ from sqlalchemy.engine import Engine
 
 from onemap.errors import DomainDataError, InputError, Problem, ReadError
 from onemap.indicators import _files
-from onemap.indicators.quantities import UnitError, parse_unit
+from onemap.indicators.quantities import validated_unit
 
 __all__ = [
     "CITY",
@@ -82,11 +82,7 @@ class InputField(BaseModel):
     @field_validator("unit")
     @classmethod
     def _unit(cls, v: str) -> str:
-        try:
-            parse_unit(v)
-        except UnitError as exc:
-            raise ValueError(str(exc)) from exc
-        return v
+        return validated_unit(v)
 
     @field_validator("description")
     @classmethod

@@ -138,3 +138,12 @@ def convert(value: float, source: Quantity, target: Quantity) -> float:
             f"单位 {source.text}（{source.describe()}）不能换算为 {target.text}（{target.describe()}）"
         )
     return value * source.factor / target.factor
+
+
+def validated_unit(text: str) -> str:
+    """Return ``text`` if it parses as a unit; raise ``ValueError`` (for pydantic validators) if not."""
+    try:
+        parse_unit(text)
+    except UnitError as exc:
+        raise ValueError(str(exc)) from exc
+    return text

@@ -32,7 +32,7 @@ from onemap.errors import DomainDataError, Problem
 from onemap.indicators import _files
 from onemap.indicators import formula as fm
 from onemap.indicators.inputs import InputTemplate, load_template
-from onemap.indicators.quantities import Quantity, UnitError, convert, parse_unit
+from onemap.indicators.quantities import Quantity, UnitError, convert, parse_unit, validated_unit
 
 __all__ = [
     "DIMENSIONS",
@@ -110,11 +110,7 @@ class Indicator(BaseModel):
     @field_validator("unit")
     @classmethod
     def _unit(cls, v: str) -> str:
-        try:
-            parse_unit(v)
-        except UnitError as exc:
-            raise ValueError(str(exc)) from exc
-        return v
+        return validated_unit(v)
 
     @field_validator("definition", "basis", "note")
     @classmethod
