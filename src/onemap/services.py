@@ -228,3 +228,22 @@ def write_tabulation(result, *, xlsx: str | Path | None = None, gpkg: str | Path
         if path.exists():
             raise WorkspaceError(f"输出文件已存在：{path}（不会覆盖）")
         pyogrio.write_dataframe(result.conflicts, path, layer="conflicts", driver="GPKG")
+
+
+def prepare_relational_tables(store: Store) -> None:
+    """Create every relational table (audit, cases, users, indicator inputs and registry copies) now.
+
+    The engines create their tables on first use; a server calls this once at start so that no
+    schema change happens while other threads read the workspace (GDAL's SQLite connection
+    reports a "malformed database schema" when the schema changes under it).
+    """
+    from onemap.indicators import inputs as indicator_inputs
+    from onemap.indicators import registry
+    from onemap.store import audit, cases, users
+
+    engine = store.sql_engine()
+    audit.ensure_tables(engine)
+    cases.ensure_tables(engine)
+    users.ensure_tables(engine)
+    indicator_inputs.ensure_tables(engine)
+    registry.ensure_tables(engine)

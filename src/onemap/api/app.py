@@ -64,6 +64,9 @@ def create_app(
     fastapi.FastAPI
     """
     store = workspace if isinstance(workspace, Store) else open_workspace(workspace)
+    from onemap.services import prepare_relational_tables
+
+    prepare_relational_tables(store)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir(store)
     ctx = make_context(store, cache_dir=cache, anonymous_read=anonymous_read)
 

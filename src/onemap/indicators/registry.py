@@ -564,6 +564,11 @@ registry_table = Table(
 )
 
 
+def ensure_tables(engine) -> None:
+    """Create the tables of workspace registry copies if they do not exist."""
+    _metadata.create_all(engine, checkfirst=True)
+
+
 def _latest_copy(store) -> Any:
     engine = store.sql_engine()
     _metadata.create_all(engine, checkfirst=True)
