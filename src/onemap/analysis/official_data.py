@@ -1,0 +1,137 @@
+"""The data file of the official statistics tables (``analysis/data/official_tables.yaml``).
+
+It holds the 城镇村属性码 list, the bulletin (公报) grouping and the 调平 parameters, each with
+its source. A bureau may override it by putting an edited copy of the same name into the
+directory named by ``ONEMAP_DOMAIN_DIR`` (the rule of every data file).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from onemap.domain import land_classes
+from onemap.errors import DomainDataError, Problem
+
+FILE_NAME = "official_tables.yaml"
+SHIPPED = Path(__file__).resolve().parent / "data" / FILE_NAME
+
+
+@dataclass(frozen=True)
+class OfficialTables:
+    """Parsed ``official_tables.yaml``.
+
+    Attributes
+    ----------
+    czc_codes : dict
+        Base 城镇村属性码 (``"201"`` …) → name.
+    czc_suffixes : tuple of str
+        Suffixes a code may carry (``"A"``).
+    groups : tuple of str
+        Bulletin groups in report order.
+    group_of : dict
+        DLBM → bulletin group for patches without a 城镇村属性码.
+    czc_group : str
+        The group every coded patch counts in.
+    tolerance_ha : float
+        Default 调平 tolerance per county (公顷).
+    large_class_ha : float
+        Classes of at least this many 公顷 take the row's steps first.
+    control_fields : tuple of str
+        XZQ fields holding the control area, first present wins.
+    version, path : str
+        File version and location (for provenance).
+    """
+
+    czc_codes: dict[str, str]
+    czc_suffixes: tuple[str, ...]
+    groups: tuple[str, ...]
+    group_of: dict[str, str]
+    czc_group: str
+    tolerance_ha: float
+    large_class_ha: float
+    control_fields: tuple[str, ...]
+    version: str
+    path: str
+
+    def czc_base(self, value: str) -> str | None:
+        """Return the base code of a 城镇村属性码 (``"203A"`` → ``"203"``), "" if empty, None if unknown."""
+        text = str(value or "").strip()
+        if not text:
+            return ""
+        if text in self.czc_codes:
+            return text
+        for suffix in self.czc_suffixes:
+            if text.endswith(suffix) and text[: -len(suffix)] in self.czc_codes:
+                return text[: -len(suffix)]
+        return None
+
+
+def _fail(path: Path, detail: str) -> DomainDataError:
+    return DomainDataError(f"数据文件 {path.name} 有误：{detail}（文件：{path}）",
+                           [Problem("domain_data", detail, file=str(path))])
+
+
+def _resolve() -> Path:
+    over = os.environ.get("ONEMAP_DOMAIN_DIR", "").strip()
+    if over and (Path(over) / FILE_NAME).is_file():
+        return Path(over) / FILE_NAME
+    return SHIPPED
+
+
+@lru_cache(maxsize=4)
+def _load(path_text: str, mtime: float) -> OfficialTables:
+    path = Path(path_text)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise _fail(path, f"无法读取（{exc}）") from exc
+    try:
+        czc, bulletin, balance = doc["czc"], doc["bulletin"], doc["balance"]
+        codes = {str(k): str(v) for k, v in czc["codes"].items()}
+        groups = [(str(g["name"]), [str(c) for c in g["codes"]]) for g in bulletin["groups"]]
+        czc_group = str(bulletin["czc_group"])
+        tolerance = float(balance["tolerance_ha"])
+        large = float(balance["large_class_ha"])
+        fields = tuple(str(f) for f in balance["control_fields"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _fail(path, f"缺少或无法解析的项：{exc}") from exc
+    group_of: dict[str, str] = {}
+    for name, members in groups:
+        for code in members:
+            if code in group_of:
+                raise _fail(path, f"地类 {code} 同时属于分组 {group_of[code]} 和 {name}")
+            group_of[code] = name
+    lc = land_classes()
+    missing = sorted(set(lc.codes) - set(group_of))
+    unknown = sorted(set(group_of) - set(lc.codes))
+    if missing:
+        raise _fail(path, f"公报分组未包含地类 {', '.join(missing)}")
+    if unknown:
+        raise _fail(path, f"公报分组含有未知地类 {', '.join(unknown)}")
+    if czc_group not in {g for g, _ in groups}:
+        raise _fail(path, f"czc_group {czc_group} 不是已定义的分组")
+    if tolerance < 0 or large < 0:
+        raise _fail(path, "tolerance_ha 和 large_class_ha 不能为负")
+    return OfficialTables(
+        czc_codes=codes, czc_suffixes=tuple(str(s) for s in czc.get("suffixes", [])),
+        groups=tuple(g for g, _ in groups), group_of=group_of, czc_group=czc_group,
+        tolerance_ha=tolerance, large_class_ha=large, control_fields=fields,
+        version=str(doc.get("version", "")), path=str(path),
+    )
+
+
+def official_tables() -> OfficialTables:
+    """Return the parsed official-tables data file (cached; reloaded when the file changes).
+
+    Raises
+    ------
+    DomainDataError
+        If the file is malformed or its grouping does not cover every 三调 class exactly once.
+    """
+    path = _resolve()
+    return _load(str(path), path.stat().st_mtime)
