@@ -294,8 +294,8 @@ def _blocks(balanced: BalanceResult | None) -> list[dict]:
 
 def _code_name(list_name: str) -> dict[str, str]:
     try:
-        return dict(codelist(list_name).codes)
-    except Exception:  # noqa: BLE001 - a missing code list only loses names
+        return {str(k): str(v) for k, v in codelist(list_name).items()}
+    except KeyError:  # a list a bureau removed only loses the names
         return {}
 
 
