@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
+from onemap.analysis import tables as tb
+from onemap.analysis.balance import balance_cells
+from onemap.analysis.official_data import official_tables
 from onemap.analysis.stats import BulletinTable, bulletin_table
 from onemap.analysis.units import unit_names
-from onemap.errors import WorkspaceError
-from onemap.reports.xlsx import write_workbook
+from onemap.errors import InputError, WorkspaceError
+from onemap.reports.official_sheets import official_sheets
+from onemap.reports.xlsx import Filing, layout, write_official_workbook, write_workbook
 from onemap.store.base import Store
 
 STAT_HEADERS = {
@@ -247,3 +252,96 @@ def prepare_relational_tables(store: Store) -> None:
     users.ensure_tables(engine)
     indicator_inputs.ensure_tables(engine)
     registry.ensure_tables(engine)
+
+
+# ---------------------------------------------------------------------------- official tables
+#: DLTB fields the official tables read (absent ones are simply not read).
+OFFICIAL_FIELDS = ["BSM", "DLBM", "ZLDWDM", "TBMJ", "KCMJ", "TBDLMJ", "CZCSXM", "GDLX", "GDPDJB",
+                   "ZZSXDM", "TBXHDM"]
+
+
+def report_filing(store: Store, on=None):
+    """Region name, 填报单位 and date for official tables, from the workspace settings.
+
+    ``region_name`` and ``filing_unit`` settings win; otherwise the region is the workspace
+    name before "自然资源" (e.g. 吴忠市) and the 填报单位 follows the layout's template.
+    """
+    settings = store.settings()
+    name = settings.get("name", "")
+    region = (settings.get("region_name") or (name.split("自然资源")[0] if "自然资源" in name else "")
+              or settings.get("region", "") or name)
+    unit = settings.get("filing_unit") or layout()["filing"]["filing_unit"].format(region=region)
+    return Filing(region=region, filing_unit=unit, on=on or date.today())
+
+
+def official_stats(
+    store: Store,
+    *,
+    dataset: str = "DLTB",
+    version: str | None = None,
+    table: str = "class",
+    level: str = "county",
+    balance: str = "no",
+    tolerance_ha: float | None = None,
+):
+    """One official table of a DLTB version (``onemap stats --table``).
+
+    Parameters
+    ----------
+    store : Store
+        Workspace.
+    dataset, version : str
+        Layer version (latest when version is None).
+    table : {"class", "bulletin", "czc", "farmland"}
+        The table.
+    level : {"county", "town", "village"}
+        Unit level of the rows.
+    balance : {"no", "yes", "auto"}
+        调平 to the XZQ control area: ``yes`` refuses when it cannot; ``auto`` balances when
+        the XZQ layer carries a control area and says otherwise in the table's notes.
+        The 耕地 breakdown (``farmland``) is never balanced.
+    tolerance_ha : float, optional
+        Largest accepted gap per county (default from ``official_tables.yaml``, 1 公顷).
+
+    Returns
+    -------
+    onemap.analysis.tables.OfficialTable
+    """
+    if table not in tb.TABLES:
+        raise InputError(f"不支持的统计表：{table}（可选：{', '.join(tb.TABLES)}）")
+    info = store.version(dataset, version)
+    frame = store.read(dataset, info.version, columns=OFFICIAL_FIELDS)
+    if frame.empty:
+        raise WorkspaceError(f"{dataset} {info.version} 没有图斑，无法统计")
+    source = {"dataset": dataset, "version": info.version, "version_id": info.id}
+    names = workspace_unit_names(store)
+    if table == "farmland":
+        return tb.farmland_table(frame, level=level, unit_names=names, source=source)
+    cells = tb.base_cells(frame, source=source)
+    balanced = None
+    if balance in ("yes", "auto"):
+        data = official_tables()
+        have = {d.name for d in store.datasets() if d.versions}
+        xzq = store.read("XZQ") if "XZQ" in have else None
+        try:
+            control, fld = tb.county_control_m2(xzq, sorted(cells.cells["county"].unique()),
+                                                data.control_fields)
+        except InputError:
+            if balance == "yes":
+                raise
+            control = None
+        if control is not None:
+            balanced = balance_cells(
+                cells.cells, control, control_field=fld,
+                tolerance_ha=data.tolerance_ha if tolerance_ha is None else tolerance_ha,
+                large_class_ha=data.large_class_ha, unit_names=names)
+    make = {"class": tb.class_table, "bulletin": tb.bulletin_table, "czc": tb.czc_table}[table]
+    return make(cells, balanced=balanced, level=level, unit_names=names)
+
+
+def write_official_xlsx(store: Store, table, path: str | Path, on=None) -> Path:
+    """Write one official table as the XLSX a bureau files (see :mod:`onemap.reports.xlsx`)."""
+    filing = report_filing(store, on)
+    sheets = official_sheets(table, filing, region_code=store.settings().get("region", ""),
+                             names=workspace_unit_names(store))
+    return write_official_workbook(path, sheets, filing)

@@ -239,7 +239,8 @@ def class_table(cells: BaseCells, *, balanced: BalanceResult | None = None,
     lc = land_classes()
     summed = frame.groupby(["unit", "dlbm"], sort=True, as_index=False)[["cents", "units"]].sum()
     summed["dlmc"] = summed["dlbm"].map(lc.name)
-    summed["level1"] = summed["dlbm"].map(lambda c: c[:2])
+    level1 = lc.frame.set_index("code")["level1_code"]
+    summed["level1"] = summed["dlbm"].map(level1)
     summed["three_class"] = summed["dlbm"].map(lc.three_class)
     rows = _finish(summed, level, unit_names or {}, is_bal)
     return OfficialTable("class", level, rows, is_bal, _blocks(balanced), dict(cells.source))
@@ -321,7 +322,7 @@ def farmland_table(dltb: pd.DataFrame, *, level: str = "county",
     for key, (fields, title) in FARMLAND_ATTRIBUTES.items():
         values = [_text(gd, f).to_numpy() for f in fields]
         value = values[0] if len(values) == 1 else np.array(
-            ["+".join(v) if all(v) else "" for v in zip(*values, strict=True)], dtype=object)
+            ["+".join(v) if any(v) else "" for v in zip(*values, strict=True)], dtype=object)
         label = [_value_name(fields, v, names) for v in value]
         parts.append(pd.DataFrame({"unit": units, "attribute": key, "attribute_name": title,
                                    "value": value, "value_name": label, "cents": cents}))
@@ -347,7 +348,9 @@ def _value_name(fields: tuple[str, ...], value: str, names: Mapping[str, Mapping
     out = []
     for f, v in zip(fields, parts, strict=False):
         name = names.get(f, {}).get(v, "")
-        if f == "GDPDJB":
+        if not v:
+            out.append("未填写")
+        elif f == "GDPDJB":
             out.append(f"{v}级" + (f"（{name}）" if name else ""))
         else:
             out.append(name or v)

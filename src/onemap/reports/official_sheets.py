@@ -1,0 +1,222 @@
+"""Lay the official statistics tables out as filed sheets (units as rows, classes as columns).
+
+Rows: the whole region first (全市), then each county — a subtotal row followed by its towns
+or villages when the table is by town or village. Every figure of a total or subtotal row
+is the sum of the integer 0.01-公顷 units (balanced) or of the exact hundredths of m²
+(unbalanced) below it, so totals tie exactly to what the sheet shows when balanced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+
+import pandas as pd
+
+from onemap.analysis.official_data import official_tables
+from onemap.analysis.tables import FARMLAND_ATTRIBUTES, OfficialTable
+from onemap.domain import land_classes
+from onemap.reports.xlsx import Column, Filing, Sheet, period_text, title_for
+
+#: Hundredths of m² per 公顷.
+_CENTS_PER_HA = 1_000_000
+
+
+def _value(total: int, balanced: bool) -> float:
+    return total / 100.0 if balanced else total / _CENTS_PER_HA
+
+
+def _blocks(rows: pd.DataFrame, level: str, region: str, region_code: str,
+            county_names: Mapping[str, str]) -> Iterator[tuple[str, str, str, pd.DataFrame]]:
+    """(name, code, style, rows) of 全市, each county (subtotal) and each unit below it."""
+    yield (f"{region}合计" if region else "合计", region_code, "total", rows)
+    for county in sorted(rows["county"].unique()):
+        part = rows[rows["county"] == county]
+        name = county_names.get(county, "") or county
+        if level == "county":
+            yield name, county, "", part
+            continue
+        yield f"{name}小计", county, "subtotal", part
+        for unit in sorted(part["unit"].unique()):
+            sub = part[part["unit"] == unit]
+            yield str(sub["unit_name"].iloc[0] or unit), unit, "", sub
+
+
+def _sums(part: pd.DataFrame, key: str, balanced: bool) -> dict[str, int]:
+    col = "units" if balanced else "cents"
+    return {str(k): int(v) for k, v in part.groupby(key)[col].sum().items()}
+
+
+def _name_cols(level: str) -> list[Column]:
+    what = {"county": "行政区", "town": "行政区", "village": "村级调查区"}.get(level, "单位")
+    return [Column("name", f"{what}名称", kind="text"), Column("code", f"{what}代码", kind="code")]
+
+
+def _rows(table: OfficialTable, filing: Filing, region_code: str, key: str,
+          derive: Callable[[dict[str, int]], dict[str, int]],
+          county_names: Mapping[str, str]) -> list[dict]:
+    out = []
+    for name, code, style, part in _blocks(table.rows, table.level, filing.region, region_code,
+                                            county_names):
+        ints = derive(_sums(part, key, table.balanced))
+        row = {k: _value(v, table.balanced) for k, v in ints.items()}
+        row.update(name=name, code=code, _style=style)
+        out.append(row)
+    return out
+
+
+def _notes(table: OfficialTable) -> list[str]:
+    src = table.source
+    notes = [f"数据来源：地类图斑 {src.get('version', '')} 版本；面积为图斑地类面积，"
+             "按系数扣除的田坎面积计入田坎（1203），合计等于图斑面积之和。"]
+    if table.balanced:
+        fields = {b["control_field"] for b in table.balance}
+        what = "、".join(sorted({"DCMJ": "调查面积", "KZMJ": "控制面积"}.get(f, f) for f in fields))
+        notes.append(f"本表已调平：各县合计等于行政区{what}，按第三次全国国土调查统计调平规则分配尾差"
+                     "（先分到村，再分到村内各行，最后按地类编码倒序分到 1 公顷以上的地类）。")
+    else:
+        notes.append("本表未调平：各单元格按实际面积四舍五入，合计可能与控制面积相差若干 0.01 公顷。")
+    return notes
+
+
+def _county_names(table: OfficialTable, names: Mapping[str, str]) -> dict[str, str]:
+    out = {c: names.get(c, "") for c in table.rows["county"].unique()}
+    for unit, unit_name in zip(table.rows["unit"], table.rows["unit_name"], strict=True):
+        if unit in out and unit_name:
+            out[unit] = unit_name
+    return out
+
+
+def class_sheet(table: OfficialTable, filing: Filing, *, region_code: str = "",
+                names: Mapping[str, str] | None = None) -> Sheet:
+    """土地利用现状分类面积汇总表: 合计, 三大类, then each 一级 class (小计 and its 二级 classes)."""
+    lc = land_classes()
+    frame = lc.frame.set_index("code")
+    level1_names = lc.level1.set_index("code")["name"].to_dict()
+    present = sorted(set(table.rows["dlbm"]), key=lambda c: (frame.loc[c, "level1_code"], c))
+    groups: dict[str, list[str]] = {}
+    for code in present:
+        groups.setdefault(frame.loc[code, "level1_code"], []).append(code)
+    three = ["农用地", "建设用地", "未利用地"]
+    cols = _name_cols(table.level) + [Column("total", "合计", kind="area")]
+    cols += [Column(f"t:{t}", t, "三大类", "area") for t in three]
+    for l1 in sorted(groups):
+        gname = f"{level1_names.get(l1, l1)}（{l1}）"
+        if len(groups[l1]) > 1:
+            cols.append(Column(f"l:{l1}", "小计", gname, "area"))
+        cols += [Column(c, f"{frame.loc[c, 'name']}（{c}）", gname, "area") for c in groups[l1]]
+
+    def derive(d: dict[str, int]) -> dict[str, int]:
+        out = {c: d.get(c, 0) for c in present}
+        out["total"] = sum(d.values())
+        for t in three:
+            out[f"t:{t}"] = sum(v for c, v in d.items() if frame.loc[c, "three_class"] == t)
+        for l1, codes in groups.items():
+            out[f"l:{l1}"] = sum(d.get(c, 0) for c in codes)
+        return out
+
+    rows = _rows(table, filing, region_code, "dlbm", derive, _county_names(table, names or {}))
+    title = title_for("class", filing, period_text(table.source.get("version", "")))
+    return Sheet("分类面积汇总表", title, cols, rows if len(table.rows) else [],
+                 notes=_notes(table))
+
+
+def bulletin_sheet(table: OfficialTable, filing: Filing, *, region_code: str = "",
+                   names: Mapping[str, str] | None = None) -> Sheet:
+    """The bulletin groups per unit (城镇村及工矿用地 by 城镇村属性码)."""
+    groups = list(official_tables().groups)
+    cols = _name_cols(table.level) + [Column("total", "合计", kind="area")]
+    cols += [Column(g, g, "公报分组", "area") for g in groups]
+
+    def derive(d: dict[str, int]) -> dict[str, int]:
+        return {**{g: d.get(g, 0) for g in groups}, "total": sum(d.values())}
+
+    rows = _rows(table, filing, region_code, "group", derive, _county_names(table, names or {}))
+    title = title_for("bulletin", filing, period_text(table.source.get("version", "")))
+    notes = _notes(table) + ["城镇村及工矿用地为城镇村属性码 201–205（含带 A 后缀）的全部图斑，不论地类；"
+                             "其余分组按地类编码归并，湿地为 7 个二级地类（盐田不在其中），田坎计入其他土地。"]
+    return Sheet("公报口径汇总表", title, cols, rows if len(table.rows) else [], notes=notes)
+
+
+def czc_sheet(table: OfficialTable, filing: Filing, *, region_code: str = "",
+              names: Mapping[str, str] | None = None) -> Sheet:
+    """城镇村及工矿用地面积汇总表: per unit, one row per 城镇村属性码, columns the DLBM they hold."""
+    lc = land_classes()
+    data = official_tables()
+    codes = sorted(set(table.rows["dlbm"]))
+    cols = _name_cols(table.level) + [Column("czc", "城镇村属性", kind="text"),
+                                      Column("total", "合计", kind="area")]
+    cols += [Column(c, f"{lc.name(c)}（{c}）", "地类", "area") for c in codes]
+    rows: list[dict] = []
+    for name, code, style, part in _blocks(table.rows, table.level, filing.region, region_code,
+                                            _county_names(table, names or {})):
+        for czc in ["", *sorted(part["czcsxm"].unique())]:
+            sub = part if czc == "" else part[part["czcsxm"] == czc]
+            d = _sums(sub, "dlbm", table.balanced)
+            row = {c: _value(d.get(c, 0), table.balanced) for c in codes}
+            row["total"] = _value(sum(d.values()), table.balanced)
+            row.update(name=name, code=code, _style=style if czc == "" else "",
+                       czc="小计" if czc == "" else f"{data.czc_codes.get(czc, czc)}（{czc}）")
+            rows.append(row)
+    title = title_for("czc", filing, period_text(table.source.get("version", "")))
+    return Sheet("城镇村及工矿用地", title, cols, rows if len(table.rows) else [],
+                 notes=_notes(table))
+
+
+def farmland_sheets(table: OfficialTable, filing: Filing, *, region_code: str = "",
+                    names: Mapping[str, str] | None = None) -> list[Sheet]:
+    """耕地 by 坡度级别 × 耕地类型, and by 耕地类型, 种植属性 and 图斑细化 (two sheets)."""
+    rows = table.rows
+    period = period_text(table.source.get("version", ""))
+    county_names = _county_names(table, names or {}) if len(rows) else {}
+    label = {(a, v): n for a, v, n in zip(rows["attribute"], rows["value"], rows["value_name"],
+                                          strict=True)}
+
+    def sheet_for(attrs: list[str], key: str, sheet_name: str) -> Sheet:
+        part = rows[rows["attribute"].isin(attrs)]
+        values = {a: sorted(set(part.loc[part["attribute"] == a, "value"]),
+                            key=lambda v: (v == "", v)) for a in attrs}
+        cols = _name_cols(table.level) + [Column("total", "耕地合计", kind="area")]
+        for a in attrs:
+            gname = FARMLAND_ATTRIBUTES[a][1]
+            for v in values[a]:
+                text = label.get((a, v), v) or "未填写"
+                if a == "GDPDJB+GDLX":  # two levels: the slope band over the 梯田/坡地 split
+                    group, _, sub = text.partition("，")
+                    cols.append(Column(f"{a}={v}", sub or "未填写", group, "area"))
+                else:
+                    cols.append(Column(f"{a}={v}", text, gname, "area"))
+        out = []
+        for name, code, style, blk in _blocks(part, table.level, filing.region, region_code,
+                                              county_names):
+            row = {"name": name, "code": code, "_style": style}
+            first = True
+            for a in attrs:
+                d = _sums(blk[blk["attribute"] == a], "value", False)
+                for v in values[a]:
+                    row[f"{a}={v}"] = _value(d.get(v, 0), False)
+                if first:
+                    row["total"] = _value(sum(d.values()), False)
+                    first = False
+            out.append(row)
+        notes = ["数据来源：地类图斑 " + str(table.source.get("version", "")) + " 版本中的耕地（0101、0102、0103），"
+                 "面积为图斑地类面积（已扣除田坎）；每一组分类的合计均等于耕地合计。本表未调平。"]
+        return Sheet(sheet_name, title_for(key, filing, period), cols, out if len(part) else [],
+                     notes=notes)
+
+    return [sheet_for(["GDPDJB+GDLX"], "farmland_slope", "耕地坡度分级"),
+            sheet_for(["GDLX", "ZZSXDM", "TBXHDM"], "farmland_attributes", "耕地类型与种植属性")]
+
+
+def official_sheets(table: OfficialTable, filing: Filing, *, region_code: str = "",
+                    names: Mapping[str, str] | None = None) -> list[Sheet]:
+    """The sheets of one official table (``class``, ``bulletin``, ``czc``, ``farmland``)."""
+    kw = {"region_code": region_code, "names": names}
+    if table.table == "class":
+        return [class_sheet(table, filing, **kw)]
+    if table.table == "bulletin":
+        return [bulletin_sheet(table, filing, **kw)]
+    if table.table == "czc":
+        return [czc_sheet(table, filing, **kw)]
+    if table.table == "farmland":
+        return farmland_sheets(table, filing, **kw)
+    raise ValueError(f"unknown table {table.table}")
