@@ -335,7 +335,7 @@ def _write_sheet(wb: Workbook, sheet: Sheet, filing: Filing, lay: dict[str, Any]
     while lead < n and cols[lead].kind in ("text", "code"):
         lead += 1
     lead = min(lead, max(n - 1, 0))
-    ws.freeze_panes = ws.cell(row=first, column=lead + 1)
+    ws.freeze_panes = f"{get_column_letter(lead + 1)}{first}"
     ws.print_title_rows = f"{h1}:{h2}"
     _paper(ws, cols, fitted, lay)
 
