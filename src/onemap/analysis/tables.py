@@ -335,7 +335,7 @@ def farmland_table(dltb: pd.DataFrame, *, level: str = "county",
     summed["_a"] = summed["attribute"].map(order)
     summed["_v"] = summed["value"].map(lambda v: (v == "", v))
     summed = summed.sort_values(["unit", "_a", "_v"]).drop(columns=["_a", "_v"])
-    summed["units"] = 0
+    summed["units"] = to_units(summed["cents"].to_numpy())
     rows = _finish(summed, level, unit_names or {}, False)
     return OfficialTable("farmland", level, rows, False, [], dict(source or {}))
 

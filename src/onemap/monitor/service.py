@@ -37,9 +37,13 @@ from onemap.errors import InputError, WorkspaceError
 from onemap.monitor import accountability as acc
 from onemap.monitor import cases as case_mod
 from onemap.monitor.changes import CHANGE_COLUMNS, ChangeResult, change_totals, detect_changes
+from onemap.monitor.flow import flow_table, update_package
 from onemap.monitor.judge import ApprovalSource, judge, load_approval_config
 from onemap.monitor.monitoring import monitoring_changes, normalize_date
 from onemap.monitor.rules import load_rules
+from onemap.reports.official_sheets import flow_sheets
+from onemap.reports.xlsx import write_official_workbook
+from onemap.services import report_filing, workspace_unit_names
 from onemap.store import audit
 from onemap.store import cases as tables
 from onemap.store.base import Store, VersionInfo, VersionMeta
@@ -178,6 +182,23 @@ def _changes_json(result_changes: gpd.GeoDataFrame) -> list[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------------- changes
+def _pick_versions(store: Store, dataset: str, v_from: str | None, v_to: str | None):
+    """(dataset info, older version, newer version); default: the two latest."""
+    ds = next((d for d in store.datasets() if d.name == dataset), None)
+    if ds is None or len(ds.versions) < 2:
+        raise WorkspaceError(f"数据集 {dataset} 至少需要两个版本才能比较")
+    labels = [v.version for v in ds.versions]
+    if v_to is None:
+        v_to = labels[-1]
+    if v_from is None:
+        prior = [x for x in labels if x != str(v_to)]
+        v_from = prior[-1] if prior else labels[0]
+    info_a, info_b = store.version(dataset, v_from), store.version(dataset, v_to)
+    if info_a.id == info_b.id:
+        raise InputError("比较的两个版本相同")
+    return ds, info_a, info_b
+
+
 def run_changes(
     store: Store,
     dataset: str = "DLTB",
@@ -229,18 +250,7 @@ def run_changes(
         ``zyst``, ``sfyn``, ``sfhx``, ``in_czkfbj``, ``county``, ``village``,
         ``lon``, ``lat``, … (:data:`~onemap.monitor.changes.CHANGE_COLUMNS`).
     """
-    ds = next((d for d in store.datasets() if d.name == dataset), None)
-    if ds is None or len(ds.versions) < 2:
-        raise WorkspaceError(f"数据集 {dataset} 至少需要两个版本才能比较")
-    labels = [v.version for v in ds.versions]
-    if v_to is None:
-        v_to = labels[-1]
-    if v_from is None:
-        prior = [x for x in labels if x != str(v_to)]
-        v_from = prior[-1] if prior else labels[0]
-    info_a, info_b = store.version(dataset, v_from), store.version(dataset, v_to)
-    if info_a.id == info_b.id:
-        raise InputError("比较的两个版本相同")
+    ds, info_a, info_b = _pick_versions(store, dataset, v_from, v_to)
     old, new = store.read(dataset, info_a.version), store.read(dataset, info_b.version)
     ctrl, consulted = _read_controls(store, controls)
     res: ChangeResult = detect_changes(old, new, ctrl, min_area_m2=min_area_m2,
@@ -275,6 +285,80 @@ def run_changes(
         "attribute_edits": records(res.attribute_edits) if rows else [],
         "redraws": records(res.redraws) if rows else [],
         "gpkg": out_path,
+    }
+
+
+def change_flow(
+    store: Store,
+    dataset: str = "DLTB",
+    v_from: str | None = None,
+    v_to: str | None = None,
+    *,
+    level: str = "county",
+    gpkg: str | Path | None = None,
+    xlsx: str | Path | None = None,
+    controls: tuple[str, ...] | list[str] = ("CJDCQ", "XZQ"),
+    min_area_m2: float = 1.0,
+    min_width_m: float = 0.2,
+) -> dict[str, Any]:
+    """The 土地利用现状变更表 between two versions (``onemap changes --table flow``).
+
+    Parameters
+    ----------
+    store : Store
+        Workspace.
+    dataset : str
+        Land-class dataset, default ``DLTB``.
+    v_from, v_to : str
+        Versions (default: the two latest).
+    level : {"county", "town", "village"}
+        Unit level of the JSON rows (the XLSX matrices are per county).
+    gpkg : path, optional
+        New GeoPackage with the update layers DLTBGX and GXGC.
+    xlsx : path, optional
+        The 变更表 and the 三大类 balance as filed.
+    controls : sequence of str
+        Layers read to locate pieces without a unit code.
+    min_area_m2, min_width_m : float
+        Sliver thresholds (as ``onemap changes``).
+
+    Returns
+    -------
+    dict
+        ``{"source", "level", "change_area_m2", "rows": [{unit, unit_name, from, from_name,
+        to, to_name, area_m2, hectare}], "balance": [{unit, unit_name, three_class,
+        increase_m2, decrease_m2, net_m2}], "update": {"DLTBGX": n, "GXGC": n},
+        "gpkg": path | None, "xlsx": path | None}``
+    """
+    ds, info_a, info_b = _pick_versions(store, dataset, v_from, v_to)
+    old, new = store.read(dataset, info_a.version), store.read(dataset, info_b.version)
+    ctrl, _ = _read_controls(store, controls)
+    res = detect_changes(old, new, ctrl, min_area_m2=min_area_m2, min_width_m=min_width_m,
+                         change_date=_change_date(info_b.version))
+    source = {"dataset": dataset, "from": info_a.version, "to": info_b.version,
+              "from_version_id": info_a.id, "to_version_id": info_b.id}
+    names = workspace_unit_names(store)
+    table = flow_table(res.changes, level=level, unit_names=names, source=source)
+    package = update_package(res, new, pd.Index(old["BSM"].astype(str).str.strip()))
+    out_gpkg = _write_gpkg(gpkg, package, store) if gpkg else None
+    out_xlsx = None
+    if xlsx:
+        county_table = table if level == "county" else flow_table(
+            res.changes, level="county", unit_names=names, source=source)
+        filing = report_filing(store)
+        sheets = flow_sheets(county_table, filing, region_code=store.settings().get("region", ""),
+                             names=names)
+        out_xlsx = str(write_official_workbook(xlsx, sheets, filing))
+    return {
+        "source": source,
+        "level": level,
+        "change_area_m2": table.change_area_m2,
+        "summary_change_area_m2": res.summary["change_area_m2"],
+        "rows": table.records(),
+        "balance": table.balance_records(),
+        "update": {k: len(v) for k, v in package.items()},
+        "gpkg": out_gpkg,
+        "xlsx": out_xlsx,
     }
 
 

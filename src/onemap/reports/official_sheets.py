@@ -1,9 +1,9 @@
 """Lay the official statistics tables out as filed sheets (units as rows, classes as columns).
 
 Rows: the whole region first (全市), then each county — a subtotal row followed by its towns
-or villages when the table is by town or village. Every figure of a total or subtotal row
-is the sum of the integer 0.01-公顷 units (balanced) or of the exact hundredths of m²
-(unbalanced) below it, so totals tie exactly to what the sheet shows when balanced.
+or villages when the table is by town or village. Every figure is a whole number of 0.01-公顷
+units: balanced ones, or (unbalanced) each base cell rounded alone; every total and subtotal
+is the sum of the units below it, so a sheet always adds up to what it shows.
 """
 
 from __future__ import annotations
@@ -17,12 +17,10 @@ from onemap.analysis.tables import FARMLAND_ATTRIBUTES, OfficialTable
 from onemap.domain import land_classes
 from onemap.reports.xlsx import Column, Filing, Sheet, period_text, title_for
 
-#: Hundredths of m² per 公顷.
-_CENTS_PER_HA = 1_000_000
 
-
-def _value(total: int, balanced: bool) -> float:
-    return total / 100.0 if balanced else total / _CENTS_PER_HA
+def _value(units: int) -> float:
+    """0.01-公顷 units → 公顷. Sheets always add rounded units, so what they show ties."""
+    return units / 100.0
 
 
 def _blocks(rows: pd.DataFrame, level: str, region: str, region_code: str,
@@ -41,9 +39,8 @@ def _blocks(rows: pd.DataFrame, level: str, region: str, region_code: str,
             yield str(sub["unit_name"].iloc[0] or unit), unit, "", sub
 
 
-def _sums(part: pd.DataFrame, key: str, balanced: bool) -> dict[str, int]:
-    col = "units" if balanced else "cents"
-    return {str(k): int(v) for k, v in part.groupby(key)[col].sum().items()}
+def _sums(part: pd.DataFrame, key: str) -> dict[str, int]:
+    return {str(k): int(v) for k, v in part.groupby(key)["units"].sum().items()}
 
 
 def _name_cols(level: str) -> list[Column]:
@@ -57,8 +54,8 @@ def _rows(table: OfficialTable, filing: Filing, region_code: str, key: str,
     out = []
     for name, code, style, part in _blocks(table.rows, table.level, filing.region, region_code,
                                             county_names):
-        ints = derive(_sums(part, key, table.balanced))
-        row = {k: _value(v, table.balanced) for k, v in ints.items()}
+        ints = derive(_sums(part, key))
+        row = {k: _value(v) for k, v in ints.items()}
         row.update(name=name, code=code, _style=style)
         out.append(row)
     return out
@@ -151,9 +148,9 @@ def czc_sheet(table: OfficialTable, filing: Filing, *, region_code: str = "",
                                             _county_names(table, names or {})):
         for czc in ["", *sorted(part["czcsxm"].unique())]:
             sub = part if czc == "" else part[part["czcsxm"] == czc]
-            d = _sums(sub, "dlbm", table.balanced)
-            row = {c: _value(d.get(c, 0), table.balanced) for c in codes}
-            row["total"] = _value(sum(d.values()), table.balanced)
+            d = _sums(sub, "dlbm")
+            row = {c: _value(d.get(c, 0)) for c in codes}
+            row["total"] = _value(sum(d.values()))
             row.update(name=name, code=code, _style=style if czc == "" else "",
                        czc="小计" if czc == "" else f"{data.czc_codes.get(czc, czc)}（{czc}）")
             rows.append(row)
@@ -191,11 +188,11 @@ def farmland_sheets(table: OfficialTable, filing: Filing, *, region_code: str = 
             row = {"name": name, "code": code, "_style": style}
             first = True
             for a in attrs:
-                d = _sums(blk[blk["attribute"] == a], "value", False)
+                d = _sums(blk[blk["attribute"] == a], "value")
                 for v in values[a]:
-                    row[f"{a}={v}"] = _value(d.get(v, 0), False)
+                    row[f"{a}={v}"] = _value(d.get(v, 0))
                 if first:
-                    row["total"] = _value(sum(d.values()), False)
+                    row["total"] = _value(sum(d.values()))
                     first = False
             out.append(row)
         notes = ["数据来源：地类图斑 " + str(table.source.get("version", "")) + " 版本中的耕地（0101、0102、0103），"
@@ -220,3 +217,70 @@ def official_sheets(table: OfficialTable, filing: Filing, *, region_code: str = 
     if table.table == "farmland":
         return farmland_sheets(table, filing, **kw)
     raise ValueError(f"unknown table {table.table}")
+
+
+def _flow_matrix(rows: pd.DataFrame, title: str, sheet_name: str) -> Sheet:
+    lc = land_classes()
+    froms = sorted(set(rows["from"]))
+    tos = sorted(set(rows["to"]))
+    cols = [Column("name", "原地类名称"), Column("code", "原地类编码", kind="code"),
+            Column("out", "减少合计", kind="area")]
+    cols += [Column(f"to:{c}", f"{lc.name(c)}（{c}）", "现地类", "area") for c in tos]
+    cells: dict[tuple[str, str], int] = {}
+    for f, t, u in zip(rows["from"], rows["to"], rows["units"], strict=True):
+        cells[(f, t)] = cells.get((f, t), 0) + int(u)
+    out = []
+    for f in froms:
+        row = {"name": lc.name(f), "code": f,
+               "out": _value(sum(v for (a, _), v in cells.items() if a == f))}
+        row.update({f"to:{t}": (_value(cells[(f, t)]) if (f, t) in cells else None)
+                    for t in tos})
+        out.append(row)
+    if froms:
+        total = {"name": "增加合计", "code": "", "_style": "total",
+                 "out": _value(sum(cells.values()))}
+        total.update({f"to:{t}": _value(sum(v for (_, b), v in cells.items() if b == t))
+                      for t in tos})
+        out.append(total)
+    notes = ["行为原地类（变更前），列为现地类（变更后）；对角线（地类未变）不列。"
+             "面积为变化图斑的椭球面积，各单元格按公顷两位小数四舍五入，合计为所列数之和（未调平）。"]
+    return Sheet(sheet_name, title, cols, out, notes=notes)
+
+
+def flow_sheets(table, filing: Filing, *, region_code: str = "",
+                names: Mapping[str, str] | None = None) -> list[Sheet]:
+    """土地利用现状变更表 (全市 and each county) and the 三大类 balance.
+
+    ``table`` is a county-level :class:`~onemap.monitor.flow.FlowTable`.
+    """
+    names = dict(names or {})
+    src = table.source
+    period = period_text(src.get("from", ""), src.get("to", ""))
+    rows = table.rows
+    sheets = [_flow_matrix(rows, title_for("flow", filing, period), "变更表（全市）")]
+    for county in sorted(rows["county"].unique()):
+        cname = names.get(county, "") or county
+        county_filing = Filing(region=cname, filing_unit=filing.filing_unit, on=filing.on)
+        sheets.append(_flow_matrix(rows[rows["county"] == county],
+                                   title_for("flow", county_filing, period), f"变更表（{cname}）"))
+    bal = table.balance
+    cols = [Column("name", "行政区名称"), Column("code", "行政区代码", kind="code")]
+    for tc in ("农用地", "建设用地", "未利用地"):
+        cols += [Column(f"{tc}:inc", "增加", tc, "area"), Column(f"{tc}:dec", "减少", tc, "area"),
+                 Column(f"{tc}:net", "净增减", tc, "area")]
+    out = []
+    blocks = [(f"{filing.region}合计" if filing.region else "合计", region_code, "total", bal)]
+    blocks += [(names.get(c, "") or c, c, "", bal[bal["county"] == c])
+               for c in sorted(bal["county"].unique())]
+    for name, code, style, part in blocks:
+        row = {"name": name, "code": code, "_style": style}
+        for tc in ("农用地", "建设用地", "未利用地"):
+            p = part[part["three_class"] == tc]
+            inc, dec = int(p["increase_units"].sum()), int(p["decrease_units"].sum())
+            row[f"{tc}:inc"], row[f"{tc}:dec"], row[f"{tc}:net"] = (
+                _value(inc), _value(dec), _value(inc - dec))
+        out.append(row)
+    sheets.append(Sheet("三大类平衡表", title_for("flow_balance", filing, period), cols,
+                        out if len(bal) else [],
+                        notes=["增加为由其他两大类转入的面积，减少为转出到其他两大类的面积；三大类净增减之和为零。"]))
+    return sheets
