@@ -11,8 +11,8 @@ from onemap.analysis.official_data import official_tables
 from onemap.analysis.stats import BulletinTable, bulletin_table
 from onemap.analysis.units import unit_names
 from onemap.errors import InputError, WorkspaceError
-from onemap.reports.official_sheets import official_sheets
-from onemap.reports.xlsx import Filing, layout, write_official_workbook, write_workbook
+from onemap.reports.official_sheets import group_summary_sheets, official_sheets, tabulation_sheets
+from onemap.reports.xlsx import Filing, layout, write_official_workbook
 from onemap.store.base import Store
 
 STAT_HEADERS = {
@@ -63,27 +63,24 @@ def land_use_stats(
     )
 
 
-def write_stats_xlsx(table: BulletinTable, path: str | Path) -> Path:
-    """Write the bulletin table as XLSX: group summary (公顷, 亩) and every 二级 class."""
-    groups_ha = table.groups.copy()
-    groups_mu = table.groups.copy()
-    for col in groups_mu.columns[2:]:
-        groups_mu[col] = groups_mu[col] * 15.0
-    src = table.source
-    title = f"{src.get('dataset', '')} {src.get('version', '')} 土地利用现状分类面积汇总表"
-    return write_workbook(
-        path,
-        {
-            "分组汇总（公顷）": groups_ha,
-            "分组汇总（亩）": groups_mu,
-            "二级地类明细": table.rows.drop(columns=["cents"]),
-        },
-        headers=STAT_HEADERS,
-        titles={"分组汇总（公顷）": title + "（公顷）", "分组汇总（亩）": title + "（亩）",
-                "二级地类明细": title + "（二级地类）"},
-        number_formats={c: "0.0000" for c in table.groups.columns[2:]}
-        | {"tbdlmj_m2": "0.00", "hectare": "0.0000", "mu": "0.00"},
-    )
+def write_stats_xlsx(table: BulletinTable, path: str | Path, filing: Filing | None = None,
+                     region_code: str = "") -> Path:
+    """Write the 地类分组 summary as filed: groups in 公顷 and 亩, and every 二级 class.
+
+    Parameters
+    ----------
+    table : BulletinTable
+        Result of :func:`land_use_stats`.
+    path : str or Path
+        Output ``.xlsx``.
+    filing : Filing, optional
+        Region, 填报单位 and date (:func:`report_filing`); blank when not given.
+    region_code : str
+        Code shown on the total row.
+    """
+    filing = filing or Filing(region="", filing_unit="", on=date.today())
+    return write_official_workbook(path, group_summary_sheets(table, filing,
+                                                              region_code=region_code), filing)
 
 
 #: Chinese titles of the standard layers (for the catalog).
@@ -216,23 +213,22 @@ TABULATE_HEADERS = STAT_HEADERS | {
 }
 
 
-def write_tabulation(result, *, xlsx: str | Path | None = None, gpkg: str | Path | None = None) -> None:
-    """Write a tabulation as XLSX (rows, conflicts) and/or GeoPackage (conflict polygons)."""
+def write_tabulation(result, *, xlsx: str | Path | None = None, gpkg: str | Path | None = None,
+                     filing: Filing | None = None, region_code: str = "") -> None:
+    """Write a tabulation as XLSX as filed and/or GeoPackage (conflict polygons).
+
+    The XLSX holds 公顷 and 亩 by county × control line, the class detail and the conflicts.
+    """
     import pyogrio
 
-    from onemap.errors import WorkspaceError
-
+    if gpkg and Path(gpkg).exists():
+        raise WorkspaceError(f"输出文件已存在：{Path(gpkg)}（不会覆盖）")
     if xlsx:
-        rows = result.rows.drop(columns=["cents"], errors="ignore").copy()
-        rows["inside"] = rows["inside"].map({True: "内", False: "外"})
-        conflicts = result.conflicts.drop(columns="geometry")
-        write_workbook(xlsx, {"控制线内外地类面积": rows, "控制线冲突": conflicts}, headers=TABULATE_HEADERS,
-                       number_formats={"area_m2": "0.00", "tbdlmj_m2": "0.00"})
+        filing = filing or Filing(region="", filing_unit="", on=date.today())
+        sheets = tabulation_sheets(result, filing, zone_titles=LAYER_TITLES, region_code=region_code)
+        write_official_workbook(xlsx, sheets, filing)
     if gpkg:
-        path = Path(gpkg)
-        if path.exists():
-            raise WorkspaceError(f"输出文件已存在：{path}（不会覆盖）")
-        pyogrio.write_dataframe(result.conflicts, path, layer="conflicts", driver="GPKG")
+        pyogrio.write_dataframe(result.conflicts, Path(gpkg), layer="conflicts", driver="GPKG")
 
 
 def prepare_relational_tables(store: Store) -> None:

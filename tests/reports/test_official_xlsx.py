@@ -163,3 +163,42 @@ def test_writer_empty_sheet_says_no_data_and_wide_sheets_go_to_a3(tmp_path):
     assert wide_sh.column_dimensions["B"].width >= len("1,234.50")
     assert chinese_date("2024-01-05T10:00:00+00:00") == "2024年1月5日"
     assert period_text("2023", "2024") == "2023—2024年度" and display_width("耕地a") == 5
+
+
+def test_tabulation_xlsx_in_hectare_and_mu_by_county_and_control_line(tmp_path):
+    ws = tmp_path / "ws.gpkg"
+    store = init_workspace(ws, name="测试市自然资源一张图", region="640300")
+    a, b = shapely.box(106.0, 37.0, 106.001, 37.001), shapely.box(106.002, 37.0, 106.003, 37.001)
+    dltb = GeoDataFrame({"BSM": ["1", "2"], "DLBM": ["0101", "0702"], "ZLDWDM": [A1, B1],
+                         "TBDLMJ": [9000.00, 5000.00], "KCXS": [0.0, 0.0]},
+                        geometry=[a, b], crs=4490)
+    store.write_version("DLTB", "2024", dltb, VersionMeta(synthetic=True), title="地类图斑")
+    store.write_version("YJJBNTTB", "2024", GeoDataFrame({"BSM": ["y1"]}, geometry=[a], crs=4490),
+                        VersionMeta(synthetic=True), title="永久基本农田图斑")
+    store.close()
+    out = tmp_path / "t.xlsx"
+    r = run("tabulate", ws, "--zones", "YJJBNTTB", "--xlsx", out)
+    assert r.exit_code == 0, r.output
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == ["控制线内外（公顷）", "控制线内外（亩）", "控制线内外地类明细", "控制线冲突"]
+    ha, mu = wb["控制线内外（公顷）"], wb["控制线内外（亩）"]
+    assert ha["A1"].value == "测试市2024年度控制线内外土地利用现状面积统计表（公顷）"
+    assert ha["C3"].value == "永久基本农田图斑"
+    assert [ha.cell(4, j).value for j in (3, 4, 5, 6)] == ["范围内合计", "其中：耕地", "其中：建设用地", "范围外"]
+    # 全市: patch 1 (0101, 9 000 m²) inside, patch 2 (0702, 5 000 m²) outside
+    assert [ha.cell(5, j).value for j in (3, 4, 5, 6)] == [0.9, 0.9, 0.0, 0.5]
+    assert [ha.cell(r, 2).value for r in (5, 6, 7)] == ["640300", "640302", "640324"]
+    assert [mu.cell(5, j).value for j in (3, 4, 5, 6)] == [13.5, 13.5, 0.0, 7.5]
+    assert "单位：亩" in mu["B2"].value
+    assert wb["控制线冲突"]["A5"].value == "无数据"
+
+
+def test_group_summary_xlsx_without_table(tmp_path):
+    ws = make_ws(tmp_path / "ws.gpkg")
+    out = tmp_path / "s.xlsx"
+    assert run("stats", ws, "--xlsx", out).exit_code == 0
+    sh = openpyxl.load_workbook(out)["分组汇总（公顷）"]
+    assert sh["A1"].value == "测试市2024年度土地利用现状分类面积汇总表（公顷）"
+    assert sh["A5"].value == "测试市合计" and sh["A6"].value == "利通区"
+    # TBDLMJ only (no KCMJ in this table): 640302 0.09+0.02+0.03+0.05+0.01, 640324 0.20+0.04+0.01
+    assert [sh.cell(r, 3).value for r in (5, 6, 7)] == [0.45, 0.2, 0.25]

@@ -118,7 +118,13 @@ def stats(
     as_json: JsonOpt = False,
 ) -> None:
     """土地利用现状统计：地类分组汇总，或 --table 指定的三调/变更调查统计表（公顷、亩）。"""
-    from onemap.services import land_use_stats, official_stats, write_official_xlsx, write_stats_xlsx
+    from onemap.services import (
+        land_use_stats,
+        official_stats,
+        report_filing,
+        write_official_xlsx,
+        write_stats_xlsx,
+    )
     from onemap.store import open_workspace
 
     try:
@@ -135,7 +141,8 @@ def stats(
         else:
             result = land_use_stats(store, dataset=dataset, version=version, level=by)
             if xlsx:
-                write_stats_xlsx(result, xlsx)
+                write_stats_xlsx(result, xlsx, report_filing(store),
+                                 region_code=store.settings().get("region", ""))
                 store.add_asset(result.source["version_id"], "xlsx", str(xlsx.resolve()),
                                 {"kind": "bulletin_table", "level": by})
     except OneMapError as exc:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 import pandas as pd
 
+from onemap.analysis.balance import to_units
 from onemap.analysis.official_data import official_tables
 from onemap.analysis.tables import FARMLAND_ATTRIBUTES, OfficialTable
 from onemap.domain import land_classes
@@ -283,4 +284,142 @@ def flow_sheets(table, filing: Filing, *, region_code: str = "",
     sheets.append(Sheet("三大类平衡表", title_for("flow_balance", filing, period), cols,
                         out if len(bal) else [],
                         notes=["增加为由其他两大类转入的面积，减少为转出到其他两大类的面积；三大类净增减之和为零。"]))
+    return sheets
+
+
+def _mu_units(cents: int) -> int:
+    """Hundredths of m² → 0.01-亩 units (1 亩 = 10 000/15 m²), rounded half up."""
+    return (int(cents) * 15 + 5_000) // 10_000
+
+
+def group_summary_sheets(table, filing: Filing, *, region_code: str = "") -> list[Sheet]:
+    """The 地类分组 summary (公顷, 亩) and the 二级 detail (``onemap stats`` without ``--table``).
+
+    ``table`` is a :class:`~onemap.analysis.stats.BulletinTable`.
+    """
+    rows = table.rows.copy()
+    rows["units"] = to_units(rows["cents"].to_numpy())
+    rows["mu_units"] = [_mu_units(c) for c in rows["cents"]]
+    rows["county"] = rows["unit"].str.slice(0, 6)
+    groups = list(land_classes().bulletin_groups())
+    period = period_text(table.source.get("version", ""))
+    title = title_for("class", filing, period)
+    names = dict(zip(rows["unit"], rows["unit_name"], strict=True))
+    sheets = []
+    for col, unit, label in (("units", "公顷", "公顷"), ("mu_units", "亩", "亩")):
+        cols = _name_cols(table.level) + [Column("total", "合计", kind="area")]
+        cols += [Column(g, g, "地类分组", "area") for g in groups]
+        out = []
+        blocks = [(f"{filing.region}合计" if filing.region else "合计", region_code, "total", rows)]
+        blocks += [(names.get(u, "") or u, u, "", rows[rows["unit"] == u])
+                   for u in sorted(rows["unit"].unique())]
+        for name, code, style, part in blocks:
+            d = {str(k): int(v) for k, v in part.groupby("group")[col].sum().items()}
+            out.append({"name": name, "code": code, "_style": style,
+                        "total": _value(sum(d.values())), **{g: _value(d.get(g, 0)) for g in groups}})
+        sheets.append(Sheet(f"分组汇总（{label}）", f"{title}（{label}）", cols,
+                            out if len(rows) else [], unit=unit,
+                            notes=["面积为图斑地类面积；各单元格按两位小数四舍五入，合计为所列数之和（未调平）。"
+                                   "按公报口径和调平的统计表请用 onemap stats --table。"]))
+    detail_cols = _name_cols(table.level) + [
+        Column("group", "地类分组"), Column("dlmc", "地类名称"), Column("dlbm", "地类编码", kind="code"),
+        Column("m2", "面积（平方米）", kind="area"), Column("ha", "面积（公顷）", kind="area"),
+        Column("mu", "面积（亩）", kind="area")]
+    detail = [{"name": r["unit_name"] or r["unit"], "code": r["unit"], "group": r["group"],
+               "dlmc": r["dlmc"], "dlbm": r["dlbm"], "m2": r["cents"] / 100.0,
+               "ha": _value(r["units"]), "mu": _value(r["mu_units"])}
+              for r in rows.to_dict("records")]
+    sheets.append(Sheet("二级地类明细", f"{title}（二级地类）", detail_cols, detail, unit=""))
+    return sheets
+
+
+def tabulation_sheets(result, filing: Filing, *, zone_titles: Mapping[str, str],
+                      region_code: str = "") -> list[Sheet]:
+    """Control-line tabulation as filed: county × control line in 公顷 and 亩, and more.
+
+    Also the class detail inside and outside each line, and the conflicts between lines.
+    """
+    lc = land_classes()
+    cultivated, construction = lc.code_set("cultivated"), lc.code_set("construction")
+    rows = result.rows.copy()
+    rows["units"] = to_units(rows["cents"].to_numpy())
+    rows["mu_units"] = [_mu_units(c) for c in rows["cents"]]
+    rows["unit"] = rows["county"].astype(str)
+    rows["county6"] = rows["unit"].str.slice(0, 6)
+    names = (dict(zip(rows["unit"], rows["unit_name"], strict=True)) if "unit_name" in rows
+             else {})
+    zones = list(dict.fromkeys(rows["zone"]))
+    dltb_src = (result.sources.get("DLTB") or {}).get("source") or {}
+    period = period_text(dltb_src.get("version", ""))
+    title = title_for("tabulate", filing, period)
+    parts = [("全部", "内", "inside_all"), ("耕地", "内", "inside_gd"), ("建设用地", "内", "inside_js"),
+             ("全部", "外", "outside_all")]
+    heads = {"inside_all": "范围内合计", "inside_gd": "其中：耕地", "inside_js": "其中：建设用地",
+             "outside_all": "范围外"}
+
+    def block_rows(col: str) -> list[dict]:
+        out = []
+        blocks = [(f"{filing.region}合计" if filing.region else "合计", region_code, "total", rows)]
+        if result.level != "county":
+            for c in sorted(rows["county6"].unique()):
+                blocks.append((f"{names.get(c, '') or c}小计", c, "subtotal",
+                               rows[rows["county6"] == c]))
+                blocks += [(names.get(u, "") or u, u, "", rows[rows["unit"] == u])
+                           for u in sorted(rows.loc[rows["county6"] == c, "unit"].unique())]
+        else:
+            blocks += [(names.get(u, "") or u, u, "", rows[rows["unit"] == u])
+                       for u in sorted(rows["unit"].unique())]
+        for name, code, style, part in blocks:
+            row = {"name": name, "code": code, "_style": style}
+            for z in zones:
+                pz = part[part["zone"] == z]
+                for what, side, key in parts:
+                    sel = pz[pz["inside"] == (side == "内")]
+                    if what == "耕地":
+                        sel = sel[sel["dlbm"].isin(cultivated)]
+                    elif what == "建设用地":
+                        sel = sel[sel["dlbm"].isin(construction)]
+                    row[f"{z}:{key}"] = _value(int(sel[col].sum()))
+            out.append(row)
+        return out
+
+    cols = _name_cols(result.level)
+    for z in zones:
+        cols += [Column(f"{z}:{key}", heads[key], zone_titles.get(z, z), "area")
+                 for _, _, key in parts]
+    note = ("面积为图斑地类面积（已扣除田坎），被控制线切割的图斑按切割部分椭球面积扣除田坎后计入；"
+            "范围内与范围外之和等于图斑地类面积合计；各单元格按两位小数四舍五入，合计为所列数之和。")
+    sheets = [Sheet("控制线内外（公顷）", title + "（公顷）", cols, block_rows("units") if len(rows) else [],
+                    unit="公顷", notes=[note]),
+              Sheet("控制线内外（亩）", title + "（亩）", cols, block_rows("mu_units") if len(rows) else [],
+                    unit="亩", notes=[note])]
+    detail = (rows.groupby(["unit", "zone", "dlbm", "inside"], as_index=False)["units"].sum()
+              if len(rows) else pd.DataFrame(columns=["unit", "zone", "dlbm", "inside", "units"]))
+    wide = detail.pivot_table(index=["unit", "zone", "dlbm"], columns="inside", values="units",
+                              aggfunc="sum", fill_value=0).reset_index() if len(detail) else detail
+    det_rows = []
+    for r in wide.to_dict("records") if len(detail) else []:
+        det_rows.append({"name": names.get(r["unit"], "") or r["unit"], "code": r["unit"],
+                         "zone": zone_titles.get(r["zone"], r["zone"]), "dlmc": lc.name(r["dlbm"]),
+                         "dlbm": r["dlbm"], "in": _value(int(r.get(True, 0))),
+                         "out": _value(int(r.get(False, 0)))})
+    sheets.append(Sheet("控制线内外地类明细", title_for("tabulate", filing, period) + "（二级地类）",
+                        _name_cols(result.level) + [
+                            Column("zone", "控制线"), Column("dlmc", "地类名称"),
+                            Column("dlbm", "地类编码", kind="code"),
+                            Column("in", "范围内", kind="area"), Column("out", "范围外", kind="area")],
+                        det_rows, notes=[note]))
+    conf = result.conflicts
+    conf_rows = [{"a": zone_titles.get(r["zone_a"], r["zone_a"]),
+                  "b": zone_titles.get(r["zone_b"], r["zone_b"]),
+                  "name": names.get(str(r["county"]), "") or str(r["county"]), "code": str(r["county"]),
+                  "id_a": str(r["id_a"]), "id_b": str(r["id_b"]), "ha": round(r["area_m2"] / 10000, 2),
+                  "m2": round(float(r["area_m2"]), 2)}
+                 for r in conf.drop(columns="geometry").to_dict("records")] if len(conf) else []
+    sheets.append(Sheet("控制线冲突", title_for("tabulate_conflicts", filing, period), [
+        Column("a", "控制线甲"), Column("b", "控制线乙"), Column("name", "行政区名称"),
+        Column("code", "行政区代码", kind="code"), Column("id_a", "要素甲标识码", kind="code"),
+        Column("id_b", "要素乙标识码", kind="code"), Column("ha", "重叠面积（公顷）", kind="area"),
+        Column("m2", "重叠面积（平方米）", kind="area")], conf_rows, unit="",
+        notes=["控制线之间不应重叠；每行为一对重叠要素在一个行政区内的重叠部分。"]))
     return sheets
