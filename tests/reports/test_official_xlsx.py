@@ -190,7 +190,7 @@ def test_tabulation_xlsx_in_hectare_and_mu_by_county_and_control_line(tmp_path):
     assert [ha.cell(r, 2).value for r in (5, 6, 7)] == ["640300", "640302", "640324"]
     assert [mu.cell(5, j).value for j in (3, 4, 5, 6)] == [13.5, 13.5, 0.0, 7.5]
     assert mu["D2"].value.endswith("单位：亩")
-    assert wb["控制线冲突"]["A5"].value == "无数据"
+    assert wb["控制线冲突"]["A4"].value == "无数据"
 
 
 def test_group_summary_xlsx_without_table(tmp_path):
