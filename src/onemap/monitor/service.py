@@ -41,7 +41,7 @@ from onemap.monitor.flow import flow_table, update_package
 from onemap.monitor.judge import ApprovalSource, judge, load_approval_config
 from onemap.monitor.monitoring import monitoring_changes, normalize_date
 from onemap.monitor.rules import load_rules
-from onemap.reports.official_sheets import flow_sheets
+from onemap.reports.official_sheets import accountability_sheets, flow_sheets
 from onemap.reports.xlsx import write_official_workbook
 from onemap.services import report_filing, workspace_unit_names
 from onemap.store import audit
@@ -832,8 +832,6 @@ def accountability(
         th = acc.Thresholds(float(threshold), max(th.high_threshold or 0, float(threshold)),
                             th.version)
     try:
-        from onemap.services import workspace_unit_names
-
         names = workspace_unit_names(store)
     except Exception:  # noqa: BLE001 - names are a nicety; figures do not depend on them
         names = {}
@@ -841,31 +839,12 @@ def accountability(
                                      unit_names=names)
     out_path = None
     if xlsx:
-        from onemap.reports.xlsx import write_workbook
-
-        detail_cols = ["case_no", "county", "village", "tbbh", "state_title", "suggested",
-                       "rule", "reason", "determination", "area_m2", "gd_area_m2",
-                       "suspect_gd_area_m2", "due_at", "overdue"]
-        detail = (cdf[detail_cols] if not cdf.empty
-                  else pd.DataFrame(columns=detail_cols))
-        sheet = table.copy()
-        sheet["flagged"] = sheet["flagged"].map({True: "是", False: "否"})
-        sheet["ratio"] = sheet["ratio"].map(lambda v: v if isinstance(v, float)
-                                            and np.isfinite(v) else None)
-        out_path = str(write_workbook(
-            xlsx, {"问责统计": sheet, "案件明细": detail},
-            headers={**acc.HEADERS, "case_no": "案件编号", "village": "村级代码",
-                     "tbbh": "变化图斑编号", "state_title": "状态", "suggested": "系统判定",
-                     "rule": "规则", "reason": "理由", "determination": "认定结果",
-                     "area_m2": "图斑面积（平方米）", "gd_area_m2": "耕地面积（平方米）",
-                     "suspect_gd_area_m2": "疑似违法占用耕地（平方米）",
-                     "due_at": "期限", "overdue": "是否逾期"},
-            titles={"问责统计": f"{year} 年度违法占用耕地问责统计（阈值 {th.threshold:.0%}）",
-                    "案件明细": f"{year} 年度卫片执法案件明细"},
-            number_formats={"ratio": "0.00%", "ratio_if_pending_illegal": "0.00%",
-                            "threshold": "0%", "new_construction_gd_m2": "0.00",
-                            "illegal_gd_m2": "0.00", "new_construction_gd_mu": "0.00",
-                            "illegal_gd_mu": "0.00", "pending_gd_m2": "0.00"}))
+        filing = report_filing(store)
+        rule_names = {r.id: r.name for r in load_rules().rules}
+        sheets = accountability_sheets(table, cdf, filing, year=int(year), threshold=th.threshold,
+                                       rule_names=rule_names, names=names,
+                                       region_code=store.settings().get("region", ""))
+        out_path = str(write_official_workbook(xlsx, sheets, filing))
     rows = acc.rows_to_json(table)
     return {
         "year": int(year),

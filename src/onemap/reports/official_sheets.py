@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 
+import numpy as np
 import pandas as pd
 
 from onemap.analysis.balance import to_units
 from onemap.analysis.official_data import official_tables
 from onemap.analysis.tables import FARMLAND_ATTRIBUTES, OfficialTable
 from onemap.domain import land_classes
-from onemap.reports.xlsx import Column, Filing, Sheet, period_text, title_for
+from onemap.reports.xlsx import Column, Filing, Sheet, chinese_date, period_text, title_for
 
 
 def _value(units: int) -> float:
@@ -423,3 +424,112 @@ def tabulation_sheets(result, filing: Filing, *, zone_titles: Mapping[str, str],
         Column("m2", "重叠面积（平方米）", kind="area")], conf_rows, unit="",
         notes=["控制线之间不应重叠；每行为一对重叠要素在一个行政区内的重叠部分。"]))
     return sheets
+
+
+def _present(value) -> bool:
+    return value is not None and value is not pd.NA and not (isinstance(value, float)
+                                                             and value != value) and value != ""
+
+
+def _mu(m2: float) -> float:
+    return round(float(m2 or 0.0) * 15 / 10_000, 2)
+
+
+def accountability_sheets(table: pd.DataFrame, cases: pd.DataFrame, filing: Filing, *, year: int,
+                          threshold: float, rule_names: Mapping[str, str],
+                          names: Mapping[str, str] | None = None,
+                          region_code: str = "") -> list[Sheet]:
+    """违法占用耕地问责统计 (per county and 全市, 亩) and the case list, as filed.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`onemap.monitor.accountability.accountability_table` rows.
+    cases : pandas.DataFrame
+        Cases of the year (``case_no``, ``county``, ``village``, ``tbbh``, ``state_title``,
+        ``suggested``, ``rule``, ``reason``, ``determination``, ``area_m2``, ``gd_area_m2``,
+        ``suspect_gd_area_m2``, ``due_at``, ``overdue``).
+    filing : Filing
+        Region, 填报单位 and date.
+    year : int
+        The year reported.
+    threshold : float
+        The accountability threshold (share, e.g. 0.15).
+    rule_names : mapping
+        Judging rule id → name (shown instead of the id).
+    names : mapping, optional
+        Unit code → name (counties, villages).
+    region_code : str
+        Code shown on the total row.
+    """
+    names = dict(names or {})
+    period = f"{int(year)}年度"
+    cols = [Column("name", "行政区名称"), Column("code", "行政区代码", kind="code"),
+            Column("newc", "新增建设用地占用耕地", "面积（亩）", "area"),
+            Column("illegal", "违法占用耕地", "面积（亩）", "area"),
+            Column("pending", "待认定疑似违法占用耕地", "面积（亩）", "area"),
+            Column("ratio", "违法占用耕地比例", "比例", "percent"),
+            Column("ratio_p", "待认定全部违法时比例", "比例", "percent"),
+            Column("flagged", "是否达到问责标准"),
+            Column("cases", "案件", "案件数", "integer"),
+            Column("cases_illegal", "认定违法", "案件数", "integer"),
+            Column("cases_pending", "待认定", "案件数", "integer"),
+            Column("cases_overdue", "逾期", "案件数", "integer")]
+    rows = []
+    if len(table):
+        t = table
+        total_newc = float(t["new_construction_gd_m2"].sum())
+        total_il = float(t["illegal_gd_m2"].sum())
+        total_p = float(t["pending_gd_m2"].sum())
+        ratio = total_il / total_newc if total_newc > 0 else None
+        rows.append({"name": f"{filing.region}合计" if filing.region else "合计", "code": region_code,
+                     "_style": "total", "newc": _mu(total_newc), "illegal": _mu(total_il),
+                     "pending": _mu(total_p), "ratio": ratio,
+                     "ratio_p": (total_il + total_p) / total_newc if total_newc > 0 else None,
+                     "flagged": "", **{k: int(t[k].sum()) for k in
+                                       ("cases", "cases_illegal", "cases_pending", "cases_overdue")}})
+        for r in t.sort_values("county").to_dict("records"):
+            ratio = r["ratio"] if isinstance(r["ratio"], float) and np.isfinite(r["ratio"]) else None
+            rp = r.get("ratio_if_pending_illegal")
+            rows.append({"name": r.get("county_name") or names.get(r["county"], "") or r["county"],
+                         "code": r["county"], "newc": _mu(r["new_construction_gd_m2"]),
+                         "illegal": _mu(r["illegal_gd_m2"]), "pending": _mu(r["pending_gd_m2"]),
+                         "ratio": ratio,
+                         "ratio_p": rp if isinstance(rp, float) and np.isfinite(rp) else None,
+                         "flagged": "是" if r["flagged"] else "否",
+                         **{k: int(r[k]) for k in ("cases", "cases_illegal", "cases_pending",
+                                                    "cases_overdue")}})
+    summary = Sheet(
+        "问责统计", title_for("accountability", filing, period), cols, rows, unit="亩",
+        notes=[f"问责标准：一个年度内违法占用耕地面积占新增建设用地占用耕地面积的比例达到 {threshold:.0%}"
+               "（监察部 人力资源和社会保障部 国土资源部令第15号 第三条）。比例无新增建设用地占用耕地时不计算。"],
+        empty_note="无判定结果：本年度尚无变化图斑判定，无法统计")
+    case_cols = [Column("case_no", "案件编号", kind="code"), Column("county", "县级行政区"),
+                 Column("village", "村级调查区"), Column("tbbh", "变化图斑编号", kind="code"),
+                 Column("state", "办理状态"), Column("suggested", "系统判定"),
+                 Column("rule", "判定规则"), Column("reason", "判定理由"),
+                 Column("determination", "认定结果"),
+                 Column("area", "图斑面积", "面积（亩）", "area"),
+                 Column("gd", "耕地面积", "面积（亩）", "area"),
+                 Column("suspect", "疑似违法占用耕地", "面积（亩）", "area"),
+                 Column("due", "办理期限"), Column("overdue", "是否逾期")]
+    case_rows = []
+    for c in cases.to_dict("records") if len(cases) else []:
+        village = str(c.get("village")) if _present(c.get("village")) else ""
+        def text(key: str) -> str:
+            v = c.get(key)
+            return str(v) if _present(v) else ""
+
+        case_rows.append({
+            "case_no": text("case_no"), "county": names.get(text("county"), "") or text("county"),
+            "village": names.get(village, "") or village, "tbbh": text("tbbh"),
+            "state": text("state_title"), "suggested": text("suggested"),
+            "rule": rule_names.get(text("rule"), text("rule")), "reason": text("reason"),
+            "determination": text("determination") or "待认定",
+            "area": _mu(c.get("area_m2")), "gd": _mu(c.get("gd_area_m2")),
+            "suspect": _mu(c.get("suspect_gd_area_m2")),
+            "due": chinese_date(str(c["due_at"])) if _present(c.get("due_at")) else "",
+            "overdue": "是" if c.get("overdue") else "否"})
+    detail = Sheet("案件明细", title_for("accountability_cases", filing, period), case_cols,
+                   case_rows, unit="亩", empty_note="无案件：本年度尚未下发卫片执法案件")
+    return [summary, detail]

@@ -80,6 +80,8 @@ class Sheet:
         Unit shown as 单位：… ("" for none, e.g. a table of counts or mixed units).
     notes : list of str
         Lines written under the table (说明).
+    empty_note : str
+        The line shown instead of rows when there are none (default: the layout's 无数据).
     """
 
     name: str
@@ -88,6 +90,7 @@ class Sheet:
     rows: list[dict[str, Any]]
     unit: str = "公顷"
     notes: list[str] = field(default_factory=list)
+    empty_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -311,7 +314,7 @@ def _write_sheet(wb: Workbook, sheet: Sheet, filing: Filing, lay: dict[str, Any]
             widths[jj - 1] = max(widths[jj - 1], float(display_width(_formatted(value, c.kind))))
         r += 1
     if not sheet.rows:
-        note = lay.get("empty_note", "无数据")
+        note = sheet.empty_note or lay.get("empty_note", "无数据")
         cell = ws.cell(row=r, column=1, value=note)
         cell.font, cell.alignment = body, Alignment(horizontal="center")
         if n > 1:
