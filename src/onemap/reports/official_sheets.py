@@ -516,8 +516,9 @@ def accountability_sheets(table: pd.DataFrame, cases: pd.DataFrame, filing: Fili
     case_rows = []
     for c in cases.to_dict("records") if len(cases) else []:
         village = str(c.get("village")) if _present(c.get("village")) else ""
-        def text(key: str) -> str:
-            v = c.get(key)
+
+        def text(key: str, rec: dict = c) -> str:
+            v = rec.get(key)
             return str(v) if _present(v) else ""
 
         case_rows.append({
