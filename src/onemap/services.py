@@ -12,7 +12,7 @@ from onemap.analysis.stats import BulletinTable, bulletin_table
 from onemap.analysis.units import unit_names
 from onemap.errors import InputError, WorkspaceError
 from onemap.reports.official_sheets import group_summary_sheets, official_sheets, tabulation_sheets
-from onemap.reports.xlsx import Filing, layout, write_official_workbook
+from onemap.reports.xlsx import Filing, filing_from_settings, write_official_workbook
 from onemap.store.base import Store
 
 STAT_HEADERS = {
@@ -256,18 +256,12 @@ OFFICIAL_FIELDS = ["BSM", "DLBM", "ZLDWDM", "TBMJ", "KCMJ", "TBDLMJ", "CZCSXM", 
                    "ZZSXDM", "TBXHDM"]
 
 
-def report_filing(store: Store, on=None):
+def report_filing(store: Store, on: date | None = None) -> Filing:
     """Region name, 填报单位 and date for official tables, from the workspace settings.
 
-    ``region_name`` and ``filing_unit`` settings win; otherwise the region is the workspace
-    name before "自然资源" (e.g. 吴忠市) and the 填报单位 follows the layout's template.
+    See :func:`onemap.reports.xlsx.filing_from_settings`.
     """
-    settings = store.settings()
-    name = settings.get("name", "")
-    region = (settings.get("region_name") or (name.split("自然资源")[0] if "自然资源" in name else "")
-              or settings.get("region", "") or name)
-    unit = settings.get("filing_unit") or layout()["filing"]["filing_unit"].format(region=region)
-    return Filing(region=region, filing_unit=unit, on=on or date.today())
+    return filing_from_settings(store.settings(), on)
 
 
 def official_stats(

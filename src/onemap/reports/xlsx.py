@@ -181,6 +181,20 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(text))
 
 
+def filing_from_settings(settings: Mapping[str, str], on: date | None = None) -> Filing:
+    """Region name, 填报单位 and date from workspace settings.
+
+    ``region_name`` and ``filing_unit`` win; otherwise the region is the workspace ``name``
+    before "自然资源" (e.g. 吴忠市), else the region code, and the 填报单位 follows the
+    layout's template.
+    """
+    name = settings.get("name", "")
+    region = (settings.get("region_name") or (name.split("自然资源")[0] if "自然资源" in name else "")
+              or settings.get("region", "") or name)
+    unit = settings.get("filing_unit") or layout()["filing"]["filing_unit"].format(region=region)
+    return Filing(region=region, filing_unit=unit, on=on or date.today())
+
+
 # ---------------------------------------------------------------------------- writer
 def _formatted(value: Any, kind: str) -> str:
     if value is None or (isinstance(value, float) and value != value):
