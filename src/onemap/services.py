@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy import insert, select, update
+
 from onemap.analysis import tables as tb
 from onemap.analysis.balance import balance_cells
 from onemap.analysis.official_data import official_tables
@@ -13,7 +15,9 @@ from onemap.analysis.units import unit_names
 from onemap.errors import InputError, WorkspaceError
 from onemap.reports.official_sheets import group_summary_sheets, official_sheets, tabulation_sheets
 from onemap.reports.xlsx import Filing, filing_from_settings, write_official_workbook
+from onemap.store import audit
 from onemap.store.base import Store
+from onemap.store.catalog import workspace_table
 
 STAT_HEADERS = {
     "unit": "单位代码",
@@ -335,3 +339,55 @@ def write_official_xlsx(store: Store, table, path: str | Path, on=None) -> Path:
     sheets = official_sheets(table, filing, region_code=store.settings().get("region", ""),
                              names=workspace_unit_names(store))
     return write_official_workbook(path, sheets, filing)
+
+
+#: Workspace settings a bureau may set for its reports (key → meaning).
+REPORT_SETTINGS = {"region_name": "行政区名称（报表标题）", "filing_unit": "填报单位"}
+
+
+def set_report_settings(store: Store, values: dict[str, str], *, actor: str = "cli") -> dict[str, str]:
+    """Set report settings (``region_name``, ``filing_unit``) of the workspace, audited.
+
+    Parameters
+    ----------
+    store : Store
+        Workspace.
+    values : dict
+        Key → value; keys must be in :data:`REPORT_SETTINGS`, values non-empty.
+    actor : str
+        Who sets them (recorded in the audit log).
+
+    Returns
+    -------
+    dict
+        The report settings now in force.
+    """
+    bad = [k for k in values if k not in REPORT_SETTINGS]
+    if bad:
+        raise InputError(f"不支持的工作空间设置：{', '.join(bad)}（可设置：{', '.join(REPORT_SETTINGS)}）")
+    empty = [k for k, v in values.items() if not str(v).strip()]
+    if empty:
+        raise InputError(f"设置 {', '.join(empty)} 的值不能为空")
+    engine = store.sql_engine()
+    audit.ensure_tables(engine)
+    with engine.begin() as conn:
+        for key, value in values.items():
+            value = str(value).strip()
+            row = conn.execute(select(workspace_table.c.value)
+                               .where(workspace_table.c.key == key)).first()
+            if row is None:
+                conn.execute(insert(workspace_table).values(key=key, value=value))
+            else:
+                conn.execute(update(workspace_table).where(workspace_table.c.key == key)
+                             .values(value=value))
+            audit.append(conn, actor, "workspace.setting", "workspace", key,
+                         None if row is None else row.value, value)
+    return report_settings(store)
+
+
+def report_settings(store: Store) -> dict[str, str]:
+    """The report settings in force: set values, else what the reports derive."""
+    filing = report_filing(store)
+    settings = store.settings()
+    return {"region_name": settings.get("region_name", "") or filing.region,
+            "filing_unit": settings.get("filing_unit", "") or filing.filing_unit}

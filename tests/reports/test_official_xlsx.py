@@ -202,3 +202,26 @@ def test_group_summary_xlsx_without_table(tmp_path):
     assert sh["A5"].value == "测试市合计" and sh["A6"].value == "利通区"
     # TBDLMJ only (no KCMJ in this table): 640302 0.09+0.02+0.03+0.05+0.01, 640324 0.20+0.04+0.01
     assert [sh.cell(r, 3).value for r in (5, 6, 7)] == [0.45, 0.2, 0.25]
+
+
+def test_settings_name_the_filing_unit_and_region_of_every_table(tmp_path):
+    from builders import file_digest
+    from onemap.store import audit, open_workspace
+
+    ws = make_ws(tmp_path / "ws.gpkg")
+    before = file_digest(ws)
+    r = run("settings", ws, "--set", "color=red")
+    assert r.exit_code != 0 and "不支持的工作空间设置：color" in r.stderr
+    assert file_digest(ws) == before
+    r = run("settings", ws, "--set", "filing_unit=某市自然资源和规划局", "--set", "region_name=某市",
+            "--json")
+    assert json.loads(r.stdout)["settings"] == {"region_name": "某市", "filing_unit": "某市自然资源和规划局"}
+    out = tmp_path / "c.xlsx"
+    assert run("stats", ws, "--table", "czc", "--xlsx", out).exit_code == 0
+    sh = openpyxl.load_workbook(out).active
+    assert sh["A1"].value == "某市2024年度城镇村及工矿用地面积汇总表"
+    assert sh["A2"].value == "填报单位：某市自然资源和规划局"
+    # 全市 小计 row, then one row per 城镇村属性码 named before its code
+    assert [sh.cell(r, 3).value for r in (5, 6, 7)] == ["小计", "村庄（203）", "盐田及采矿用地（204）"]
+    entries = [e for e in audit.entries(open_workspace(ws).sql_engine()) if e.action == "workspace.setting"]
+    assert {e.entity_id for e in entries} == {"filing_unit", "region_name"}

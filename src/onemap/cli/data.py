@@ -237,3 +237,36 @@ def sample(
             out.print(f"  · {d.name} {d.title} {v.version}：{v.feature_count:,} 个要素")
 
 
+
+
+@app.command()
+def settings(
+    ws: WsArg,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="设置报表项，如 --set filing_unit=某市自然资源局 或 --set region_name=某市（可重复）")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """查看或设置报表使用的工作空间设置：行政区名称（region_name）、填报单位（filing_unit）。"""
+    from onemap.errors import InputError
+    from onemap.services import REPORT_SETTINGS, report_settings, set_report_settings
+    from onemap.store import open_workspace
+
+    try:
+        store = open_workspace(ws)
+        if set_:
+            values = {}
+            for item in set_:
+                key, sep, value = item.partition("=")
+                if not sep:
+                    raise InputError(f"设置应写作 键=值：{item}")
+                values[key.strip()] = value
+            current = set_report_settings(store, values, actor="cli")
+        else:
+            current = report_settings(store)
+    except OneMapError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _emit_json({"workspace": store.location, "settings": current})
+        return
+    for key, value in current.items():
+        out.print(f"{REPORT_SETTINGS[key]}（{key}）：{value}")
