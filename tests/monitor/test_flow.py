@@ -76,6 +76,7 @@ def test_update_package_pieces_and_touched_patches():
     assert by_pair[("B", "C")] == pytest.approx(area(RIGHT_B), abs=0.011)
     assert by_pair[("B", "B")] + by_pair[("B", "C")] == pytest.approx(area(BOX_B), abs=0.02)
     assert sorted(pkg["DLTBGX"]["BSM"]) == ["A", "B", "C", "D", "E"]  # D: attribute edit
+    assert set(gx["XZQDM"]) == {"640302", "640324"} and gx.crs.to_epsg() == 4490
 
 
 def test_cli_flow_json_gpkg_and_xlsx(tmp_path):

@@ -207,25 +207,29 @@ def balance_cells(
     if problems:
         raise InputError("调平被拒绝：" + "；".join(p.message for p in problems), problems)
 
-    county_col = frame["county"].to_numpy()
-    village_col = frame["village"].to_numpy()
-    record_col = frame["record"].astype(str).to_numpy()
     dlbm_col = frame["dlbm"].astype(str).to_numpy()
+    by_county = frame.groupby("county", sort=True).indices
+    by_village = frame.groupby(["county", "village"], sort=True).indices
+    by_record = frame.groupby(["village", "record"], sort=True).indices
+    villages_of: dict[str, list[str]] = {}
+    for county, village in by_village:
+        villages_of.setdefault(county, []).append(village)
+    records_of: dict[str, list[str]] = {}
+    for village, record in by_record:
+        records_of.setdefault(village, []).append(str(record))
     for county, steps in plans:
-        if steps == 0:
+        if steps == 0 or county not in by_county:
             continue
-        idx = np.flatnonzero(county_col == county)
-        villages = sorted(set(village_col[idx]))
-        v_rows = {v: idx[village_col[idx] == v] for v in villages}
+        villages = sorted(villages_of[county])
+        v_rows = {v: by_village[(county, v)] for v in villages}
         v_size = np.array([cents[v_rows[v]].sum() for v in villages])
         v_units = np.array([units[v_rows[v]].sum() for v in villages])
         v_steps = spread(steps, _largest_first(villages, v_size), v_units)
         for v, vs in zip(villages, v_steps, strict=True):
             if vs == 0:
                 continue
-            rows = v_rows[v]
-            records = sorted(set(record_col[rows]))
-            r_rows = {r: rows[record_col[rows] == r] for r in records}
+            records = sorted(records_of[v])
+            r_rows = {r: by_record[(v, r)] for r in records}
             r_size = np.array([cents[r_rows[r]].sum() for r in records])
             r_units = np.array([units[r_rows[r]].sum() for r in records])
             r_steps = spread(int(vs), _largest_first(records, r_size), r_units)

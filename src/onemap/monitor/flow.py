@@ -173,6 +173,9 @@ def update_package(result: ChangeResult, new: gpd.GeoDataFrame, old_ids: pd.Inde
         (地类变化 / 界线调整), XZQDM (county).
     """
     ch, rd = result.changes, result.redraws
+    ids = new[id_field].astype(str).str.strip()
+    county_of = (dict(zip(ids, new["ZLDWDM"].astype(str).str.slice(0, UNIT_LEVELS["county"]),
+                          strict=True)) if "ZLDWDM" in new.columns else {})
     gx = pd.concat([
         pd.DataFrame({"BGQTBBSM": ch["bsm_before"].astype(str), "BGHTBBSM": ch["bsm_after"].astype(str),
                       "BGQDLBM": ch["before"].astype(str), "BGHDLBM": ch["after"].astype(str),
@@ -180,11 +183,11 @@ def update_package(result: ChangeResult, new: gpd.GeoDataFrame, old_ids: pd.Inde
                       "XZQDM": ch["county"].astype(str), "geometry": ch.geometry.to_numpy()}),
         pd.DataFrame({"BGQTBBSM": rd["bsm_before"].astype(str), "BGHTBBSM": rd["bsm_after"].astype(str),
                       "BGQDLBM": rd["dlbm"].astype(str), "BGHDLBM": rd["dlbm"].astype(str),
-                      "BGMJ": rd["area_m2"].astype(float), "BGLX": "界线调整", "XZQDM": "",
+                      "BGMJ": rd["area_m2"].astype(float), "BGLX": "界线调整",
+                      "XZQDM": rd["bsm_after"].astype(str).map(county_of).fillna(""),
                       "geometry": rd.geometry.to_numpy()}),
     ], ignore_index=True)
     gx = gx.sort_values(["BGQTBBSM", "BGHTBBSM", "BGLX"], kind="stable").reset_index(drop=True)
-    ids = new[id_field].astype(str).str.strip()
     touched = (set(gx["BGHTBBSM"]) | set(result.attribute_edits.get("bsm", pd.Series(dtype=str))
                                          .astype(str)) | (set(ids) - set(old_ids.astype(str))))
     dltbgx = new[ids.isin(touched).to_numpy()].reset_index(drop=True)
