@@ -293,7 +293,7 @@ def official_stats(
     balance : {"no", "yes", "auto"}
         调平 to the XZQ control area: ``yes`` refuses when it cannot; ``auto`` balances when
         the XZQ layer carries a control area and says otherwise in the table's notes.
-        The 耕地 breakdown (``farmland``) is never balanced.
+        The 耕地 breakdowns (``farmland``) follow the balanced 耕地 of each village.
     tolerance_ha : float, optional
         Largest accepted gap per county (default from ``official_tables.yaml``, 1 公顷).
 
@@ -309,8 +309,6 @@ def official_stats(
         raise WorkspaceError(f"{dataset} {info.version} 没有图斑，无法统计")
     source = {"dataset": dataset, "version": info.version, "version_id": info.id}
     names = workspace_unit_names(store)
-    if table == "farmland":
-        return tb.farmland_table(frame, level=level, unit_names=names, source=source)
     cells = tb.base_cells(frame, source=source)
     balanced = None
     if balance in ("yes", "auto"):
@@ -329,6 +327,9 @@ def official_stats(
                 cells.cells, control, control_field=fld,
                 tolerance_ha=data.tolerance_ha if tolerance_ha is None else tolerance_ha,
                 large_class_ha=data.large_class_ha, unit_names=names)
+    if table == "farmland":
+        return tb.farmland_table(frame, level=level, unit_names=names, source=source,
+                                 balanced=balanced)
     make = {"class": tb.class_table, "bulletin": tb.bulletin_table, "czc": tb.czc_table}[table]
     return make(cells, balanced=balanced, level=level, unit_names=names)
 

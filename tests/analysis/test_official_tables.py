@@ -131,3 +131,18 @@ def test_control_area_from_dcmj_or_kzmj_or_refused():
     with pytest.raises(InputError, match="DCMJ、KZMJ") as exc:
         county_control_m2(xzq.drop(columns="KZMJ"), ["640302"], ("DCMJ", "KZMJ"))
     assert exc.value.problems[0].field == "DCMJ"
+
+
+def test_balanced_farmland_ties_to_the_balanced_cultivated_area():
+    cells = base_cells(DLTB)
+    # 640324: +3 steps on its one row, all cells below 1 公顷 → reverse code order, one each:
+    # 1203, 1106 and 0101 (0.20 → 0.21): the 耕地 breakdowns must follow to 0.21.
+    # 640302: +1 step → village A1, record "", 1203 (耕地 unchanged at 0.09).
+    bal = balance_cells(cells.cells, {"640302": 2204.0, "640324": 2800.0})
+    cls = class_table(cells, balanced=bal).rows
+    gd = cls[cls["dlbm"].isin(["0101", "0102", "0103"])].groupby("unit")["units"].sum()
+    t = farmland_table(DLTB, balanced=bal)
+    assert t.balanced
+    for attr in ("GDPDJB", "GDLX", "ZZSXDM", "TBXHDM"):
+        got = t.rows[t.rows["attribute"] == attr].groupby("unit")["units"].sum()
+        assert got.to_dict() == gd.to_dict() == {"640302": 9, "640324": 21}

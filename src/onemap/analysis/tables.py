@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from onemap.analysis.balance import BalanceResult, to_units
+from onemap.analysis.balance import BalanceResult, spread, to_units
 from onemap.analysis.official_data import OfficialTables, official_tables
 from onemap.analysis.units import UNIT_LEVELS, unit_codes
 from onemap.domain import codelist, land_classes
@@ -302,42 +302,61 @@ def _code_name(list_name: str) -> dict[str, str]:
 
 def farmland_table(dltb: pd.DataFrame, *, level: str = "county",
                    unit_names: Mapping[str, str] | None = None,
-                   source: dict | None = None) -> OfficialTable:
-    """耕地 (01xx) by 坡度级别 × 梯田/坡地, 耕地类型, 种植属性 and 图斑细化 (TBDLMJ, unbalanced).
+                   source: dict | None = None,
+                   balanced: BalanceResult | None = None) -> OfficialTable:
+    """耕地 (01xx) by 坡度级别 × 梯田/坡地, 耕地类型, 种植属性 and 图斑细化 (TBDLMJ).
 
     Each attribute is a full breakdown of 耕地: its rows per unit sum to the unit's 耕地
-    area; an empty value is the row "未填写".
+    area; an empty value is the row "未填写". With ``balanced`` (the 调平 of the same version),
+    each village's rows of every attribute are brought to the village's balanced 耕地 units the
+    same way (the quotient to each row, the remainder to the largest rows), so the breakdowns
+    tie to the balanced class table at every level.
     """
+    if level not in UNIT_LEVELS:
+        raise InputError(f"不支持的统计单元：{level}（可选：{', '.join(UNIT_LEVELS)}）")
     missing = [c for c in ("DLBM", "ZLDWDM", "TBDLMJ") if c not in dltb.columns]
     if missing:
         raise InputError(f"{_what(source)}缺少统计所需字段：{', '.join(missing)}")
     lc = land_classes()
+    cultivated = lc.code_set("cultivated")
     dlbm = _text(dltb, "DLBM")
-    gd = dltb[dlbm.isin(lc.code_set("cultivated"))]
-    units = unit_codes(gd["ZLDWDM"], level).astype(object).fillna("").to_numpy()
+    gd = dltb[dlbm.isin(cultivated)]
+    villages = unit_codes(gd["ZLDWDM"], "village").astype(object).fillna("").to_numpy()
     cents = _cents(gd["TBDLMJ"], "TBDLMJ")
     names = {"GDPDJB": _code_name("gdpdjb"), "GDLX": _code_name("gdlx"),
              "ZZSXDM": _code_name("zzsxdm"), "TBXHDM": _code_name("tbxhdm")}
+    keys = ["village", "attribute", "attribute_name", "value", "value_name"]
     parts = []
     for key, (fields, title) in FARMLAND_ATTRIBUTES.items():
         values = [_text(gd, f).to_numpy() for f in fields]
         value = values[0] if len(values) == 1 else np.array(
             ["+".join(v) if any(v) else "" for v in zip(*values, strict=True)], dtype=object)
         label = [_value_name(fields, v, names) for v in value]
-        parts.append(pd.DataFrame({"unit": units, "attribute": key, "attribute_name": title,
+        parts.append(pd.DataFrame({"village": villages, "attribute": key, "attribute_name": title,
                                    "value": value, "value_name": label, "cents": cents}))
-    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    frame = pd.concat(parts, ignore_index=True)
+    cells = frame.groupby(keys, sort=True, as_index=False)["cents"].sum()
+    cells["units"] = to_units(cells["cents"].to_numpy())
+    if balanced is not None:
+        bal = balanced.cells
+        target = bal[bal["dlbm"].isin(cultivated)].groupby("village")["units"].sum()
+        units = cells["units"].to_numpy().copy()
+        size = cells["cents"].to_numpy()
+        for (village, _attr), idx in cells.groupby(["village", "attribute"]).indices.items():
+            diff = int(target.get(village, 0)) - int(units[idx].sum())
+            if diff:
+                order = sorted(range(len(idx)), key=lambda i: (-int(size[idx[i]]), i))
+                units[idx] += spread(diff, order, units[idx])
+        cells["units"] = units
+    cells["unit"] = cells["village"].str.slice(0, UNIT_LEVELS[level])
+    summed = cells.groupby(["unit", *keys[1:]], sort=False, as_index=False)[["cents", "units"]].sum()
     order = {k: i for i, k in enumerate(FARMLAND_ATTRIBUTES)}
-    summed = (frame.groupby(["unit", "attribute", "attribute_name", "value", "value_name"],
-                            sort=False, as_index=False)["cents"].sum()
-              if len(frame) else pd.DataFrame(columns=["unit", "attribute", "attribute_name",
-                                                       "value", "value_name", "cents"]))
     summed["_a"] = summed["attribute"].map(order)
     summed["_v"] = summed["value"].map(lambda v: (v == "", v))
     summed = summed.sort_values(["unit", "_a", "_v"]).drop(columns=["_a", "_v"])
-    summed["units"] = to_units(summed["cents"].to_numpy())
-    rows = _finish(summed, level, unit_names or {}, False)
-    return OfficialTable("farmland", level, rows, False, [], dict(source or {}))
+    rows = _finish(summed, level, unit_names or {}, balanced is not None)
+    return OfficialTable("farmland", level, rows, balanced is not None, _blocks(balanced),
+                         dict(source or {}))
 
 
 def _value_name(fields: tuple[str, ...], value: str, names: Mapping[str, Mapping[str, str]]

@@ -198,7 +198,9 @@ def farmland_sheets(table: OfficialTable, filing: Filing, *, region_code: str = 
                     first = False
             out.append(row)
         notes = ["数据来源：地类图斑 " + str(table.source.get("version", "")) + " 版本中的耕地（0101、0102、0103），"
-                 "面积为图斑地类面积（已扣除田坎）；每一组分类的合计均等于耕地合计。本表未调平。"]
+                 "面积为图斑地类面积（已扣除田坎）；每一组分类的合计均等于耕地合计。"
+                 + ("本表已调平：各村每组分类的合计等于调平后的耕地面积。" if table.balanced
+                    else "本表未调平。")]
         return Sheet(sheet_name, title_for(key, filing, period), cols, out if len(part) else [],
                      notes=notes)
 
