@@ -91,6 +91,7 @@ def class_sheet(table: OfficialTable, filing: Filing, *, region_code: str = "",
     lc = land_classes()
     frame = lc.frame.set_index("code")
     level1_names = lc.level1.set_index("code")["name"].to_dict()
+    three_of = frame["three_class"].to_dict()
     present = sorted(set(table.rows["dlbm"]), key=lambda c: (frame.loc[c, "level1_code"], c))
     groups: dict[str, list[str]] = {}
     for code in present:
@@ -108,7 +109,7 @@ def class_sheet(table: OfficialTable, filing: Filing, *, region_code: str = "",
         out = {c: d.get(c, 0) for c in present}
         out["total"] = sum(d.values())
         for t in three:
-            out[f"t:{t}"] = sum(v for c, v in d.items() if frame.loc[c, "three_class"] == t)
+            out[f"t:{t}"] = sum(v for c, v in d.items() if three_of[c] == t)
         for l1, codes in groups.items():
             out[f"l:{l1}"] = sum(d.get(c, 0) for c in codes)
         return out

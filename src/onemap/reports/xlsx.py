@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 import yaml
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from onemap.errors import DomainDataError, Problem
@@ -235,6 +235,32 @@ def _paper(ws, columns: Sequence[Column], widths: list[float], lay: dict[str, An
     ws.oddFooter.center.text = "第 &P 页，共 &N 页"
 
 
+def _data_style(wb: Workbook, kind: str, total: bool, lay: dict[str, Any]) -> str:
+    """Name of the workbook's named style for a data cell (created once per workbook).
+
+    Named styles are set on a cell in one step; building fonts, borders and alignments per
+    cell costs more than writing the values of a large table.
+    """
+    name = f"onemap_{kind}_{'total' if total else 'body'}"
+    if name in wb.named_styles:
+        return name
+    font = lay["font"]
+    thin = Side(style="thin", color="808080")
+    style = NamedStyle(name=name)
+    style.font = Font(name=font.get("name", "宋体"), size=font.get("body_size", 10), bold=total)
+    style.border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    if total:
+        style.fill = PatternFill("solid", fgColor=font.get("total_fill", "F2F2F2"))
+    if kind in NUMERIC_KINDS:
+        style.number_format = lay["number_formats"].get(kind, "General")
+        style.alignment = Alignment(horizontal="right", vertical="center")
+    else:
+        style.alignment = Alignment(horizontal="left" if kind == "text" else "center",
+                                    vertical="center")
+    wb.add_named_style(style)
+    return name
+
+
 def _write_sheet(wb: Workbook, sheet: Sheet, filing: Filing, lay: dict[str, Any]) -> None:
     ws = wb.create_sheet(title=sheet.name[:31])
     cols = sheet.columns
@@ -246,9 +272,7 @@ def _write_sheet(wb: Workbook, sheet: Sheet, filing: Filing, lay: dict[str, Any]
     thin = Side(style="thin", color="808080")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
     head_fill = PatternFill("solid", fgColor=font.get("header_fill", "DDEBF7"))
-    total_fill = PatternFill("solid", fgColor=font.get("total_fill", "F2F2F2"))
     center = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    formats = lay["number_formats"]
     filing_lay = lay["filing"]
 
     # title
@@ -310,21 +334,13 @@ def _write_sheet(wb: Workbook, sheet: Sheet, filing: Filing, lay: dict[str, Any]
             for i in members:
                 widths[i] = max(widths[i], need)
     r = first
+    names = [[_data_style(wb, c.kind, bool(style), lay) for c in cols] for style in ("", "total")]
     for row in sheet.rows:
-        style = row.get("_style", "")
+        styled = names[1 if row.get("_style", "") else 0]
         for jj, c in enumerate(cols, start=1):
             value = _cell_value(row.get(c.key), c.kind)
             cell = ws.cell(row=r, column=jj, value=value)
-            cell.font = bold if style else body
-            cell.border = border
-            if style:
-                cell.fill = total_fill
-            if c.kind in NUMERIC_KINDS:
-                cell.number_format = formats.get(c.kind, "General")
-                cell.alignment = Alignment(horizontal="right", vertical="center")
-            else:
-                cell.alignment = Alignment(horizontal="left" if c.kind == "text" else "center",
-                                           vertical="center")
+            cell.style = styled[jj - 1]
             widths[jj - 1] = max(widths[jj - 1], float(display_width(_formatted(value, c.kind))))
         r += 1
     if not sheet.rows:
