@@ -157,5 +157,8 @@ def test_xlsx(assessment_2024, tmp_path):
     made = [src.cell(r, 2).value for r in range(4, src.max_row + 1) if src.cell(r, 1).value == "生成时间"]
     assert re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日", made[0])
     assert ws.page_setup.orientation == "landscape" and ws.print_title_rows == "$3:$3"
+    for sheet in wb:  # no internal keys such as prime_farmland_target anywhere a reader looks
+        for row in sheet.iter_rows(values_only=True):
+            assert not any(isinstance(v, str) and re.search(r"[a-z]+_[a-z]+", v) for v in row), row
     defs = [c.value for c in wb["指标定义"][3]]
     assert "计算公式" in defs and "依据" in defs

@@ -561,10 +561,14 @@ def write_assessment_xlsx(assessment: Assessment, path: str | Path, filing=None)
     Path
         The file written.
     """
+    import re
+
     from openpyxl import load_workbook
     from openpyxl.styles import PatternFill
 
     from onemap.reports.xlsx import Column, Filing, Sheet, chinese_date, layout, write_official_workbook
+
+    internal_key = re.compile(r"（[a-z][a-z0-9]*(?:_[a-z0-9]+)+）")  # 名称（input_key）: not for readers
 
     a = assessment
     if filing is None:
@@ -612,7 +616,7 @@ def write_assessment_xlsx(assessment: Assessment, path: str | Path, filing=None)
                 if k == num:
                     v = pd.to_numeric(v, errors="coerce") if not isinstance(v, str) else v
                 elif v is not None and not (isinstance(v, float) and v != v):
-                    v = str(v)
+                    v = internal_key.sub("", str(v))
                 row[c] = v
             rows.append(row)
         sheets.append(Sheet(name, title, columns, rows, unit=""))
