@@ -331,7 +331,8 @@ def farmland_table(dltb: pd.DataFrame, *, level: str = "county",
         values = [_text(gd, f).to_numpy() for f in fields]
         value = values[0] if len(values) == 1 else np.array(
             ["+".join(v) if any(v) else "" for v in zip(*values, strict=True)], dtype=object)
-        label = [_value_name(fields, v, names) for v in value]
+        named = {v: _value_name(fields, v, names) for v in set(value)}
+        label = [named[v] for v in value]
         parts.append(pd.DataFrame({"village": villages, "attribute": key, "attribute_name": title,
                                    "value": value, "value_name": label, "cents": cents}))
     frame = pd.concat(parts, ignore_index=True)

@@ -25,24 +25,41 @@ def _value(units: int) -> float:
     return units / 100.0
 
 
-def _blocks(rows: pd.DataFrame, level: str, region: str, region_code: str,
-            county_names: Mapping[str, str]) -> Iterator[tuple[str, str, str, pd.DataFrame]]:
-    """(name, code, style, rows) of 全市, each county (subtotal) and each unit below it."""
-    yield (f"{region}合计" if region else "合计", region_code, "total", rows)
-    for county in sorted(rows["county"].unique()):
-        part = rows[rows["county"] == county]
+Sums = dict[tuple[str, ...], int]
+
+
+def _add(dicts) -> Sums:
+    out: Sums = {}
+    for d in dicts:
+        for k, v in d.items():
+            out[k] = out.get(k, 0) + v
+    return out
+
+
+def _blocks(rows: pd.DataFrame, keys: list[str], level: str, region: str, region_code: str,
+            county_names: Mapping[str, str]) -> Iterator[tuple[str, str, str, Sums]]:
+    """(name, code, style, units by key) of 全市, each county (subtotal) and each unit below it.
+
+    The rows are summed once per unit (one groupby); totals add the units' integer sums.
+    """
+    frame = pd.DataFrame({c: rows[c].astype(str).to_numpy(dtype=object) for c in ["unit", *keys]})
+    frame["units"] = rows["units"].to_numpy(dtype=np.int64)
+    per: dict[str, Sums] = {}
+    for tup, v in frame.groupby(["unit", *keys], sort=False)["units"].sum().items():
+        per.setdefault(tup[0], {})[tuple(tup[1:])] = int(v)
+    unit_names = dict(zip(rows["unit"].astype(str), rows["unit_name"].astype(str), strict=True))
+    yield (f"{region}合计" if region else "合计", region_code, "total", _add(per.values()))
+    counties: dict[str, list[str]] = {}
+    for unit in sorted(per):
+        counties.setdefault(unit[:6], []).append(unit)
+    for county, units in counties.items():
         name = county_names.get(county, "") or county
         if level == "county":
-            yield name, county, "", part
+            yield name, county, "", _add(per[u] for u in units)
             continue
-        yield f"{name}小计", county, "subtotal", part
-        for unit in sorted(part["unit"].unique()):
-            sub = part[part["unit"] == unit]
-            yield str(sub["unit_name"].iloc[0] or unit), unit, "", sub
-
-
-def _sums(part: pd.DataFrame, key: str) -> dict[str, int]:
-    return {str(k): int(v) for k, v in part.groupby(key)["units"].sum().items()}
+        yield f"{name}小计", county, "subtotal", _add(per[u] for u in units)
+        for unit in units:
+            yield unit_names.get(unit, "") or unit, unit, "", per[unit]
 
 
 def _name_cols(level: str) -> list[Column]:
@@ -54,9 +71,9 @@ def _rows(table: OfficialTable, filing: Filing, region_code: str, key: str,
           derive: Callable[[dict[str, int]], dict[str, int]],
           county_names: Mapping[str, str]) -> list[dict]:
     out = []
-    for name, code, style, part in _blocks(table.rows, table.level, filing.region, region_code,
-                                            county_names):
-        ints = derive(_sums(part, key))
+    for name, code, style, sums in _blocks(table.rows, [key], table.level, filing.region,
+                                            region_code, county_names):
+        ints = derive({k[0]: v for k, v in sums.items()})
         row = {k: _value(v) for k, v in ints.items()}
         row.update(name=name, code=code, _style=style)
         out.append(row)
@@ -147,11 +164,14 @@ def czc_sheet(table: OfficialTable, filing: Filing, *, region_code: str = "",
                                       Column("total", "合计", kind="area")]
     cols += [Column(c, f"{lc.name(c)}（{c}）", "地类", "area") for c in codes]
     rows: list[dict] = []
-    for name, code, style, part in _blocks(table.rows, table.level, filing.region, region_code,
+    for name, code, style, sums in _blocks(table.rows, ["czcsxm", "dlbm"], table.level,
+                                            filing.region, region_code,
                                             _county_names(table, names or {})):
-        for czc in ["", *sorted(part["czcsxm"].unique())]:
-            sub = part if czc == "" else part[part["czcsxm"] == czc]
-            d = _sums(sub, "dlbm")
+        for czc in ["", *sorted({k[0] for k in sums})]:
+            d: dict[str, int] = {}
+            for (z, c), v in sums.items():
+                if czc in ("", z):
+                    d[c] = d.get(c, 0) + v
             row = {c: _value(d.get(c, 0)) for c in codes}
             row["total"] = _value(sum(d.values()))
             row.update(name=name, code=code, _style=style if czc == "" else "",
@@ -186,12 +206,12 @@ def farmland_sheets(table: OfficialTable, filing: Filing, *, region_code: str = 
                 else:
                     cols.append(Column(f"{a}={v}", text, gname, "area"))
         out = []
-        for name, code, style, blk in _blocks(part, table.level, filing.region, region_code,
-                                              county_names):
+        for name, code, style, sums in _blocks(part, ["attribute", "value"], table.level,
+                                               filing.region, region_code, county_names):
             row = {"name": name, "code": code, "_style": style}
             first = True
             for a in attrs:
-                d = _sums(blk[blk["attribute"] == a], "value")
+                d = {v: n for (b, v), n in sums.items() if b == a}
                 for v in values[a]:
                     row[f"{a}={v}"] = _value(d.get(v, 0))
                 if first:
