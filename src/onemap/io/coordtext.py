@@ -5,7 +5,7 @@ The two formats differ only in their grammar (:mod:`onemap.io.bopan`,
 entries with their line numbers, and parcels made of point lines. This module
 
 * decodes the bytes (UTF-8 with or without BOM, else GBK) and splits lines as an
-  editor counts them (``\\r\\n``, ``\\r`` or ``\\n``; blank lines counted);
+  editor counts them (``\r\n``, ``\r`` or ``\n``; blank lines counted);
 * reads numbers as people write them (full-width digits and punctuation, spaces,
   units after the number: ``7.7936公顷``, ``4207500.12米``) and angles in decimal
   degrees or 度分秒 (``37°54′12.345″``, ``37度54分12.345秒``, ``37:54:12.345``,
@@ -47,6 +47,7 @@ __all__ = [
     "ParcelLines",
     "PointLine",
     "build_file",
+    "check_declared_area",
     "decode_text",
     "gk_crs",
     "load_settings",
@@ -244,7 +245,7 @@ def decode_text(raw: bytes, file_name: str, encoding: str | None,
 
 
 def split_lines(text: str) -> list[str]:
-    r"""Lines as an editor numbers them (``\\r\\n``, ``\\r`` or ``\\n`` end a line).
+    r"""Lines as an editor numbers them (``\r\n``, ``\r`` or ``\n`` end a line).
 
     Examples
     --------
@@ -658,10 +659,15 @@ def _metric(text: str) -> float | None:
 
 
 def _resolve_points(parcels: list[ParcelLines], attrs: dict[str, Entry], probs: Problems,
-                    report: Report) -> tuple[_Frame, dict[int, tuple[float, float]]] | None:
+                    report: Report, dms_marks_mean_degrees: bool = False,
+                    ) -> tuple[_Frame, dict[int, tuple[float, float]]] | None:
     """The frame and every point as (easting|lon, northing|lat) in the source CRS, by line."""
     s = load_settings()
     unit = _unit_kind(attrs, probs)
+    if unit == "" and dms_marks_mean_degrees and any(
+            any(c in normalize_line(pt.x_text + pt.y_text) for c in "°度'\"分秒")
+            for p in parcels for pt in p.points):
+        unit = "deg"
     header = _header_zone(attrs, probs)
     if unit is None or header is None:
         return None
@@ -920,8 +926,15 @@ def _check_count(p: ParcelLines, xy: dict[int, tuple[float, float]], probs: Prob
               "个界址点行；文件可能被截断或缺行", "界址点数")
 
 
-def _declared_area_check(p: ParcelLines, planar: float, ellipsoidal: float,
-                         policy: FormatPolicy, probs: Problems, report: Report) -> None:
+def check_declared_area(p: ParcelLines, planar: float, ellipsoidal: float,
+                        policy: FormatPolicy, probs: Problems, report: Report) -> None:
+    """Compare a declared area with the drawn one (Gauss plane or ellipsoidal, m²).
+
+    The declared value matches when it equals either area in its written unit (or,
+    unit not written, in the format's default unit, 公顷, 平方米, 亩 or 平方千米, said in
+    the report) within the policy's tolerance. A declared area larger than drawn is
+    refused (policy ``refuse``): points are missing. Smaller is only reported.
+    """
     if p.declared_area is None or p.shape != "面":
         return
     value, unit, decimals = p.declared_area
@@ -985,6 +998,7 @@ def build_file(
     columns: list[str],
     encoding: str,
     what: str,
+    dms_marks_mean_degrees: bool = False,
 ) -> CoordinateFile:
     """Resolve the frame, check the contract and build the parcels; raise on any problem.
 
@@ -1012,6 +1026,9 @@ def build_file(
         Encoding used.
     what : str
         Name of the file kind in messages (``"报盘文件"``).
+    dms_marks_mean_degrees : bool
+        Without 计量单位, coordinates written with 度分秒 marks are lon/lat (拐点
+        files); otherwise the unit must say so.
 
     Raises
     ------
@@ -1024,7 +1041,7 @@ def build_file(
     frame = None
     xy: dict[int, tuple[float, float]] = {}
     if parcels and _check_datum(attrs, problems, what):  # also after grammar problems: all at once
-        resolved = _resolve_points(parcels, attrs, problems, report)
+        resolved = _resolve_points(parcels, attrs, problems, report, dms_marks_mean_degrees)
         if resolved is not None:
             frame, xy = resolved
     geoms: list[shapely.Geometry | None] = []
@@ -1052,7 +1069,7 @@ def build_file(
     if is_poly.any():
         ell[is_poly] = ellipsoidal_area(lonlat[is_poly])
     for p, a_plane, a_ell in zip(parcels, planar, ell, strict=True):
-        _declared_area_check(p, float(a_plane), float(a_ell), policy, problems, report)
+        check_declared_area(p, float(a_plane), float(a_ell), policy, problems, report)
     problems.raise_if_any(what)
     rows = []
     for p, a_plane, a_ell, length in zip(parcels, planar, ell, _line_lengths(list(lonlat)),
