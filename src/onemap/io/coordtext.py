@@ -805,6 +805,12 @@ def _resolve_points(parcels: list[ParcelLines], attrs: dict[str, Entry], probs: 
                   "无法确定带号：Y 坐标没有带号前缀，属性中也没有带号或中央子午线", "带号")
         return None
     width = h_width or _width_of_zone(zone)
+    if prefixed and h_width is not None and h_width != _width_of_zone(zone):
+        width_e = attrs.get("几度分带")
+        probs.add("coord_zone", width_e.line if width_e else ref[0].line,
+                  f"几度分带={h_width}，但 Y 坐标的带号前缀 {zone}（第 {ref[0].line} 行）是 "
+                  f"{_width_of_zone(zone)} 度带带号", "几度分带")
+        return None
     if h_width is None:
         report.add("coord_assumed_width", f"未写几度分带，按带号 {zone} 推断为 {width} 度带",
                    file=probs.file, field="几度分带")
@@ -957,12 +963,12 @@ def check_declared_area(p: ParcelLines, planar: float, ellipsoidal: float,
     if hit is not None:
         if hit != shown_unit:
             report.add("coord_declared_unit",
-                       f"地块 {p.label} 头行面积 {value:g} 按{hit}计与坐标相符（未写单位，格式默认为"
+                       f"地块 {p.label} 所写面积 {value:g} 按{hit}计与坐标相符（未写单位，格式默认为"
                        f"{default_unit}）", file=probs.file, row=str(p.line), field="地块面积")
         return
     declared_m2 = value * AREA_UNITS[shown_unit]
     best = min(drawn, key=lambda a: abs(a - declared_m2))
-    text = (f"地块 {p.label} 头行面积 {value:g} {shown_unit}（{declared_m2:.2f} 平方米）"
+    text = (f"地块 {p.label} 所写面积 {value:g} {shown_unit}（{declared_m2:.2f} 平方米）"
             f"{'大于' if declared_m2 > best else '小于'}坐标围成的面积 {best:.2f} 平方米")
     if declared_m2 > best and policy.declared_area_larger == "refuse":
         probs.add("coord_declared_area", p.line,
@@ -1038,6 +1044,9 @@ def build_file(
     policy = load_settings().formats[policy_name]
     if not problems and not parcels:
         problems.add("coord_empty", None, f"{what}中没有地块（或拐点）")
+    for p in parcels:
+        if not p.points:
+            problems.add("coord_ring", p.line, f"地块 {p.label} 没有界址点；文件可能被截断")
     frame = None
     xy: dict[int, tuple[float, float]] = {}
     if parcels and _check_datum(attrs, problems, what):  # also after grammar problems: all at once

@@ -249,8 +249,6 @@ def parse_guaidian(text: str, *, file_name: str = "<拐点>", encoding: str = "U
         else:
             digits = re.match(r"[+-]?\d*\.?(\d*)", normalize_line(area[1].value).replace(" ", ""))
             declared = (q[0], q[1], len(digits.group(1)) if digits else 0)
-            if len(blocks) == 1:
-                blocks[0].declared_area = declared
     count = _declared(attrs, COUNT_KEYS)
     if count is not None:
         q = parse_quantity(count[1].value)
@@ -270,11 +268,13 @@ def parse_guaidian(text: str, *, file_name: str = "<拐点>", encoding: str = "U
     data = build_file(blocks, attrs, sections=sections, name=name, fmt="拐点",
                       policy_name="guaidian", problems=probs, report=report, columns=COLUMNS,
                       encoding=encoding, what="拐点文件", dms_marks_mean_degrees=True)
-    if declared is not None and len(blocks) > 1:  # the declared area covers every block
-        whole = ParcelLines(line=area[1].line if area else 0, label="（全部块段）",
-                            declared_area=declared)
+    if declared is not None and area is not None:  # the declared area covers every block
+        label = "（全部块段）" if len(blocks) > 1 else blocks[0].label
+        whole = ParcelLines(line=area[1].line, label=label, declared_area=declared)
         union = shapely.union_all(data.gdf.geometry.values)
-        check_declared_area(whole, float("nan"), float(ellipsoidal_area([union])[0]),
+        planar = float(data.gdf["planar_area_m2"].sum()) if len(blocks) == 1 else float("nan")
+        check_declared_area(whole, planar, float(ellipsoidal_area([union])[0]),
                             load_settings().formats["guaidian"], probs, report)
         probs.raise_if_any("拐点文件")
+        data.report = report
     return data
