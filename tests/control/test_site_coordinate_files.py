@@ -128,3 +128,21 @@ def test_damaged_site_file_is_refused_before_any_check(tmp_path):
     with pytest.raises(InputError) as info:
         read_site(_write(tmp_path, "缺点.txt", lines))
     assert [(p.rule, p.row) for p in info.value.problems] == [("coord_point_count", "8")]
+
+
+def test_cli_prints_a_line_site_and_names_the_line_of_a_damaged_file(workspace, tmp_path):
+    from typer.testing import CliRunner
+
+    from onemap.cli import app
+
+    runner = CliRunner()
+    road = _write(tmp_path, "道路.txt", [*HEAD, "[地块坐标]", "2,,1,道路中线,线,,交通,,@",
+                                         *_points(ROAD)])
+    r = runner.invoke(app, ["check", str(workspace.location), str(road), "--use", "交通"])
+    assert r.exit_code == 0, r.output
+    assert "线状地块：长度 1,405." in r.stdout and "YN2" in r.stdout
+    bad = _write(tmp_path, "缺点.txt", [*HEAD, "[地块坐标]", "6,,1,厂区,面,,,,@",
+                                        *_points(BLOCK, close=True)])
+    r = runner.invoke(app, ["check", str(workspace.location), str(bad)])
+    assert r.exit_code == 2
+    assert "第 8 行" in r.output and "界址点数为 6" in r.output
