@@ -29,7 +29,7 @@ def geodesic_length(g: shapely.Geometry) -> float:
     Examples
     --------
     >>> round(geodesic_length(shapely.LineString([(106.0, 38.0), (106.0, 38.01)])), 1)
-    1110.1
+    1110.0
     """
     if g is None or shapely.is_empty(g):
         return 0.0

@@ -55,6 +55,7 @@ import numpy as np
 import shapely
 
 from onemap.errors import Problem, ReadError, Report
+from onemap.io.coordparcels import build_file
 from onemap.io.coordtext import (
     AREA_UNITS,
     CoordinateFile,
@@ -62,7 +63,6 @@ from onemap.io.coordtext import (
     ParcelLines,
     PointLine,
     Problems,
-    build_file,
     decode_text,
     gk_crs,
     normalize_line,

@@ -41,6 +41,7 @@ import shapely
 
 from onemap.errors import Problem, ReadError, Report
 from onemap.geo.area import ellipsoidal_area
+from onemap.io.coordparcels import build_file, check_declared_area
 from onemap.io.coordtext import (
     AREA_UNITS,
     CoordinateFile,
@@ -48,8 +49,6 @@ from onemap.io.coordtext import (
     ParcelLines,
     PointLine,
     Problems,
-    build_file,
-    check_declared_area,
     decode_text,
     load_settings,
     normalize_line,
