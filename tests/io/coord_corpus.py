@@ -172,6 +172,14 @@ def dms(value: float) -> str:
     return f"{d}°{m:02d}′{s:06.3f}″"
 
 
+def _packed(value: float) -> str:
+    """度.分秒 (DD.MMSSsss) of :func:`dms`, as files with 计量单位=度分秒 write them."""
+    d, rest = dms(value).split("°")
+    m, rest = rest.split("′")
+    sec = rest.rstrip("″").replace(".", "")
+    return f"{d}.{m}{sec}"
+
+
 def _dms_back(text: str) -> float:
     d, rest = text.split("°")
     m, rest = rest.split("′")
@@ -233,6 +241,12 @@ def honest() -> list[Case]:
         Case("23_dms_degrees",
              ["[属性描述]", "坐标系=2000国家大地坐标系", "计量单位=度", "[地块坐标]", "5,,1,度分秒地块,面,,,,@",
               *[f"J{i + 1},1,{dms(x)},{dms(y)}" for i, (x, y) in enumerate(LONLAT + LONLAT[:1])]],
+             area_m2=geod_area([[(_dms_back(dms(y)), _dms_back(dms(x))) for x, y in LONLAT]]),
+             parcels=1),
+        Case("28_packed_dms_unit",
+             ["[属性描述]", "坐标系=2000国家大地坐标系", "计量单位=度分秒", "[地块坐标]",
+              "5,,1,度分秒地块,面,,,,@",
+              *[f"J{i + 1},1,{_packed(x)},{_packed(y)}" for i, (x, y) in enumerate(LONLAT + LONLAT[:1])]],
              area_m2=geod_area([[(_dms_back(dms(y)), _dms_back(dms(x))) for x, y in LONLAT]]),
              parcels=1),
         Case("24_line_shape",

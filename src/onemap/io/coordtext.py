@@ -286,7 +286,7 @@ def parse_quantity(text: str) -> tuple[float, str] | None:
     if not m:
         return None
     unit = s[m.end():]
-    if unit and not re.fullmatch(r"[A-Za-z²\u3000-\u9fff㎡㎢]+", unit):
+    if unit and not re.fullmatch(r"[A-Za-z\u3000-\u9fff㎡㎢][A-Za-z0-9²\u3000-\u9fff㎡㎢]*", unit):
         return None
     value = float(m.group(0))
     if not math.isfinite(value):
