@@ -42,6 +42,7 @@ _LEGACY_DATUMS = (("西安", "1980西安坐标系"), ("XIAN", "1980西安坐标�
 _CGCS2000_WORDS = ("2000", "CGCS")
 _DMS_MARKS = "°度'\"分秒:"
 
+
 @dataclass
 class Frame:
     """The frame of a file: lon/lat, or a Gauss-Krüger zone (CRS without prefix)."""
@@ -201,9 +202,29 @@ def _metric(text: str) -> float | None:
 
 
 def resolve_points(parcels: list[ParcelLines], attrs: dict[str, Entry], probs: Problems,
-                    report: Report, dms_marks_mean_degrees: bool = False,
-                    ) -> tuple[Frame, dict[int, tuple[float, float]]] | None:
-    """The frame and every point as (easting|lon, northing|lat) in the source CRS, by line."""
+                   report: Report, dms_marks_mean_degrees: bool = False,
+                   ) -> tuple[Frame | None, dict[int, tuple[float, float]]] | None:
+    """Find the frame and read every point.
+
+    Parameters
+    ----------
+    parcels : list of ParcelLines
+        Parcels with their point lines.
+    attrs : dict
+        Header entries.
+    probs : Problems
+        Where problems go, each at its line.
+    report : onemap.errors.Report
+        Where assumptions go (zone width inferred, 带号 ignored for lon/lat).
+    dms_marks_mean_degrees : bool
+        Without 计量单位, coordinates written with 度分秒 marks are lon/lat.
+
+    Returns
+    -------
+    (Frame, dict) or None
+        The frame (None when a problem was found) and each point line's
+        (easting without prefix, northing) or (lon, lat).
+    """
     s = load_settings()
     unit = _unit_kind(attrs, probs)
     if unit == "" and dms_marks_mean_degrees and any(

@@ -39,6 +39,7 @@ __all__ = ["build_file", "check_declared_area"]
 # CGCS2000 and GRS80 share the semi-major axis; their flattening differs by 1e-10.
 _GEOD = Geod(ellps="GRS80")
 
+
 def _distinct(xy: list[tuple[float, float]]) -> int:
     return len(set(xy))
 
@@ -76,7 +77,8 @@ def _geometry(p: ParcelLines, xy: dict[int, tuple[float, float]], closure: str,
     if p.shape == "点":
         return shapely.MultiPoint([xy[pt.line] for pt in p.points]) if len(p.points) > 1 \
             else shapely.Point(xy[p.points[0].line])
-    parts = []
+    lines: list[shapely.LineString] = []
+    parts: list[tuple[int, int, list[tuple[float, float]]]] = []  # (圈号, first line, ring)
     for no, pts in rings:
         coords = [xy[pt.line] for pt in pts]
         if p.shape == "线":
@@ -85,7 +87,7 @@ def _geometry(p: ParcelLines, xy: dict[int, tuple[float, float]], closure: str,
                 probs.add("coord_ring", pts[0].line,
                           f"地块 {p.label}（线）第 {no} 段只有 {len(dedup)} 个不同的点，至少需要 2 个", "圈号")
                 continue
-            parts.append(shapely.LineString(dedup))
+            lines.append(shapely.LineString(dedup))
             continue
         closed = len(coords) > 1 and coords[0] == coords[-1]
         if not closed and closure == "required":
@@ -103,7 +105,7 @@ def _geometry(p: ParcelLines, xy: dict[int, tuple[float, float]], closure: str,
     if probs:
         return None
     if p.shape == "线":
-        return parts[0] if len(parts) == 1 else shapely.MultiLineString(parts)
+        return lines[0] if len(lines) == 1 else shapely.MultiLineString(lines)
     if parts[0][0] != 1:
         report.add("coord_ring_order", f"地块 {p.label} 的第一圈圈号为 {parts[0][0]}，按外圈处理",
                    file=probs.file, row=str(parts[0][1]), field="圈号")
