@@ -253,6 +253,11 @@ def honest() -> list[Case]:
              ["[属性描述]", *BASE_HEAD, "[地块坐标]",
               *parcel_lines([ROAD], no=1, name="道路中线", shape="线", close=False, area=None)],
              length_m=GEOD.geometry_length(shapely.LineString(lonlat_ring(ROAD))), parcels=1),
+        Case("29_line_two_parts",
+             ["[属性描述]", *BASE_HEAD, "[地块坐标]",
+              *parcel_lines([ROAD, WELLS], no=1, name="管线", shape="线", close=False, area=None)],
+             length_m=GEOD.geometry_length(shapely.LineString(lonlat_ring(ROAD)))
+             + GEOD.geometry_length(shapely.LineString(lonlat_ring(WELLS))), parcels=1),
         Case("25_point_shape",
              ["[属性描述]", *BASE_HEAD, "[地块坐标]",
               *parcel_lines([WELLS], no=1, name="机井", shape="点", close=False, area=None)],
