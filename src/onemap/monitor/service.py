@@ -44,6 +44,7 @@ from onemap.store import audit
 from onemap.store import cases as tables
 from onemap.store.base import Store, VersionInfo, VersionInput, VersionMeta
 from onemap.store.catalog import dumps, now_iso
+from onemap.util import version_year as _year_of
 
 #: Dataset holding change sets (one version per comparison).
 CHANGESET_DATASET = "BHTB"
@@ -107,11 +108,6 @@ def _read_controls(store: Store, names: tuple[str, ...] | list[str],
         layers[name] = store.read(name, info.version)
         consulted.append(_version_entry(info, "control", have[name].title))
     return layers, consulted
-
-
-def _year_of(label: str) -> int | None:
-    m = re.search(r"(19|20)\d{2}", str(label))
-    return int(m.group(0)) if m else None
 
 
 def _change_date(label: str) -> str:
