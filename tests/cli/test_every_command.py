@@ -180,6 +180,28 @@ def test_stats(world, tmp_path):
     assert openpyxl.load_workbook(xlsx).sheetnames == ["分组汇总（公顷）", "分组汇总（亩）", "二级地类明细"]
 
 
+def test_settings_and_official_tables(world, tmp_path):
+    ws = tmp_path / "ws.gpkg"
+    shutil.copy(world, ws)
+    assert ok("settings", ws, "--json")["settings"] == {"region_name": "测试市",
+                                                       "filing_unit": "测试市自然资源局"}
+    got = ok("settings", ws, "--set", "filing_unit=测试市自然资源和规划局", "--json")
+    assert got["settings"]["filing_unit"] == "测试市自然资源和规划局"
+    # class table: 1203 holds the 田坎 deducted from the two cultivated patches, so the six
+    # patches add up to 6 × TBMJ
+    got = ok("stats", ws, "--version", "2023", "--table", "class", "--json")
+    assert got["balanced"] is False and got["balance"] == []
+    by_class = {r["dlbm"]: r["area_m2"] for r in got["rows"]}
+    assert by_class["1203"] == pytest.approx(3 * round(A * 0.05, 2), abs=0.005)
+    assert sum(by_class.values()) == pytest.approx(6 * A, abs=0.005)
+    # no XZQ with DCMJ: --balanced is refused naming the fields
+    r = run("stats", ws, "--table", "class", "--balanced", "--json")
+    assert r.exit_code != 0 and "DCMJ" in json.loads(r.stdout)["message"]
+    flow = ok("changes", ws, "--from", "2023", "--to", "2024", "--table", "flow", "--json")
+    assert [(x["from"], x["to"]) for x in flow["rows"]] == [("0101", "0601")]
+    assert flow["change_area_m2"] == flow["summary_change_area_m2"] == pytest.approx(A, abs=0.005)
+
+
 def test_tabulate(world):
     got = ok("tabulate", world, "--zones", "YJJBNTTB", "--json")
     assert got["sources"]["zones"]["YJJBNTTB"]["patches_whole"] == 6

@@ -7,18 +7,16 @@ directory named by ``ONEMAP_DOMAIN_DIR`` (the rule of every data file).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
-from onemap.domain import land_classes
+from onemap.domain import land_classes, sources
 from onemap.errors import DomainDataError, Problem
 
 FILE_NAME = "official_tables.yaml"
-SHIPPED = Path(__file__).resolve().parent / "data" / FILE_NAME
 
 
 @dataclass(frozen=True)
@@ -77,10 +75,7 @@ def _fail(path: Path, detail: str) -> DomainDataError:
 
 
 def _resolve() -> Path:
-    over = os.environ.get("ONEMAP_DOMAIN_DIR", "").strip()
-    if over and (Path(over) / FILE_NAME).is_file():
-        return Path(over) / FILE_NAME
-    return SHIPPED
+    return sources.resolve("analysis", FILE_NAME)
 
 
 @lru_cache(maxsize=4)

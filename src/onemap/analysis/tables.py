@@ -28,6 +28,7 @@ from onemap.analysis.units import UNIT_LEVELS, unit_codes
 from onemap.domain import codelist, land_classes
 from onemap.errors import InputError, Problem
 from onemap.geo.area import M2_PER_HECTARE, M2_PER_MU
+from onemap.util.amounts import to_cents
 
 #: The tables ``onemap stats --table`` offers.
 TABLES = ("class", "bulletin", "czc", "farmland")
@@ -43,14 +44,6 @@ FARMLAND_ATTRIBUTES: dict[str, tuple[tuple[str, ...], str]] = {
     "ZZSXDM": (("ZZSXDM",), "种植属性"),
     "TBXHDM": (("TBXHDM",), "图斑细化类型"),
 }
-
-
-def _cents(values: pd.Series, name: str) -> np.ndarray:
-    arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
-    if np.isnan(arr).any():
-        raise InputError(f"地类图斑的 {name} 存在空值，无法统计；请先补算面积",
-                         [Problem("missing_area", "面积为空", field=name)])
-    return np.rint(arr * 100.0).astype(np.int64)
 
 
 def _text(frame: pd.DataFrame, col: str) -> pd.Series:
@@ -133,8 +126,8 @@ def base_cells(dltb: pd.DataFrame, *, source: dict | None = None,
             [Problem("unknown_czcsxm", f"城镇村属性码 {czc_raw[i]} 不在代码表中", row=bsm[i],
                      field="CZCSXM") for i in idx])
     village = unit_codes(dltb["ZLDWDM"], "village").astype(object).fillna("").to_numpy()
-    area = _cents(dltb["TBDLMJ"], "TBDLMJ")
-    kc = (_cents(dltb["KCMJ"].fillna(0.0), "KCMJ") if "KCMJ" in dltb.columns
+    area = to_cents(dltb["TBDLMJ"], "TBDLMJ")
+    kc = (to_cents(dltb["KCMJ"].fillna(0.0), "KCMJ") if "KCMJ" in dltb.columns
           else np.zeros(len(dltb), dtype=np.int64))
     czc_values = czc.astype(str).to_numpy()
     parts = [pd.DataFrame({"village": village, "czcsxm": czc_values,
@@ -322,7 +315,7 @@ def farmland_table(dltb: pd.DataFrame, *, level: str = "county",
     dlbm = _text(dltb, "DLBM")
     gd = dltb[dlbm.isin(cultivated)]
     villages = unit_codes(gd["ZLDWDM"], "village").astype(object).fillna("").to_numpy()
-    cents = _cents(gd["TBDLMJ"], "TBDLMJ")
+    cents = to_cents(gd["TBDLMJ"], "TBDLMJ")
     names = {"GDPDJB": _code_name("gdpdjb"), "GDLX": _code_name("gdlx"),
              "ZZSXDM": _code_name("zzsxdm"), "TBXHDM": _code_name("tbxhdm")}
     keys = ["village", "attribute", "attribute_name", "value", "value_name"]

@@ -15,7 +15,6 @@ need the official form.
 
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -31,10 +30,10 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from onemap.domain import sources
 from onemap.errors import DomainDataError, Problem
 
 LAYOUT_FILE = "xlsx_layout.yaml"
-_SHIPPED = Path(__file__).resolve().parent / "data" / LAYOUT_FILE
 
 #: Column kinds and whether they hold numbers.
 NUMERIC_KINDS = ("area", "integer", "percent", "number")
@@ -114,10 +113,7 @@ class Filing:
 
 # ---------------------------------------------------------------------------- layout
 def _layout_path() -> Path:
-    over = os.environ.get("ONEMAP_DOMAIN_DIR", "").strip()
-    if over and (Path(over) / LAYOUT_FILE).is_file():
-        return Path(over) / LAYOUT_FILE
-    return _SHIPPED
+    return sources.resolve("reports", LAYOUT_FILE)
 
 
 @lru_cache(maxsize=4)
@@ -185,11 +181,14 @@ def filing_from_settings(settings: Mapping[str, str], on: date | None = None) ->
     """Region name, 填报单位 and date from workspace settings.
 
     ``region_name`` and ``filing_unit`` win; otherwise the region is the workspace ``name``
-    before "自然资源" (e.g. 吴忠市), else the region code, and the 填报单位 follows the
-    layout's template.
+    (its part before "自然资源", e.g. 吴忠市) when it ends like a 行政区 name (省/市/县/区/旗/州/盟),
+    else the region code; the 填报单位 follows the layout's template.
     """
-    name = settings.get("name", "")
-    region = (settings.get("region_name") or (name.split("自然资源")[0] if "自然资源" in name else "")
+    name = settings.get("name", "").strip()
+    if "自然资源" in name:
+        name = name.split("自然资源")[0]
+    looks_like_region = name.endswith(("省", "市", "县", "区", "旗", "州", "盟"))
+    region = (settings.get("region_name") or (name if looks_like_region else "")
               or settings.get("region", "") or name)
     unit = settings.get("filing_unit") or layout()["filing"]["filing_unit"].format(region=region)
     return Filing(region=region, filing_unit=unit, on=on or date.today())
