@@ -207,10 +207,16 @@ def test_identify_and_stats(client, tokens):
     assert client.get("/api/stats", headers=h, params={"by": "planet"}).status_code == 400
     x = client.get("/api/stats.xlsx", headers=h)
     assert x.status_code == 200
-    total_ha = round(float(make_dltb()["TBDLMJ"].sum()) / 10_000, 6)  # the 36 patches written
+    # the filed table: every (county, class) cell in 公顷 to two decimals, the total the sum of
+    # the cells shown (so the printed table adds up)
+    d = make_dltb()  # the 36 patches written
+    cells = d.groupby([d["ZLDWDM"].str[:6], "DLBM"])["TBDLMJ"].sum()
+    total_ha = sum(int(round(v * 100)) // 10_000 + (int(round(v * 100)) % 10_000 >= 5_000)
+                   for v in cells) / 100
     sheet = openpyxl.load_workbook(io.BytesIO(x.content))["分组汇总（公顷）"]
+    assert (sheet["A3"].value, sheet["C3"].value) == ("行政区名称", "合计")
     total_row = next(r for r in sheet.iter_rows(values_only=True) if r[0] == "合计")
-    assert total_row[-1] == pytest.approx(total_ha, abs=1e-6)
+    assert total_row[2] == pytest.approx(total_ha, abs=1e-9)
 
 
 def test_tiles_over_http(client, tokens):
@@ -308,7 +314,8 @@ def test_indicators_assessment_changes(client, tokens):
     farmland_ha = round(float(dltb.loc[dltb["DLBM"].str.startswith("01"), "TBDLMJ"].sum()) / 10_000, 6)
     table = list(openpyxl.load_workbook(io.BytesIO(x.content))["指标总表"].iter_rows(values_only=True))
     header = next(r for r in table if r[0] == "维度")
-    farmland = next(r for r in table if r[header.index("指标代码")] == "farmland")
+    assert "指标代码" not in header  # named indicators, no internal keys
+    farmland = next(r for r in table if r[header.index("指标名称")] == "耕地保有量")
     assert farmland[header.index("现状值")] == pytest.approx(farmland_ha, abs=1e-6)
     ch = client.get("/api/changes", headers=h)  # one DLTB version only: refused, in Chinese
     assert ch.status_code == 404  # WorkspaceError (onemap.api.errors.STATUS)
