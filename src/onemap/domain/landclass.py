@@ -320,7 +320,7 @@ class LandClassTable:
 
     @property
     def czc_codes(self) -> frozenset[str]:
-        """frozenset of str: every CZCSXM value that counts (base codes and their A forms)."""
+        """Every CZCSXM value that counts (the base codes and their A forms)."""
         return frozenset(self._czc_base)
 
     def czc_code(self, value: object) -> str | None:
