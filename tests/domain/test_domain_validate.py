@@ -359,3 +359,18 @@ def test_large_frame_is_vectorised():
     errors, warnings = validate_layer(frame, "DLTB")
     assert len([p for p in errors if p.rule == "unknown_dlbm"]) == n // 1000
     assert warnings == []
+
+
+def test_ysdm_must_be_the_layers_confirmed_code():
+    # official-tables.md §6: DLTB 2001010100, YJJBNTTB 2005010300 (the old sample wrote 2004010100)
+    _, warnings = validate_layer(with_row(0, YSDM="2004010100"), "DLTB")
+    (p,) = [p for p in warnings if p.rule == "ysdm_value"]
+    assert (p.row, p.field) == ("1001", "YSDM") and "2001010100" in p.message
+    yj = gpd.GeoDataFrame({"BSM": ["1"], "YSDM": ["2004010100"], "ZLDWDM": [ZL]})
+    _, warnings = validate_layer(yj, "YJJBNTTB")
+    assert [(p.rule, p.field) for p in warnings] == [("ysdm_value", "YSDM")]
+    assert "2005010300" in warnings[0].message
+    # an unconfirmed code (STBHHX) is not enforced
+    hx = gpd.GeoDataFrame({"BSM": ["1"], "YSDM": ["1234567890"], "XZQDM": ["640324"]})
+    _, warnings = validate_layer(hx, "STBHHX")
+    assert "ysdm_value" not in rules(warnings)

@@ -316,12 +316,16 @@ class RequiredIfParams(BaseModel):
 
 
 class InCodelistParams(BaseModel):
-    """Params of ``in_codelist``: ``fields``, ``codelist`` or ``values``, ``exclude``."""
+    """Params of ``in_codelist``: ``fields``, ``codelist`` or ``values``, ``exclude``.
+
+    ``values: $ysdm`` means the layer's own 要素代码 (``ysdm`` of its schema); the
+    rule then only applies to layers whose code is confirmed (``ysdm_confirmed``).
+    """
 
     model_config = ConfigDict(extra="forbid")
     fields: list[str] | Literal["$codelist"]
     codelist: str | None = None
-    values: list[StrictStr] | None = None
+    values: list[StrictStr] | Literal["$ysdm"] | None = None
     exclude: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
