@@ -111,6 +111,16 @@ def test_prime_farmland_from_the_area_field(ws):
     assert "采用口径：按 YJJBNTMJ 字段合计" in row(a, "prime_farmland").notes
 
 
+def test_prime_farmland_from_jbntmj(ws):
+    # official-tables.md §6: public tools write the area field as JBNTMJ; it is accepted too
+    g = frame([{"BSM": "Y1", "ZLDWDM": ZL_A, "JBNTMJ": 15000.0, "geometry": cell(0, 0, 2, 1)},
+               {"BSM": "Y2", "ZLDWDM": ZL_B, "JBNTMJ": 9000.0, "geometry": cell(10, 0, 11, 1)}])
+    ws.write_version("YJJBNTTB", "2023", g, VersionMeta(source_file="t"))
+    a = assess(ws, 2024, codes=["prime_farmland"])
+    assert values(a, "prime_farmland") == {CITY: approx(2.4), A: approx(1.5), B: approx(0.9)}
+    assert "采用口径：按 JBNTMJ 字段合计" in row(a, "prime_farmland").notes
+
+
 def test_eco_redline(assessment_2024):
     v = values(assessment_2024, "eco_redline")
     # A: two overlapping boxes dissolve into one L-shaped polygon (overlap counted once)
