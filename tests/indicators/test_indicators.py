@@ -159,6 +159,24 @@ def test_wetland_protection(assessment_2024):
     assert r.target == 61.0 and r.target_year == 2025 and r.status == "达标"
 
 
+def test_wetland_protection_over_several_protected_layers(ws, tmp_path):
+    # the 口径 is a parameter: a 湿地公园 layer SDGY over A06 and A07 (5,0)-(7,1) joins ZRBHD;
+    # A06 lies in both and counts once, so every 湿地 patch is protected: 100 %
+    from importlib.resources import files
+
+    text = (files("onemap.indicators") / "data" / "indicators.yaml").read_text(encoding="utf-8")
+    assert text.count("zone: ZRBHD}") == 1
+    path = tmp_path / "indicators.yaml"
+    path.write_text(text.replace("zone: ZRBHD}", "zone: [ZRBHD, SDGY]}"), encoding="utf-8")
+    ws.write_version("SDGY", "2022", frame([{"BSM": "S1", "geometry": cell(5, 0, 7, 1)}]),
+                     VersionMeta(source_file="t"))
+    a = assess(ws, 2024, codes=["wetland_protection"], registry=load_registry(path))
+    assert values(a, "wetland_protection") == {CITY: approx(100.0), A: approx(100.0),
+                                               B: approx(100.0)}
+    used = {d["dataset"] for d in row(a, "wetland_protection").datasets}
+    assert {"DLTB", "ZRBHD", "SDGY"} <= used
+
+
 def test_mapping_2000_coverage(assessment_2024):
     v = values(assessment_2024, "mapping_2000_coverage")
     assert v[A] == approx(100.0, 1e-9)
