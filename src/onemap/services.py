@@ -193,7 +193,8 @@ def tabulate_zones(
 
     zones = zones or ["YJJBNTTB", "STBHHX", "CZKFBJ"]
     info = store.version(dataset, version)
-    dltb = store.read(dataset, info.version, columns=["BSM", "DLBM", "ZLDWDM", "TBDLMJ", "KCXS"])
+    dltb = store.read(dataset, info.version,
+                      columns=["BSM", "DLBM", "ZLDWDM", "TBMJ", "TBDLMJ", "KCXS", "KCMJ"])
     source = {dataset: {"dataset": dataset, "version": info.version, "version_id": info.id}}
     layers = {}
     for name in zones:
@@ -206,7 +207,8 @@ def tabulate_zones(
 
 TABULATE_HEADERS = STAT_HEADERS | {
     "county": "单位代码", "zone": "控制线", "inside": "范围内", "area_m2": "椭球面积（平方米）",
-    "tbdlmj_m2": "图斑地类面积（平方米）", "zone_a": "控制线甲", "zone_b": "控制线乙",
+    "tbdlmj_m2": "图斑地类面积（平方米）", "tiankan_m2": "其中扣除田坎 1203（平方米）",
+    "zone_a": "控制线甲", "zone_b": "控制线乙",
     "id_a": "要素甲", "id_b": "要素乙",
 }
 
@@ -222,7 +224,7 @@ def write_tabulation(result, *, xlsx: str | Path | None = None, gpkg: str | Path
         rows["inside"] = rows["inside"].map({True: "内", False: "外"})
         conflicts = result.conflicts.drop(columns="geometry")
         write_workbook(xlsx, {"控制线内外地类面积": rows, "控制线冲突": conflicts}, headers=TABULATE_HEADERS,
-                       number_formats={"area_m2": "0.00", "tbdlmj_m2": "0.00"})
+                       number_formats={"area_m2": "0.00", "tbdlmj_m2": "0.00", "tiankan_m2": "0.00"})
     if gpkg:
         path = Path(gpkg)
         if path.exists():
