@@ -125,6 +125,8 @@ def build_sample_workspace(
         path, name=meta.get("name", "吴忠市自然资源一张图（模拟样例）"),
         region=str(meta.get("region", "640300")),
     )
+    if meta.get("region_name"):
+        store.set_settings({"region_name": str(meta["region_name"])})
     total = sum(len(v) for v in layers.values())
     done = 0
     for dataset, versions in layers.items():

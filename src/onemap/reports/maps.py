@@ -19,7 +19,7 @@ import shapely
 
 from onemap.reports.fonts import cjk_rc
 
-__all__ = ["GROUP_COLOURS", "MapLayer", "render_map"]
+__all__ = ["GROUP_COLOURS", "MapLayer", "render_map", "synthetic_mark"]
 
 #: Fill colours of the 三调 bulletin groups (approximations of the 三调 mapping palette,
 #: to confirm against the official 制图 specification).
@@ -62,6 +62,10 @@ class MapLayer:
         Opacity of the fill.
     legend : list of (str, str)
         Extra legend entries ``(label, fill colour)`` (e.g. one per land-class group).
+    inner_band : float
+        Width (map units) of a hatched band drawn along the inside of each
+        polygon's edge, so the inside of a zone reads at a glance (0: none;
+        the hatch then fills the whole polygon).
     """
 
     geoms: Sequence[shapely.Geometry]
@@ -74,6 +78,7 @@ class MapLayer:
     hatch: str | None = None
     alpha: float = 1.0
     legend: list[tuple[str, str]] = field(default_factory=list)
+    inner_band: float = 0.0
 
 
 def _path(geom: shapely.Geometry):
@@ -136,6 +141,28 @@ def _north_arrow(ax, extent: tuple[float, float, float, float], fontsize: float)
     ax.text(x, y1, "北", ha="center", va="bottom", fontsize=fontsize)
 
 
+def _inner_band(ax, layer: MapLayer) -> None:
+    """Hatch a band along the inside of each polygon's edge (the inside of the zone)."""
+    from matplotlib.collections import PathCollection
+
+    geoms = np.asarray([g for g in layer.geoms if g is not None and not g.is_empty], dtype=object)
+    if not len(geoms):
+        return
+    bands = shapely.difference(geoms, shapely.buffer(geoms, -layer.inner_band))
+    paths = [p for p in (_path(b) for b in bands) if p is not None]
+    if paths:
+        ax.add_collection(PathCollection(paths, facecolors="none", edgecolors=layer.edgecolor,
+                                         linewidths=0.0, hatch=layer.hatch))
+
+
+def synthetic_mark(fig, ax) -> None:
+    """The 模拟数据 mark: a red line at the top and a light diagonal word across the map."""
+    fig.text(0.5, 0.995, "模拟数据　仅供演示，不得作为审批依据", ha="center", va="top",
+             fontsize=8, color="#C00000", fontweight="bold")
+    ax.text(0.5, 0.5, "模拟数据", transform=ax.transAxes, ha="center", va="center",
+            fontsize=40, color="#C00000", alpha=0.18, rotation=30, zorder=10)
+
+
 def render_map(
     layers: Sequence[MapLayer],
     out: str | Path | None = None,
@@ -146,6 +173,8 @@ def render_map(
     size_inches: tuple[float, float] = (6.3, 5.6),
     dpi: int = 150,
     note: str = "",
+    synthetic: bool = False,
+    map_approval: str = "",
 ) -> bytes:
     """Draw layers (bottom first) and return the PNG bytes.
 
@@ -167,6 +196,10 @@ def render_map(
         Resolution.
     note : str
         Small text under the map (source, version).
+    synthetic : bool
+        Any layer is synthetic: a red 模拟数据 mark across the map.
+    map_approval : str
+        审图号; without one the map is marked 示意图.
 
     Returns
     -------
@@ -212,14 +245,17 @@ def render_map(
                     face: object = colours
                 else:
                     face = layer.facecolor if layer.facecolor else "none"
+                banded = layer.inner_band > 0 and layer.hatch
                 coll = PathCollection(
                     paths, facecolors=face, edgecolors=layer.edgecolor,
                     linewidths=layer.linewidth, linestyles=layer.linestyle,
-                    alpha=None, hatch=layer.hatch,
+                    alpha=None, hatch=None if banded else layer.hatch,
                 )
                 if layer.alpha < 1.0 and face != "none":
                     coll.set_alpha(layer.alpha)
                 ax.add_collection(coll)
+                if banded:
+                    _inner_band(ax, layer)
                 for text, colour in layer.legend:
                     handles.append(Patch(facecolor=colour, edgecolor="#666666", label=text))
                 if layer.label:
@@ -246,11 +282,14 @@ def render_map(
             if handles:
                 ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0),
                           fontsize=7, frameon=False, borderaxespad=0.0)
-            if note:
-                fig.text(0.01, 0.01, note, fontsize=6, color="#555555", ha="left", va="bottom")
+            mark = f"审图号：{map_approval}" if map_approval else "示意图"
+            note = "；".join(x for x in (mark, note) if x)
+            fig.text(0.01, 0.01, note, fontsize=6, color="#555555", ha="left", va="bottom")
+            if synthetic:
+                synthetic_mark(fig, ax)
             fig.tight_layout()
             buf = io.BytesIO()
-            fig.savefig(buf, format="png", dpi=dpi)
+            fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", pad_inches=0.05)
         finally:
             plt.close(fig)
     data = buf.getvalue()
