@@ -500,7 +500,8 @@ class RuleResult:
 def apply_rule(rule: Rule, facts: Facts) -> RuleResult:
     """Evaluate one rule against the facts (with the advice and source of its verdict)."""
     result = _apply_rule(rule, facts)
-    result.advice = rule.advice.get(result.verdict, "")
+    if not result.advice:
+        result.advice = rule.advice.get(result.verdict, "")
     result.source = rule.source
     return result
 
@@ -513,7 +514,8 @@ def _apply_rule(rule: Rule, facts: Facts) -> RuleResult:
     if missing:
         titles = "、".join(facts.missing_layers[d] for d in missing)
         return RuleResult(rule.id, rule.title, rule.basis, rule.missing_layer_verdict,
-                          f"{titles}未入库，无法判定本条，须人工核查。")
+                          f"{titles}未入库，无法判定本条，须人工核查。",
+                          advice=f"{titles}未入库，审查人员须核实拟用地是否涉及，必要时补充相关材料。")
     for outcome in rule.outcomes:
         if evaluate_condition(outcome.when, facts):
             return RuleResult(rule.id, rule.title, rule.basis, outcome.verdict,

@@ -307,10 +307,22 @@ _DATASET_WORDS = {"DLTB": "地类图斑", "XZQ": "行政区", "CJDCQ": "村级�
                   "BHTB": "变化图斑"}
 
 
+#: Field names of the standard a reader may meet in notes and formulas → what they hold.
+_FIELD_WORDS = {"YJJBNTMJ": "永久基本农田面积", "TBDLMJ": "图斑地类面积", "TBMJ": "图斑面积",
+                "KCXS": "扣除地类系数", "ZLDWDM": "坐落单位代码", "DLBM": "地类编码", "CZCSXM": "城镇村属性码",
+                "XZQDM": "行政区代码", "GDPDJB": "耕地坡度级别"}
+_CODE_IN_BRACKETS = re.compile(r"（[A-Z][A-Z0-9_]+）")
+_NO_DATASET = re.compile(r"没有 ?[A-Z][A-Z0-9_]+ ?数据集")
+
+
 def _reader(text: str) -> str:
-    """A text as a reader sees it: no internal keys, dataset codes named."""
-    text = _KEY.sub("", text)
-    for code, word in _DATASET_WORDS.items():
+    """A text as a reader sees it: no internal keys or field names, dataset codes named."""
+    text = _KEY.sub(" ", text).replace("  ", " ")
+    text = _CODE_IN_BRACKETS.sub("", text)
+    text = _NO_DATASET.sub("没有该图层", text)
+    for code, word in _FIELD_WORDS.items():
+        text = re.sub(rf" ?(?<![A-Za-z0-9_]){code} ?字段", word, text)
+    for code, word in {**_DATASET_WORDS, **_FIELD_WORDS}.items():
         text = re.sub(rf"(?<![A-Za-z0-9_]){code}(?![A-Za-z0-9_])", word, text)
     return text
 

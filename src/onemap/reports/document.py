@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -109,7 +110,7 @@ class DocumentInfo:
     ----------
     title : str
         Title naming the 行政区 and the subject, e.g. 吴忠市国土空间规划实施2024年度体检报告;
-        a "\n" marks where a title too long for one line breaks.
+        a line feed marks where a title too long for one line breaks.
     org : str
         编制单位 ("" leaves a blank to fill in).
     doc_number : str
@@ -209,6 +210,21 @@ def _text_width_em(text: str) -> float:
     return sum(1.0 if ord(ch) > 0x2E7F else 0.62 for ch in text)
 
 
+_CJK_RUN = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff01-\uff60]")
+
+
+def _unbreakable_em(text: str) -> float:
+    """Width a cell needs so nothing breaks badly: short words (≤ 4 characters) and numbers whole.
+
+    Chinese text may break between any two characters, so a long Chinese cell
+    needs only the width of its longest run of Latin letters, digits and signs.
+    """
+    if len(text) <= 4 or _is_number_text(text):
+        return _text_width_em(text)
+    runs = [r for r in _CJK_RUN.split(text) if r]
+    return max((_text_width_em(r) for r in runs), default=1.0)
+
+
 def _is_number_text(text: str) -> bool:
     t = text.replace(",", "").replace(".", "").replace("-", "").replace("−", "").replace("%", "")
     t = t.replace("+", "").replace("±", "").strip()
@@ -220,8 +236,10 @@ def fit_widths(header: Sequence[str], rows: Sequence[Sequence[str]], total_cm: f
     """Column widths (cm) that fit the content in ``total_cm``.
 
     A number never breaks, so a column is at least as wide as its widest
-    number (and the widest word of its header up to 4 characters); the space
-    left is shared in proportion to how much more each column would like.
+    number, its widest run of digits and Latin letters inside Chinese text,
+    its widest short word (≤ 4 characters, e.g. 缺少数据) and its header up to
+    4 characters; the space left is shared in proportion to how much more
+    each column would like.
     """
     em_cm = font_pt / 72 * 2.54
     pad = 0.5  # cell margins (2 × 0.19 cm) and a little air
@@ -230,8 +248,8 @@ def fit_widths(header: Sequence[str], rows: Sequence[Sequence[str]], total_cm: f
     for c in range(ncol):
         texts = [str(header[c])] + [str(r[c]) for r in rows if c < len(r)]
         widest = max((_text_width_em(t) for t in texts), default=1.0)
-        numbers = [t for t in texts[1:] if _is_number_text(t)]
-        hard = max([_text_width_em(t) for t in numbers] + [min(_text_width_em(texts[0]), 4.0), 2.0])
+        hard = max([_unbreakable_em(t) for t in texts[1:]]
+                   + [min(_text_width_em(texts[0]), 4.0), 2.0])
         minimum[c] = hard * em_cm + pad
         desired[c] = max(widest * em_cm + pad, minimum[c])
     if sum(desired) <= total_cm:
@@ -629,33 +647,46 @@ class OfficialDocument:
             self.caption(caption)
 
     def signoff(self, *, org: str | None = None, date: _dt.date | None = None) -> None:
-        """The 审核/签章 block: a row per role to sign, then 编制单位（盖章） and the date."""
-        from docx.enum.text import WD_ALIGN_PARAGRAPH
+        """The 审核/签章 block: a line per role to sign, then 编制单位（盖章） and the date.
+
+        The block is one unsplittable borderless table row, so it never breaks over a page.
+        """
+        from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
         from docx.shared import Cm, Pt
 
         cfg = self.t["signoff"]
-        self.doc.add_paragraph()
-        roles = list(cfg["roles"])
-        rows = [[f"{r}（签字）", "", cfg.get("date_label", "日期"), "年　月　日"] for r in roles]
-        width = self.text_width_cm
-        t = self.table(["审核环节", "签名", "", ""], rows,
-                       widths_cm=[width * 0.25, width * 0.35, width * 0.15, width * 0.25])
-        t.rows[0].cells[2].merge(t.rows[0].cells[3])
-        for row in t.rows[1:]:
-            row.height = Cm(1.1)
-        for row in t.rows:  # the block stays on one page
-            for cell in row.cells:
-                for p in cell.paragraphs:
-                    p.paragraph_format.keep_with_next = True
-        para = self.doc.add_paragraph()
-        para.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-        para.paragraph_format.right_indent = Pt(self._size("body") * 4)
-        para.paragraph_format.space_before = Pt(18)
-        para.add_run(f"{org or self.info.org or '＿＿＿＿＿＿＿＿'}{cfg.get('seal', '（盖章）')}")
-        para = self.doc.add_paragraph()
-        para.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-        para.paragraph_format.right_indent = Pt(self._size("body") * 4)
-        para.add_run(chinese_date(date or self.info.date or _dt.date.today()))
+        table = self.doc.add_table(rows=1, cols=1)
+        table.autofit = False
+        tblpr = table._tbl.tblPr
+        borders = tblpr.makeelement(_qn("w:tblBorders"), {})
+        for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
+            borders.append(borders.makeelement(_qn(f"w:{side}"), {_qn("w:val"): "nil"}))
+        tblpr.append(borders)
+        row = table.rows[0]
+        trpr = row._tr.get_or_add_trPr()
+        trpr.append(trpr.makeelement(_qn("w:cantSplit"), {}))
+        cell = row.cells[0]
+        cell.width = Cm(self.text_width_cm)
+        table.columns[0].width = Cm(self.text_width_cm)
+        size = self._size("body")
+        first = True
+        for role in cfg["roles"]:
+            para = cell.paragraphs[0] if first else cell.add_paragraph()
+            first = False
+            pf = para.paragraph_format
+            pf.first_line_indent = Pt(0)
+            pf.space_before = Pt(6)
+            pf.tab_stops.add_tab_stop(Cm(self.text_width_cm - 0.3), WD_TAB_ALIGNMENT.RIGHT)
+            para.add_run(f"{role}（签字）：＿＿＿＿＿＿\t{cfg.get('date_label', '日期')}："
+                         f"{self.t.get('date_placeholder', '年　月　日')}")
+        for text, before in ((f"{org or self.info.org or '＿＿＿＿＿＿＿＿'}{cfg.get('seal', '（盖章）')}", 30),
+                             (chinese_date(date or self.info.date or _dt.date.today()), 0)):
+            para = cell.add_paragraph()
+            para.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+            para.paragraph_format.first_line_indent = Pt(0)
+            para.paragraph_format.right_indent = Pt(size * 4)
+            para.paragraph_format.space_before = Pt(before)
+            para.add_run(text)
 
     def page_break(self) -> None:
         """Start a new page."""

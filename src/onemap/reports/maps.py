@@ -259,8 +259,10 @@ def render_map(
                 for text, colour in layer.legend:
                     handles.append(Patch(facecolor=colour, edgecolor="#666666", label=text))
                 if layer.label:
+                    legend_face = ("none" if not layer.facecolor else
+                                   matplotlib.colors.to_rgba(layer.facecolor, layer.alpha))
                     handles.append(Patch(
-                        facecolor=layer.facecolor or "none", edgecolor=layer.edgecolor,
+                        facecolor=legend_face, edgecolor=layer.edgecolor,
                         linewidth=max(layer.linewidth, 1.0), linestyle=layer.linestyle,
                         hatch=layer.hatch, label=layer.label,
                     ))
