@@ -14,23 +14,19 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import shapely
-import yaml
 
 from onemap.control.check import CHECKED, CheckResult, SiteChecker
+from onemap.control.planning import land_standard, zone_conformity
 from onemap.domain import land_classes
-from onemap.errors import OneMapError
 from onemap.reports.document import DocumentInfo, OfficialDocument, synthetic_sources
 from onemap.reports.maps import GROUP_COLOURS, MapLayer, render_map
 from onemap.reports.numbers import area_value, fmt_area
 
 __all__ = ["CheckContext", "check_context", "render_site_map", "write_check_docx"]
-
-PLANNING_FILE = Path(__file__).parent / "data" / "planning.yaml"
 
 #: Map styles of the check layers: dataset → (colour, line width, line style, hatch).
 LAYER_STYLES: dict[str, tuple[str, float, str, str | None]] = {
@@ -45,14 +41,6 @@ _VERDICT_FILL = {"不符合": "F8CBAD", "需论证": "FFF2CC"}
 SLOPE_LEVELS = {"1": "≤2°", "2": "2°～6°", "3": "6°～15°", "4": "15°～25°", "5": ">25°"}
 #: The three control lines, in report order.
 CONTROL_LINES = ("YJJBNTTB", "STBHHX", "CZKFBJ")
-
-
-@lru_cache(maxsize=2)
-def _planning(path: str = str(PLANNING_FILE)) -> dict[str, Any]:
-    try:
-        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise OneMapError(f"无法读取规划符合性配置 {path}：{exc}") from exc
 
 
 @dataclass
@@ -239,52 +227,35 @@ def _class_rows(result: CheckResult, unit: str) -> tuple[list[list[Any]], float]
 
 def _planning_section(doc: OfficialDocument, result: CheckResult, unit: str) -> str:
     """规划用途符合性; returns the verdict (or "未检查")."""
-    cfg = _planning()["zones"]
-    ds = cfg["dataset"]
-    lr = result.layers.get(ds)
-    if lr is None or lr.status != CHECKED:
+    c = zone_conformity(result)
+    if c.status != CHECKED:
         doc.paragraph("国土空间规划分区图层未入库，未检查。入库后重新审查即可得出规划用途符合性结论。")
-        return "未检查"
-    table = cfg["by_use"].get(result.use, {"fit": [], "review": []})
-    rows, verdicts = [], []
-    inside = sum(lr.by_group.values())
-    for zone, m2 in sorted(lr.by_group.items(), key=lambda kv: -kv[1]):
-        v = "符合" if zone in table.get("fit", []) else (
-            "需论证" if zone in table.get("review", []) else "不符合")
-        verdicts.append(v)
-        rows.append([zone, area_value(m2, unit), v])
-    outside = max(result.area_m2 - inside, 0.0)
-    if outside > 0.5:
-        rows.append(["未划定规划分区", area_value(outside, unit), "需论证"])
-        verdicts.append("需论证")
-    overall = ("不符合" if "不符合" in verdicts else "需论证" if "需论证" in verdicts else "符合")
-    doc.paragraph(f"拟用途为{result.use}，用地涉及规划分区 {len(lr.by_group)} 类，规划用途符合性结论："
-                  f"{overall}。")
-    doc.table(["规划分区", f"面积（{unit}）", "结论"], rows,
-              highlight={i: _VERDICT_FILL[r[2]] for i, r in enumerate(rows) if r[2] in _VERDICT_FILL},
-              caption="表 5　拟用地所在规划分区")
-    doc.note(f"判定依据：{cfg['source']}；拟用途与规划分区的对应关系见 planning.yaml（由本局确认）。")
-    return overall
+        return c.overall
+    zones = sum(1 for z, _, _ in c.rows if z != "未划定规划分区")
+    doc.paragraph(f"拟用途为{result.use}，用地涉及规划分区 {zones} 类，规划用途符合性结论：{c.overall}。")
+    rows = [[z, area_value(m2, unit), v] for z, m2, v in c.rows]
+    doc.table(["规划分区", f"面积（{unit}）", "结论"], rows, caption="表 5　拟用地所在规划分区",
+              highlight={i: _VERDICT_FILL[r[2]] for i, r in enumerate(rows) if r[2] in _VERDICT_FILL})
+    doc.note(f"判定依据：{c.source}；拟用途与规划分区的对应关系由本局在配置中确认。")
+    return c.overall
 
 
 def _intensity_section(doc: OfficialDocument, result: CheckResult, unit: str) -> None:
     """节约集约: the site's scale against the 用地标准 of its use (data where available)."""
-    cfg = _planning()["standards"]["by_use"].get(result.use)
+    std = land_standard(result.use)
     area = fmt_area(result.area_m2, unit)
-    if cfg is None:
+    if std is None:
         doc.paragraph(f"拟用地 {area} {unit}。拟用途“{result.use}”没有入库的用地标准，节约集约用地"
                       "情况须按项目可行性研究报告人工核实。")
         return
-    text = (f"拟用地 {area} {unit}。拟用途“{result.use}”适用{cfg['standard']}，其控制指标为"
-            f"{cfg['measures']}。")
-    max_ha = cfg.get("max_ha")
-    if max_ha is not None:
-        over = result.area_m2 / 10_000 - float(max_ha)
-        text += (f"按本局设定的用地上限 {max_ha:,.2f} 公顷，" +
-                 (f"超出 {over:,.2f} 公顷，须核减用地规模或说明理由。" if over > 0
-                  else "用地规模未超出上限。"))
-    else:
+    text = f"拟用地 {area} {unit}。拟用途“{result.use}”适用{std.standard}，其控制指标为{std.measures}。"
+    over = std.over_ha(result.area_m2)
+    if over is None:
         text += "请建设单位提供项目设计指标，对照标准核定用地规模。"
+    elif over > 0:
+        text += f"按本局设定的用地上限 {std.max_ha:,.2f} 公顷，超出 {over:,.2f} 公顷，须核减用地规模或说明理由。"
+    else:
+        text += f"按本局设定的用地上限 {std.max_ha:,.2f} 公顷，用地规模未超出上限。"
     doc.paragraph(text)
 
 
