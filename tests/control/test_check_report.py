@@ -82,7 +82,7 @@ def test_run_check_writes_json_ready_dict_and_docx(workspace, multi_site, tmp_pa
     for h in ("一、项目概况", "二、用地位置", "三、用地规模和占用地类", "四、三条控制线和其他管控范围",
               "（一）永久基本农田", "（二）生态保护红线", "（三）城镇开发边界", "五、规划用途符合性",
               "六、节约集约用地", "七、用途管制逐条审查", "八、分地块审查结果", "九、结论与建议",
-              "附：审查依据"):
+              "附件：审查依据"):
         assert h in headings, headings
     titles = [p.text for p in doc.paragraphs if p.style.name == "Title"]
     assert titles == ["建设项目用地预审意见"]

@@ -99,7 +99,10 @@ def test_check_document_renders_as_filed(check_pages):
     assert "吴忠市某产业园区配套项目" in pages[0] and "site.geojson" not in text
     assert "吴忠市某投资有限公司" in text
     assert re.search(r"—\s*2\s*—", pages[1])                     # page numbers
-    assert "（盖章）" in pages[-1] and "审核人（签字）" in pages[-1]     # one block, one page
+    seal = next(i for i, p in enumerate(pages) if "（盖章）" in p)
+    assert "审核人（签字）" in pages[seal]                            # one block, one page
+    assert re.search(r"^\d+\.", pages[seal], re.M)                  # not alone: after 结论与建议
+    assert "附件：审查依据" in pages[seal + 1]                         # the attachment follows
     assert "国土资规〔2016〕8号" in text
     # the site is 114.12 公顷 (ellipsoidal m² / 10 000, 2 decimals) and its total is printed whole
     assert f"{d['site_area_m2'] / 10000:,.2f}" in text

@@ -428,15 +428,19 @@ def write_check_docx(
             advice = r.advice or "按审查理由补充材料，经审核后重新申请。"
             doc.paragraph(f"{i}. {r.title}（{r.verdict}）：{advice}")
 
-    # 附件：法律依据
-    doc.heading("附：审查依据", 1)
+    doc.signoff(org=ctx.org or workspace or None)
+
+    # 附件：审查依据 (after the 落款, as a 公文 attachment)
+    doc.page_break()
+    doc.heading("附件：审查依据", 1)
     seen: list[tuple[str, str]] = []
     for r in result.rules:
         if r.basis and (r.basis, r.source) not in seen:
             seen.append((r.basis, r.source))
     for i, (basis, source) in enumerate(seen, start=1):
-        doc.note(f"{i}. {basis}" + (f"（核对来源：{source}）" if source else ""))
+        doc.note(f"{i}. {basis}")
+        if source:
+            doc.note(f"核对来源：{source}", indent=True)
     doc.note("面积为 CGCS2000 椭球面积（第三次全国国土调查技术规程的计算方法），地类面积扣除田坎；"
              "1 公顷 = 10,000 平方米 = 15 亩。")
-    doc.signoff(org=ctx.org or workspace or None)
     return doc.save(path)
