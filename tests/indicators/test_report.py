@@ -69,7 +69,7 @@ def test_docx_tables(report):
     fill = forest.cells[-1]._tc.tcPr.xpath("./w:shd/@w:fill")
     assert fill == [_light(a.colours["未达标"])]
     counties = d.tables[1]
-    assert [c.text for c in counties.rows[0].cells] == ["指标", "单位", "全市", "利通区", "青铜峡市"]
+    assert [c.text for c in counties.rows[0].cells] == ["指标（单位）", "全市", "利通区", "青铜峡市"]
     warn = next(t for t in d.tables if t.rows[0].cells[0].text == "指标"
                 and [c.text for c in t.rows[0].cells] == ["指标", "行政区", "状态", "原因"])
     assert len(warn.rows) == 1 + len(a.warnings())

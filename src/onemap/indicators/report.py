@@ -349,7 +349,7 @@ def _trend_short(trend: dict[str, Any], r: IndicatorResult) -> str:
         return "—"
     change = trend["change"]
     sign = "+" if change > 0 else ("−" if change < 0 else "±")
-    return f"{trend['assessment']}（{sign}{_val(r, abs(change))}）"
+    return f"{trend['assessment']} {sign}{_val(r, abs(change))}"
 
 
 def _gap_short(u, r: IndicatorResult) -> str:
@@ -512,15 +512,15 @@ def write_assessment_docx(assessment: Assessment, path: str | Path, store=None, 
     # 四、分县情况
     if a.counties:
         doc.heading(f"{next(sec)}、分县（市、区）情况", 1)
-        header = ["指标", "单位", "全市"] + [n for _, n in a.counties]
+        header = ["指标（单位）", "全市"] + [n for _, n in a.counties]
         rows, cell_status = [], []
         for r in _sorted(a):
             by = {u.unit: u for u in r.units}
             keys = [CITY] + [c for c, _ in a.counties]
             if not any(k in by and by[k].value is not None for k in keys):
                 continue
-            rows.append([r.name, _shown(r)[0]] + [_val(r, by[k].value) if k in by else "—"
-                                                   for k in keys])
+            rows.append([f"{r.name}（{_shown(r)[0]}）"] + [_val(r, by[k].value) if k in by else "—"
+                                                          for k in keys])
             cell_status.append([by[k].status if k in by else None for k in keys])
         table = doc.table(header, rows, caption=f"表 {tab_no}　分县（市、区）指标值（{a.year}年）",
                           font_pt=8)
@@ -528,7 +528,7 @@ def write_assessment_docx(assessment: Assessment, path: str | Path, store=None, 
         for row, sts in zip(table.rows[1:], cell_status, strict=True):
             for j, st in enumerate(sts):
                 if st:
-                    _shade(row.cells[2 + j], _light(colours[st]))
+                    _shade(row.cells[1 + j], _light(colours[st]))
         doc.note("单元格底色表示状态（绿：达标，黄：预警，红：未达标，灰：缺少数据，蓝灰：仅监测）；"
                  "各县均无数值的指标未列出。")
 

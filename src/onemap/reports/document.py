@@ -214,12 +214,12 @@ _CJK_RUN = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff01-\uff60]")
 
 
 def _unbreakable_em(text: str) -> float:
-    """Width a cell needs so nothing breaks badly: short words (≤ 4 characters) and numbers whole.
+    """Width a cell needs so nothing breaks badly: short words (≤ 6 characters) and numbers whole.
 
     Chinese text may break between any two characters, so a long Chinese cell
     needs only the width of its longest run of Latin letters, digits and signs.
     """
-    if len(text) <= 4 or _is_number_text(text):
+    if len(text) <= 6 or _is_number_text(text):
         return _text_width_em(text)
     runs = [r for r in _CJK_RUN.split(text) if r]
     return max((_text_width_em(r) for r in runs), default=1.0)
@@ -237,7 +237,7 @@ def fit_widths(header: Sequence[str], rows: Sequence[Sequence[str]], total_cm: f
 
     A number never breaks, so a column is at least as wide as its widest
     number, its widest run of digits and Latin letters inside Chinese text,
-    its widest short word (≤ 4 characters, e.g. 缺少数据) and its header up to
+    its widest short word (≤ 6 characters, e.g. 缺少数据, 平方米/人) and its header up to
     4 characters; the space left is shared in proportion to how much more
     each column would like.
     """
