@@ -139,7 +139,7 @@ def raster_map(rasters: list[tuple[np.ndarray, np.ndarray, float]], vectors: lis
     from matplotlib.patches import Patch
 
     from onemap.reports.fonts import cjk_rc
-    from onemap.reports.maps import synthetic_mark
+    from onemap.reports.maps import draw_inner_band, synthetic_mark
 
     minx, miny, maxx, maxy = extent
     coslat = max(float(np.cos(np.radians((miny + maxy) / 2))), 0.01)
@@ -163,12 +163,17 @@ def raster_map(rasters: list[tuple[np.ndarray, np.ndarray, float]], vectors: lis
                 if not paths:
                     continue
                 face = layer.facecolor or "none"
+                banded = layer.inner_band > 0 and layer.hatch
                 ax.add_collection(PathCollection(
                     paths, facecolors=face, edgecolors=layer.edgecolor, linewidths=layer.linewidth,
-                    linestyles=layer.linestyle, hatch=layer.hatch,
+                    linestyles=layer.linestyle, hatch=None if banded else layer.hatch,
                     alpha=layer.alpha if face != "none" else None))
+                if banded:
+                    draw_inner_band(ax, layer)
                 if layer.label:
-                    handles.append(Patch(facecolor=face, edgecolor=layer.edgecolor,
+                    legend_face = (face if face == "none"
+                                   else matplotlib.colors.to_rgba(face, layer.alpha))
+                    handles.append(Patch(facecolor=legend_face, edgecolor=layer.edgecolor,
                                          linestyle=layer.linestyle, hatch=layer.hatch, label=layer.label))
             for x, y, text in labels:
                 ax.text(x, y, text, ha="center", va="center", fontsize=8, color="#B00000",

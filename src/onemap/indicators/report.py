@@ -35,11 +35,13 @@ __all__ = ["render_maps", "write_assessment_docx", "write_assessment_xlsx"]
 _NUMERALS = "一二三四五六七八九十"
 #: Map styles of the control lines: dataset → (label, face, edge, width, style, hatch, alpha).
 CONTROL_STYLES: dict[str, tuple[str, str | None, str, float, str, str | None, float]] = {
-    "YJJBNTTB": ("永久基本农田", "#F3E28B", "#A0522D", 0.6, "-", "////", 0.8),
-    "STBHHX": ("生态保护红线", "#7BC47F", "#1B7F3B", 1.0, "-", None, 0.6),
-    "CZKFBJ": ("城镇开发边界", None, "#7B1FA2", 1.4, "--", None, 1.0),
-    "ZRBHD": ("自然保护地", None, "#00695C", 1.0, "-.", None, 1.0),
+    "YJJBNTTB": ("永久基本农田", "#F3E28B", "#A0522D", 0.6, "-", "////", 0.55),
+    "STBHHX": ("生态保护红线", "#7BC47F", "#1B7F3B", 1.0, "-", "\\\\\\\\", 0.45),
+    "CZKFBJ": ("城镇开发边界", "#CE93D8", "#7B1FA2", 1.2, "--", "....", 0.3),
+    "ZRBHD": ("自然保护地", "#80CBC4", "#00695C", 1.0, "-.", "xxxx", 0.35),
 }
+#: Width of the hatched band inside each zone's edge, as a share of the map's larger side.
+INNER_BAND = 0.006
 
 
 def _hex(colour: str) -> str:
@@ -214,6 +216,10 @@ def render_maps(assessment: Assessment, store, *, dpi: int = 150,
         else:
             vectors.append(MapLayer(list(geoms), label=label, facecolor=face, edgecolor=edge,
                                     linewidth=width, linestyle=style, hatch=hatch, alpha=alpha))
+    if every:
+        bx = shapely.total_bounds(np.concatenate(every))
+        for layer in vectors:
+            layer.inner_band = INNER_BAND * max(bx[2] - bx[0], bx[3] - bx[1])
     if not used:
         out.append((title, None, "工作空间没有永久基本农田、生态保护红线、城镇开发边界图层，未绘制"))
     else:

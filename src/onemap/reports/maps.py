@@ -19,7 +19,7 @@ import shapely
 
 from onemap.reports.fonts import cjk_rc
 
-__all__ = ["GROUP_COLOURS", "MapLayer", "render_map", "synthetic_mark"]
+__all__ = ["GROUP_COLOURS", "MapLayer", "draw_inner_band", "render_map", "synthetic_mark"]
 
 #: Fill colours of the 三调 bulletin groups (approximations of the 三调 mapping palette,
 #: to confirm against the official 制图 specification).
@@ -141,7 +141,7 @@ def _north_arrow(ax, extent: tuple[float, float, float, float], fontsize: float)
     ax.text(x, y1, "北", ha="center", va="bottom", fontsize=fontsize)
 
 
-def _inner_band(ax, layer: MapLayer) -> None:
+def draw_inner_band(ax, layer: MapLayer) -> None:
     """Hatch a band along the inside of each polygon's edge (the inside of the zone)."""
     from matplotlib.collections import PathCollection
 
@@ -255,7 +255,7 @@ def render_map(
                     coll.set_alpha(layer.alpha)
                 ax.add_collection(coll)
                 if banded:
-                    _inner_band(ax, layer)
+                    draw_inner_band(ax, layer)
                 for text, colour in layer.legend:
                     handles.append(Patch(facecolor=colour, edgecolor="#666666", label=text))
                 if layer.label:
