@@ -42,7 +42,7 @@ def check(
 def print_check(result: dict) -> None:
     """Print a compliance check result for people."""
     area = result["site_area_m2"]
-    out.print(f"用地面积：{area:,.2f} 平方米（{area / 10000:,.4f} 公顷，{area / (10000 / 15):,.2f} 亩）")
+    out.print(f"用地面积：{area / 10000:,.2f} 公顷（{area / (10000 / 15):,.2f} 亩，{area:,.2f} 平方米）")
     classes = Table(title="占用地类")
     for col in ("地类编码", "面积（平方米）", "面积（亩）"):
         classes.add_column(col, justify="right" if col != "地类编码" else "left")

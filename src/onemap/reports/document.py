@@ -123,6 +123,8 @@ class DocumentInfo:
         A line under the title (e.g. the project name).
     cover : bool
         Title block on a page of its own (long reports), with no page number on it.
+    extra : list of (str, str)
+        More "label：value" lines on the cover (e.g. 评估期).
     """
 
     title: str
