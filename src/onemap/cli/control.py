@@ -39,8 +39,36 @@ def check(
     print_check(result)
 
 
+def _print_linear(result: dict) -> None:
+    """A line or point site: its length and what it crosses or falls in (no area)."""
+    crossed = result["crossed"]
+    if result["kind"] == "线":
+        out.print(f"线状地块：长度 {result['length_m']:,.2f} 米（不计面积）")
+    else:
+        out.print("点状地块（不计面积）")
+    classes = Table(title="穿越的地类" if result["kind"] == "线" else "所在地类")
+    for col in ("地类编码", "地类名称", "长度（米）", "图斑"):
+        classes.add_column(col)
+    for c in crossed["classes"]:
+        classes.add_row(c["dlbm"], c["dlmc"], f"{c['length_m']:,.2f}" if result["kind"] == "线"
+                        else "—", "、".join(c["bsm"][:8]))
+    out.print(classes)
+    layers = Table(title="控制线与检查图层")
+    for col in ("图层", "状态", "线内长度（米）", "涉及要素"):
+        layers.add_column(col)
+    for name, info in crossed["layers"].items():
+        length = info.get("length_m")
+        layers.add_row(f"{name} {info.get('title', '')}", str(info.get("status", "")),
+                       "—" if length is None else f"{length:,.2f}", "、".join(info["ids"][:8]))
+    out.print(layers)
+    out.print(f"结论：{result['overall']}")
+
+
 def print_check(result: dict) -> None:
     """Print a compliance check result for people."""
+    if result.get("kind", "面") != "面":
+        _print_linear(result)
+        return
     area = result["site_area_m2"]
     out.print(f"用地面积：{area / 10000:,.2f} 公顷（{area / (10000 / 15):,.2f} 亩，{area:,.2f} 平方米）")
     classes = Table(title="占用地类")
@@ -66,7 +94,12 @@ def print_check(result: dict) -> None:
         rules.add_row(r["rule"], r["verdict"], r["reason"])
     out.print(rules, width=max(out.width, 140))
     for p in result.get("parcels") or []:
-        out.print(f"  · 地块 {p.get('name', '')}：{p['site_area_m2']:,.2f} 平方米")
+        if p.get("site_area_m2") is None:
+            length = p.get("length_m")
+            out.print(f"  · 地块 {p.get('name', '')}：{p.get('kind')}状，"
+                      + (f"长度 {length:,.2f} 米" if length is not None else "不计面积"))
+        else:
+            out.print(f"  · 地块 {p.get('name', '')}：{p['site_area_m2']:,.2f} 平方米")
     if result.get("docx"):
         out.print(f"已输出报告：{result['docx']}")
 

@@ -33,6 +33,7 @@ import shapely.errors
 from numpy.typing import NDArray
 
 from onemap.control.layers import LayerSpec, resolve_check_layers
+from onemap.control.linear import POINT_TYPES, crossings, geodesic_length
 from onemap.control.rules import Facts, RuleResult, RuleSet, apply_rules, load_rules, worst
 from onemap.control.site import Site, prepare_site, read_site
 from onemap.errors import WorkspaceError
@@ -199,6 +200,18 @@ class CheckResult:
         Site file.
     source_crs : str or None
         CRS of the site file.
+    kind : str
+        ``"面"``; ``"线"`` or ``"点"`` for a line or point site (图形属性 of a 报盘
+        file): then no area is reported (``area_m2`` is 0 and serialised as null),
+        no area rule is applied, and :attr:`crossed` says what it meets.
+    length_m : float or None
+        Geodesic length of a line site.
+    crossed : dict or None
+        Line/point sites: ``classes`` (DLTB classes met, with ``length_m`` and
+        ``bsm``), ``layers`` (check layers: ``ids`` met and ``length_m`` inside)
+        and ``extent`` (``outside_m`` of a line, ``outside_points`` of points).
+    project_name : str or None
+        The project's name given by the site file (项目名称), for the report.
     """
 
     name: str
@@ -219,6 +232,10 @@ class CheckResult:
     geometry: Any = None
     file_name: str | None = None
     source_crs: str | None = None
+    kind: str = "面"
+    length_m: float | None = None
+    crossed: dict[str, Any] | None = None
+    project_name: str | None = None
 
     @property
     def by_dlbm(self) -> dict[str, float]:
@@ -235,9 +252,13 @@ class CheckResult:
         ``sources``, ``file``, ``source_crs``, and ``parcels`` (one such dict
         per parcel, only for a multi-parcel site).
         """
+        if self.kind != "面":
+            return self._linear_dict()
         cult = self.cultivated
         d: dict[str, Any] = {
             "name": self.name,
+            "project_name": self.project_name,
+            "kind": self.kind,
             "file": self.file_name,
             "source_crs": self.source_crs,
             "use": self.use,
@@ -268,6 +289,21 @@ class CheckResult:
             "overall": self.overall,
             "messages": list(self.messages),
             "sources": dict(self.sources),
+        }
+        if self.parcels:
+            d["parcels"] = [p.to_dict() for p in self.parcels]
+        return d
+
+    def _linear_dict(self) -> dict[str, Any]:
+        """A line or point site: length and what it meets, never an area."""
+        d: dict[str, Any] = {
+            "name": self.name, "project_name": self.project_name, "kind": self.kind,
+            "file": self.file_name, "source_crs": self.source_crs, "use": self.use,
+            "flags": list(self.flags), "site_area_m2": None, "site_area_ha": None,
+            "site_area_mu": None,
+            "length_m": _r(self.length_m) if self.length_m is not None else None,
+            "crossed": self.crossed, "rules": [], "overall": self.overall,
+            "messages": list(self.messages), "sources": dict(self.sources),
         }
         if self.parcels:
             d["parcels"] = [p.to_dict() for p in self.parcels]
@@ -348,6 +384,9 @@ class SiteChecker:
         Pieces smaller than this are edge noise: not counted as a hit.
     progress : callable, optional
         ``progress(step, done, total)`` while loading.
+    linear_verdict : str
+        Overall verdict of a line or point site, to which the area rules do not
+        apply (default 需论证: an officer weighs what it crosses).
 
     Raises
     ------
@@ -372,8 +411,10 @@ class SiteChecker:
         dltb: str = "DLTB",
         min_piece_m2: float = 0.01,
         progress: Callable[[str, int, int], None] | None = None,
+        linear_verdict: str = "需论证",
     ):
         self.store = store
+        self.linear_verdict = linear_verdict
         self.rules = rules if isinstance(rules, RuleSet) else load_rules(rules)
         self.min_piece_m2 = float(min_piece_m2)
         versions = dict(versions or {})
@@ -729,23 +770,88 @@ class SiteChecker:
         use_ = self.rules.check_use(use)
         flags_ = self.rules.check_flags(list(flags or []))
         if isinstance(site, shapely.Geometry):
-            return self._result(site, name or "地块", use_, flags_)
+            return self._any_result(site, name or "地块", use_, flags_)
         if isinstance(site, gpd.GeoDataFrame):
             site = prepare_site(site, file_name=name or "<地块>")
         geoms = list(site.gdf.geometry.values)
         names = site.names
+        shapes = site.shapes
         if len(geoms) == 1:
-            result = self._result(geoms[0], name or names[0], use_, flags_)
+            result = self._any_result(geoms[0], name or names[0], use_, flags_)
         else:
-            total = shapely.union_all(np.asarray(geoms, dtype=object))
-            result = self._result(total, name or f"{site.file_name}（{len(geoms)} 个地块合计）",
-                                  use_, flags_)
-            result.parcels = [self._result(g, n, use_, flags_)
+            polys = [g for g, s in zip(geoms, shapes, strict=True) if s == "面"]
+            whole = name or f"{site.name or site.file_name}（{len(geoms)} 个地块合计）"
+            total = shapely.union_all(np.asarray(polys or geoms, dtype=object))
+            result = (self._result if polys else self._linear_result)(total, whole, use_, flags_)
+            result.parcels = [self._any_result(g, n, use_, flags_)
                               for g, n in zip(geoms, names, strict=True)]
+            linear = [p for p in result.parcels if p.kind != "面"]
+            if polys and linear:
+                result.overall = worst([result.overall] + [p.overall for p in linear])
+                result.messages.append(
+                    "合计面积只含面状地块；线状、点状地块（" + "、".join(p.name for p in linear)
+                    + "）不计面积，另列")
         result.messages = list(site.messages) + result.messages
         result.file_name = site.file_name
         result.source_crs = site.source_crs
+        result.project_name = site.name
         return result
+
+    def _any_result(self, g: shapely.Geometry, name: str, use: str,
+                    flags: list[str]) -> CheckResult:
+        if shapely.get_type_id(g) in (3, 6):
+            return self._result(g, name, use, flags)
+        return self._linear_result(g, name, use, flags)
+
+    def _linear_result(self, g: shapely.Geometry, name: str, use: str,
+                       flags: list[str]) -> CheckResult:
+        """A line or point site: what it crosses or falls in, its length; no area, no area rule."""
+        kind = "点" if shapely.get_type_id(g) in POINT_TYPES else "线"
+        idx, lengths = crossings(g, self._dltb_geoms, self._dltb_tree)
+        codes = self._dlbm_idx[idx]
+        classes = []
+        for ci in np.unique(codes):
+            m = codes == ci
+            classes.append({"dlbm": str(self._dlbm_codes[ci]), "dlmc": self._code_name[ci],
+                            "group": self._code_group[ci], "length_m": _r(lengths[m].sum()),
+                            "bsm": sorted(self._bsm[idx[m]].tolist(), key=_id_key)})
+        layers: dict[str, dict[str, Any]] = {}
+        messages = [f"“{name}”为{kind}状地块（图形属性为{kind}）：不计面积，列出其"
+                    f"{'穿越' if kind == '线' else '所在'}的地类图斑和控制线；用途管制规则按面积判定，"
+                    "对其不适用，须逐项论证"]
+        for spec in self.specs:
+            loaded = self.layers.get(spec.dataset)
+            if loaded is None:
+                layers[spec.dataset] = {"title": spec.title, "kind": spec.kind,
+                                        "status": MISSING, "ids": [], "count": 0}
+                messages.append(f"{spec.title}（{spec.dataset}）未入库，未检查")
+                continue
+            li, _ = crossings(g, loaded.geoms, loaded.tree)
+            ids = sorted(set(loaded.ids[li].tolist()), key=_id_key)
+            entry: dict[str, Any] = {"title": spec.title, "kind": spec.kind, "status": CHECKED,
+                                     "version": loaded.version, "ids": ids, "count": len(ids)}
+            if kind == "线":
+                inside = shapely.intersection(g, shapely.union_all(loaded.geoms[li])) \
+                    if len(li) else None
+                entry["length_m"] = _r(geodesic_length(inside))
+            layers[spec.dataset] = entry
+        cover_geoms = (self._xzq.geoms[crossings(g, self._xzq.geoms, self._xzq.tree)[0]]
+                       if self._xzq is not None else self._dltb_geoms[idx])
+        outside = shapely.difference(g, shapely.union_all(cover_geoms))
+        extent: dict[str, Any] = {"basis": self.extent_basis}
+        if kind == "线":
+            extent["outside_m"] = _r(geodesic_length(outside))
+        else:
+            extent["outside_points"] = 0 if outside.is_empty else len(shapely.get_parts(outside))
+        return CheckResult(
+            name=name, area_m2=0.0, classes=[], by_group={},
+            cultivated={"area_m2": 0.0, "tbdlmj_m2": 0.0, "by_dlbm": {}, "by_slope": {}},
+            layers={}, extent={"inside_m2": 0.0, "outside_m2": 0.0, "outside_ratio": 0.0,
+                               "basis": self.extent_basis},
+            rules=[], overall=self.linear_verdict, use=use, flags=list(flags),
+            messages=messages, sources=dict(self.sources), geometry=g, kind=kind,
+            length_m=geodesic_length(g) if kind == "线" else None,
+            crossed={"classes": classes, "layers": layers, "extent": extent})
 
     def features_near(self, dataset: str, bbox: tuple[float, float, float, float],
                       ) -> tuple[NDArray[np.object_], NDArray[np.object_] | None]:
