@@ -148,3 +148,32 @@ def test_report_of_a_site_outside_or_repaired_says_so(workspace, tmp_path, case_
     for piece in case["expect"]["messages_contain"]:
         assert piece in text
         assert any(piece in m for m in d["messages"])
+
+
+def test_line_site_report_gives_length_and_crossings_never_an_area(workspace, tmp_path):
+    """A 线状 报盘 parcel (a road centre line): the 预审意见 says its length and what it crosses."""
+    import docx
+    import shapely
+    from test_site_coordinate_files import HEAD, ROAD, _length, _points, _write
+
+    lines = ["[属性描述]", "项目名称=某某道路工程", *HEAD[1:], "[地块坐标]",
+             "2,,1,道路中线,线,,交通,,@", *_points(ROAD)]
+    site = _write(tmp_path, "道路.txt", lines)
+    out = tmp_path / "road.docx"
+    d = run_check(workspace, site, use="交通", docx=out, map_png=tmp_path / "road.png")
+    assert d["kind"] == "线"
+    doc = docx.Document(str(out))
+    cells = "\n".join(c.text for t in doc.tables for r in t.rows for c in r.cells)
+    body = "\n".join(p.text for p in doc.paragraphs)
+    assert "（某某道路工程）" in body and "道路.txt" not in body + cells   # the 报盘 项目名称
+    length = f"{_length(shapely.LineString(ROAD)):,.2f}"
+    assert f"线路长度 {length} 米" in cells
+    assert "公顷" not in cells                                     # no area anywhere
+    headers = [[c.text for c in t.rows[0].cells] for t in doc.tables]
+    crossed = doc.tables[headers.index(["地类（编码）", "统计分组", "图斑数", "穿越长度（米）"])]
+    assert len(crossed.rows) - 1 == len(d["crossed"]["classes"]) == 4
+    layer_rows = {r.cells[0].text: r.cells[2].text for r in
+                  doc.tables[headers.index(["管控范围", "状态", "涉及要素"])].rows[1:]}
+    assert layer_rows["永久基本农田"].startswith("YN2")
+    assert layer_rows["生态保护红线"] == "不涉及"
+    assert (tmp_path / "road.png").read_bytes().startswith(b"\x89PNG")

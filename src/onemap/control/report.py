@@ -13,6 +13,7 @@ the template's ``area_unit``). Page, fonts, 文号 and the 模拟数据 banner c
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from onemap.control.planning import land_standard, zone_conformity
 from onemap.domain import land_classes
 from onemap.reports.document import DocumentInfo, OfficialDocument, synthetic_sources
 from onemap.reports.maps import GROUP_COLOURS, MapLayer, render_map
-from onemap.reports.numbers import area_value, fmt_area
+from onemap.reports.numbers import area_value, fmt_area, fmt_number
 
 __all__ = ["CheckContext", "check_context", "render_site_map", "write_check_docx"]
 
@@ -101,7 +102,7 @@ def check_context(store, result: CheckResult, *, project: str | None = None,
     have = {d.name: d for d in store.datasets() if d.versions}
     xzq = store.read("XZQ", columns=["XZQDM", "XZQMC"]) if "XZQ" in have else None
     cjdcq = store.read("CJDCQ") if "CJDCQ" in have else None
-    name = project or getattr(site, "name", None) or ""
+    name = project or result.project_name or getattr(site, "name", None) or ""
     return CheckContext(
         project=str(name), applicant=applicant or getattr(site, "applicant", None) or "",
         region=settings.get("region_name", ""), org=settings.get("org", ""),
@@ -143,6 +144,14 @@ def render_site_map(result: CheckResult, checker: SiteChecker, *, dpi: int = 150
     span = max(maxx - minx, maxy - miny, 0.0005)
     pad = span * 0.3
     bbox = (minx - pad, miny - pad, maxx + pad, maxy + pad)
+    # a long thin site (a road) still gets a map at least 3:5 in shape
+    k = math.cos(math.radians((miny + maxy) / 2))
+    w, h = (bbox[2] - bbox[0]) * k, bbox[3] - bbox[1]
+    cx, cy = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
+    if h < 0.6 * w:
+        bbox = (bbox[0], cy - 0.3 * w, bbox[2], cy + 0.3 * w)
+    elif w < 0.6 * h:
+        bbox = (cx - 0.3 * h / k, bbox[1], cx + 0.3 * h / k, bbox[3])
     layers: list[MapLayer] = []
     geoms, codes = checker.features_near(checker.dltb_name, bbox)
     if len(geoms):
@@ -169,7 +178,8 @@ def render_site_map(result: CheckResult, checker: SiteChecker, *, dpi: int = 150
         layers.append(MapLayer(geoms=list(lg), label=spec.title, facecolor=colour, alpha=0.15,
                                edgecolor=colour, linewidth=width, linestyle=style, hatch=hatch,
                                inner_band=band))
-    layers.append(MapLayer(geoms=[g], label="拟用地范围", edgecolor="#E00000", linewidth=2.0))
+    site_label = {"线": "拟用地（线状）", "点": "拟用地（点状）"}.get(result.kind, "拟用地范围")
+    layers.append(MapLayer(geoms=[g], label=site_label, edgecolor="#E00000", linewidth=2.0))
     labels = []
     if result.parcels:
         for p in result.parcels:
@@ -259,6 +269,55 @@ def _intensity_section(doc: OfficialDocument, result: CheckResult, unit: str) ->
     doc.paragraph(text)
 
 
+def _write_linear(doc: OfficialDocument, result: CheckResult, ctx: CheckContext,
+                  map_png: bytes | str | Path | None, unit: str) -> None:
+    """The body of the document for a 线状 or 点状 site: length and what it crosses, no area."""
+    crossed = result.crossed or {"classes": [], "layers": {}, "extent": {}}
+    what = "穿越" if result.kind == "线" else "所在"
+    size = (f"线路长度 {fmt_number(result.length_m or 0.0, 2)} 米" if result.kind == "线"
+            else f"{len(shapely.get_parts(result.geometry))} 个点位")
+    doc.heading("一、项目概况", 1)
+    doc.key_values([
+        ("项目名称", ctx.project or "（未提供，请在申请材料中核对）"),
+        ("建设单位", ctx.applicant or "（未提供）"),
+        ("拟用途", result.use + (f"（项目标记：{'、'.join(result.flags)}）" if result.flags else "")),
+        ("用地形态", f"{result.kind}状地块，{size}（不计面积）"),
+        ("审查结论", result.overall),
+        ("数据来源", "；".join(f"{_dataset_title(ds, ctx, result)} {v} 年版"
+                               for ds, v in result.sources.items())),
+    ], caption="表 1　项目基本情况")
+    doc.heading("二、用地位置", 1)
+    if map_png is not None:
+        doc.picture(map_png, width_cm=15.0, caption="图 1　拟用地与地类、管控范围叠加示意图")
+    doc.heading(f"三、{what}地类", 1)
+    rows = [[f"{c['dlmc']}（{c['dlbm']}）", c["group"], len(c["bsm"]),
+             c["length_m"] if result.kind == "线" else None] for c in crossed["classes"]]
+    header = ["地类（编码）", "统计分组", "图斑数", "穿越长度（米）" if result.kind == "线" else "—"]
+    doc.table(header[:3] + ([header[3]] if result.kind == "线" else []),
+              [r[:3] + ([r[3]] if result.kind == "线" else []) for r in rows],
+              caption=f"表 2　{what}地类")
+    doc.heading("四、三条控制线和其他管控范围", 1)
+    lrows = []
+    for entry in crossed["layers"].values():
+        if entry["status"] != CHECKED:
+            lrows.append([entry["title"], "未入库，未检查", "—"])
+            continue
+        length = (f"，线内长度 {fmt_number(entry.get('length_m') or 0.0, 2)} 米"
+                  if result.kind == "线" and entry["ids"] else "")
+        lrows.append([entry["title"], f"已检查（{entry['version']} 年版）",
+                      (_ids_text(entry["ids"], 6) if entry["ids"] else "不涉及") + length])
+    doc.table(["管控范围", "状态", "涉及要素"], lrows, caption="表 3　控制线和管控范围")
+    doc.heading("五、规划用途符合性和节约集约", 1)
+    doc.paragraph(f"{result.kind}状地块不计面积，规划用途符合性和用地规模须按项目设计文件人工核查。")
+    doc.heading("六、结论与建议", 1)
+    doc.paragraph(f"用途管制规则按面积判定，对{result.kind}状地块不适用，审查结论为{result.overall}。"
+                  f"申请人须提交项目用地范围（面状界址）后重新审查；对上表中{what}的控制线，"
+                  "须逐项说明避让或论证情况。")
+    for m in result.messages:
+        if not m.endswith("未入库，未检查"):
+            doc.note("说明：" + m)
+
+
 def write_check_docx(
     result: CheckResult,
     path: str | Path,
@@ -296,6 +355,10 @@ def write_check_docx(
         synthetic=bool(ctx.synthetic),
         subtitle=f"（{ctx.project}）" if ctx.project else ""), template)
     unit = _unit(doc.t.get("area_unit"))
+    if result.kind != "面":
+        _write_linear(doc, result, ctx, map_png, unit)
+        doc.signoff(org=ctx.org or workspace or None)
+        return doc.save(path)
     verdicts = [r.verdict for r in result.rules]
     not_met = [r for r in result.rules if r.verdict != "符合"]
 

@@ -139,7 +139,7 @@ def raster_map(rasters: list[tuple[np.ndarray, np.ndarray, float]], vectors: lis
     from matplotlib.patches import Patch
 
     from onemap.reports.fonts import cjk_rc
-    from onemap.reports.maps import draw_inner_band, synthetic_mark
+    from onemap.reports.maps import draw_inner_band, map_note, synthetic_mark
 
     minx, miny, maxx, maxy = extent
     coslat = max(float(np.cos(np.radians((miny + maxy) / 2))), 0.01)
@@ -199,8 +199,7 @@ def raster_map(rasters: list[tuple[np.ndarray, np.ndarray, float]], vectors: lis
                 ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7,
                           frameon=False, borderaxespad=0.0)
             mark = f"审图号：{map_approval}" if map_approval else "示意图"
-            fig.text(0.01, 0.01, "；".join(x for x in (mark, note) if x), fontsize=6, color="#555555",
-                     ha="left", va="bottom")
+            map_note(ax, "；".join(x for x in (mark, note) if x))
             if synthetic:
                 synthetic_mark(fig, ax)
             fig.tight_layout()

@@ -19,7 +19,8 @@ import shapely
 
 from onemap.reports.fonts import cjk_rc
 
-__all__ = ["GROUP_COLOURS", "MapLayer", "draw_inner_band", "render_map", "synthetic_mark"]
+__all__ = ["GROUP_COLOURS", "MapLayer", "draw_inner_band", "map_note", "render_map",
+           "synthetic_mark"]
 
 #: Fill colours of the 三调 bulletin groups (approximations of the 三调 mapping palette,
 #: to confirm against the official 制图 specification).
@@ -141,6 +142,37 @@ def _north_arrow(ax, extent: tuple[float, float, float, float], fontsize: float)
     ax.text(x, y1, "北", ha="center", va="bottom", fontsize=fontsize)
 
 
+def _draw_lines_points(ax, layer: MapLayer) -> bool:
+    """Draw the line and point parts of a layer (a 线状 or 点状 site); whether there were any."""
+    drawn = False
+    geoms = np.asarray([g for g in layer.geoms if g is not None], dtype=object)
+    if not len(geoms):
+        return False
+    odd = geoms[~np.isin(shapely.get_type_id(geoms), (3, 6))]  # not (multi)polygons
+    for g in odd:
+        if g.is_empty:
+            continue
+        for part in shapely.get_parts(g):
+            tid = shapely.get_type_id(part)
+            if tid in (1, 2):  # LineString, LinearRing
+                xy = np.asarray(part.coords)[:, :2]
+                ax.plot(xy[:, 0], xy[:, 1], color=layer.edgecolor, linewidth=layer.linewidth,
+                        linestyle=layer.linestyle, solid_capstyle="round")
+                drawn = True
+            elif tid == 0:  # Point
+                ax.plot([part.x], [part.y], marker="o", markersize=6, color=layer.edgecolor,
+                        markeredgecolor="white")
+                drawn = True
+    return drawn
+
+
+def _line_handle(layer: MapLayer):
+    from matplotlib.lines import Line2D
+
+    return Line2D([0], [0], color=layer.edgecolor, linewidth=layer.linewidth,
+                  linestyle=layer.linestyle, label=layer.label)
+
+
 def draw_inner_band(ax, layer: MapLayer) -> None:
     """Hatch a band along the inside of each polygon's edge (the inside of the zone)."""
     from matplotlib.collections import PathCollection
@@ -156,11 +188,18 @@ def draw_inner_band(ax, layer: MapLayer) -> None:
 
 
 def synthetic_mark(fig, ax) -> None:
-    """The 模拟数据 mark: a red line at the top and a light diagonal word across the map."""
-    fig.text(0.5, 0.995, "模拟数据　仅供演示，不得作为审批依据", ha="center", va="top",
-             fontsize=8, color="#C00000", fontweight="bold")
+    """The 模拟数据 mark: a red line above the map and a light diagonal word across it."""
+    ax.annotate("模拟数据　仅供演示，不得作为审批依据", xy=(0.5, 1.0), xycoords="axes fraction",
+                xytext=(0, 22), textcoords="offset points", ha="center", va="bottom",
+                fontsize=8, color="#C00000", fontweight="bold")
     ax.text(0.5, 0.5, "模拟数据", transform=ax.transAxes, ha="center", va="center",
             fontsize=40, color="#C00000", alpha=0.18, rotation=30, zorder=10)
+
+
+def map_note(ax, text: str) -> None:
+    """Small grey text under the map's axis labels (示意图/审图号, sources)."""
+    ax.annotate(text, xy=(0.0, 0.0), xycoords="axes fraction", xytext=(0, -32),
+                textcoords="offset points", ha="left", va="top", fontsize=6, color="#555555")
 
 
 def render_map(
@@ -239,6 +278,8 @@ def render_map(
                     paths.append(p)
                     if layer.facecolors is not None:
                         colours.append(layer.facecolors[i])
+                if _draw_lines_points(ax, layer) and layer.label:
+                    handles.append(_line_handle(layer))
                 if not paths:
                     continue
                 if layer.facecolors is not None:
@@ -286,7 +327,7 @@ def render_map(
                           fontsize=7, frameon=False, borderaxespad=0.0)
             mark = f"审图号：{map_approval}" if map_approval else "示意图"
             note = "；".join(x for x in (mark, note) if x)
-            fig.text(0.01, 0.01, note, fontsize=6, color="#555555", ha="left", va="bottom")
+            map_note(ax, note)
             if synthetic:
                 synthetic_mark(fig, ax)
             fig.tight_layout()
