@@ -6,7 +6,8 @@ from pathlib import Path
 
 from onemap.analysis.stats import BulletinTable, bulletin_table
 from onemap.analysis.units import unit_names
-from onemap.errors import WorkspaceError
+from onemap.errors import InputError, WorkspaceError
+from onemap.reports.document import setting_keys
 from onemap.reports.xlsx import write_workbook
 from onemap.store.base import Store
 
@@ -125,6 +126,8 @@ def build_sample_workspace(
         path, name=meta.get("name", "吴忠市自然资源一张图（模拟样例）"),
         region=str(meta.get("region", "640300")),
     )
+    if meta.get("region_name"):
+        store.set_settings({"region_name": str(meta["region_name"])})
     total = sum(len(v) for v in layers.values())
     done = 0
     for dataset, versions in layers.items():
@@ -249,3 +252,45 @@ def prepare_relational_tables(store: Store) -> None:
     users.ensure_tables(engine)
     indicator_inputs.ensure_tables(engine)
     registry.ensure_tables(engine)
+
+
+#: Workspace settings written by `onemap init` / the store itself, not editable with `onemap settings`.
+RESERVED_SETTINGS = ("created_at", "schema_version", "storage_crs")
+
+
+def update_settings(store: Store, pairs: list[str]) -> dict[str, str]:
+    """Set workspace settings from ``键=值`` texts (the document keys or their Chinese labels).
+
+    Parameters
+    ----------
+    store : Store
+        Workspace.
+    pairs : list of str
+        ``region_name=吴忠市`` or ``编制单位=吴忠市自然资源局``; an empty value removes the key.
+        Allowed keys: ``name``, ``region`` and the document settings of the template
+        (:func:`onemap.reports.document.setting_keys`).
+
+    Returns
+    -------
+    dict
+        All settings after the change.
+
+    Raises
+    ------
+    onemap.errors.InputError
+        A text without "=", or an unknown or reserved key (nothing is changed).
+    """
+    labels = {"name": "工作空间名称", "region": "行政区划代码", **setting_keys()}
+    by_label = {v: k for k, v in labels.items()}
+    values: dict[str, str | None] = {}
+    for text in pairs:
+        key, sep, value = text.partition("=")
+        key = key.strip()
+        if not sep:
+            raise InputError(f"设置项“{text}”格式错误：应为 键=值，如 编制单位=吴忠市自然资源局")
+        key = by_label.get(key, key)
+        if key in RESERVED_SETTINGS or key not in labels:
+            allowed = "、".join(f"{v}（{k}）" for k, v in labels.items())
+            raise InputError(f"不能设置“{key}”：可设置的项为 {allowed}")
+        values[key] = value.strip() or None
+    return store.set_settings(values) if values else store.settings()

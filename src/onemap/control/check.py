@@ -969,6 +969,8 @@ def run_check(
     docx: str | Path | None = None,
     flags: Iterable[str] | None = None,
     map_png: str | Path | None = None,
+    name: str | None = None,
+    applicant: str | None = None,
 ) -> dict[str, Any]:
     """The ``onemap check WS SITE [--use U] [--docx OUT]`` use case.
 
@@ -986,6 +988,9 @@ def run_check(
         Project flags (国家重大项目 …).
     map_png : str or Path, optional
         Also write the map picture there.
+    name, applicant : str, optional
+        项目名称 and 建设单位 for the report (the 报盘 项目名称 is used when the
+        site file has one and no name is given; never the file name).
 
     Returns
     -------
@@ -1003,15 +1008,15 @@ def run_check(
     result = checker.check(site, use=use, flags=flags)
     out = result.to_dict()
     if docx is not None or map_png is not None:
-        from onemap.control.report import render_site_map, write_check_docx
+        from onemap.control.report import check_context, render_site_map, write_check_docx
 
-        png = render_site_map(result, checker)
+        ctx = check_context(store, result, project=name, applicant=applicant, site=site)
+        png = render_site_map(result, checker, synthetic=bool(ctx.synthetic),
+                              map_approval=ctx.map_approval)
         if map_png is not None:
             Path(map_png).parent.mkdir(parents=True, exist_ok=True)
             Path(map_png).write_bytes(png)
             out["map_png"] = str(map_png)
         if docx is not None:
-            settings = getattr(store, "settings", None)
-            ws_name = settings().get("name", "") if callable(settings) else ""
-            out["docx"] = str(write_check_docx(result, docx, map_png=png, workspace=ws_name))
+            out["docx"] = str(write_check_docx(result, docx, map_png=png, context=ctx))
     return out

@@ -132,7 +132,8 @@ def workspace_units(store, inputs: InputSet | None = None) -> UnitFrame:
     if inputs is not None:
         for k, v in inputs.names().items():
             names.setdefault(k, v)
-    city_name = names.get(region) or names.get(CITY) or settings.get("name") or "全市"
+    city_name = (names.get(region) or settings.get("region_name") or names.get(CITY)
+                 or settings.get("name") or "全市")
     names[CITY] = city_name
     return UnitFrame(city_code=region or CITY, city_name=city_name, counties=sorted(counties),
                      names=names)
