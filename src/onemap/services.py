@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from onemap.analysis.stats import BulletinTable, bulletin_table
 from onemap.analysis.units import unit_names
+from onemap.control.check import SiteChecker
+from onemap.control.report import check_context, render_site_map, write_check_docx
+from onemap.control.site import read_site
 from onemap.errors import InputError, WorkspaceError
 from onemap.reports.document import setting_keys
 from onemap.reports.xlsx import write_workbook
@@ -294,3 +299,62 @@ def update_settings(store: Store, pairs: list[str]) -> dict[str, str]:
             raise InputError(f"不能设置“{key}”：可设置的项为 {allowed}")
         values[key] = value.strip() or None
     return store.set_settings(values) if values else store.settings()
+
+
+def run_check(
+    store: Store,
+    site_path: str | Path,
+    *,
+    use: str | None = None,
+    docx: str | Path | None = None,
+    flags: Iterable[str] | None = None,
+    map_png: str | Path | None = None,
+    name: str | None = None,
+    applicant: str | None = None,
+) -> dict[str, Any]:
+    """The ``onemap check WS SITE [--use U] [--docx OUT]`` use case.
+
+    Parameters
+    ----------
+    store : Store
+        The workspace.
+    site_path : str or Path
+        Site file.
+    use : str, optional
+        Intended use (拟用途).
+    docx : str or Path, optional
+        Write the Chinese DOCX report there.
+    flags : iterable of str, optional
+        Project flags (国家重大项目 …).
+    map_png : str or Path, optional
+        Also write the map picture there.
+    name, applicant : str, optional
+        项目名称 and 建设单位 for the report (the 报盘 项目名称 is used when the
+        site file has one and no name is given; never the file name).
+
+    Returns
+    -------
+    dict
+        :meth:`CheckResult.to_dict`, plus ``docx`` (path written) when asked.
+
+    Raises
+    ------
+    onemap.errors.OneMapError
+        Unreadable or invalid site, workspace without DLTB, unknown use or
+        flag, no CJK font for the map.
+    """
+    site = read_site(site_path)
+    checker = SiteChecker(store)
+    result = checker.check(site, use=use, flags=flags)
+    out = result.to_dict()
+    if docx is not None or map_png is not None:
+        ctx = check_context(store, result, project=name, applicant=applicant, site=site)
+        png = render_site_map(result, checker, synthetic=bool(ctx.synthetic),
+                              map_approval=ctx.map_approval)
+        if map_png is not None:
+            Path(map_png).parent.mkdir(parents=True, exist_ok=True)
+            Path(map_png).write_bytes(png)
+            out["map_png"] = str(map_png)
+        if docx is not None:
+            out["docx"] = str(write_check_docx(result, docx, map_png=png, context=ctx))
+    return out

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from control_helpers import bopan_bytes, load_cases
 
-from onemap.control import run_check
 from onemap.control.report import render_site_map, write_check_docx
 from onemap.reports import fonts
+from onemap.services import run_check
 
 MULTI = next(c for c in load_cases()["cases"] if c["id"] == "multi_parcel_bopan")
 

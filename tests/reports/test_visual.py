@@ -19,9 +19,8 @@ from pathlib import Path
 import docx
 import pytest
 
-from onemap.control import run_check
 from onemap.indicators import run_assessment
-from onemap.services import build_sample_workspace, update_settings
+from onemap.services import build_sample_workspace, run_check, update_settings
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "documents"
 SITE = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, "geometry": {

@@ -24,7 +24,7 @@ def check(
     as_json: JsonOpt = False,
 ) -> None:
     """用地合规性检查：占用地类、三条控制线和检查图层、用途管制规则逐条判定。"""
-    from onemap.control.check import run_check
+    from onemap.services import run_check
     from onemap.store import open_workspace
 
     try:
