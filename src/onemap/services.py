@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
-
-from sqlalchemy import insert, select, update
+from typing import Any
 
 from onemap.analysis import tables as tb
 from onemap.analysis.balance import balance_cells
 from onemap.analysis.official_data import official_tables
 from onemap.analysis.stats import BulletinTable, bulletin_table
 from onemap.analysis.units import unit_names
+from onemap.control.check import SiteChecker
+from onemap.control.report import check_context, render_site_map, write_check_docx
+from onemap.control.site import read_site
 from onemap.errors import InputError, WorkspaceError
+from onemap.reports.document import setting_keys
 from onemap.reports.official_sheets import group_summary_sheets, official_sheets, tabulation_sheets
 from onemap.reports.xlsx import Filing, filing_from_settings, write_official_workbook
-from onemap.store import audit
 from onemap.store.base import Store
-from onemap.store.catalog import workspace_table
 
 STAT_HEADERS = {
     "unit": "单位代码",
@@ -131,6 +133,8 @@ def build_sample_workspace(
         path, name=meta.get("name", "吴忠市自然资源一张图（模拟样例）"),
         region=str(meta.get("region", "640300")),
     )
+    if meta.get("region_name"):
+        store.set_settings({"region_name": str(meta["region_name"])})
     total = sum(len(v) for v in layers.values())
     done = 0
     for dataset, versions in layers.items():
@@ -199,7 +203,8 @@ def tabulate_zones(
 
     zones = zones or ["YJJBNTTB", "STBHHX", "CZKFBJ"]
     info = store.version(dataset, version)
-    dltb = store.read(dataset, info.version, columns=["BSM", "DLBM", "ZLDWDM", "TBDLMJ", "KCXS"])
+    dltb = store.read(dataset, info.version,
+                      columns=["BSM", "DLBM", "ZLDWDM", "TBMJ", "TBDLMJ", "KCXS", "KCMJ"])
     source = {dataset: {"dataset": dataset, "version": info.version, "version_id": info.id}}
     layers = {}
     for name in zones:
@@ -212,7 +217,8 @@ def tabulate_zones(
 
 TABULATE_HEADERS = STAT_HEADERS | {
     "county": "单位代码", "zone": "控制线", "inside": "范围内", "area_m2": "椭球面积（平方米）",
-    "tbdlmj_m2": "图斑地类面积（平方米）", "zone_a": "控制线甲", "zone_b": "控制线乙",
+    "tbdlmj_m2": "图斑地类面积（平方米）", "tiankan_m2": "其中扣除田坎 1203（平方米）",
+    "zone_a": "控制线甲", "zone_b": "控制线乙",
     "id_a": "要素甲", "id_b": "要素乙",
 }
 
@@ -252,6 +258,107 @@ def prepare_relational_tables(store: Store) -> None:
     users.ensure_tables(engine)
     indicator_inputs.ensure_tables(engine)
     registry.ensure_tables(engine)
+
+
+#: Workspace settings written by `onemap init` / the store itself, not editable with `onemap settings`.
+RESERVED_SETTINGS = ("created_at", "schema_version", "storage_crs")
+
+
+def update_settings(store: Store, pairs: list[str]) -> dict[str, str]:
+    """Set workspace settings from ``键=值`` texts (the document keys or their Chinese labels).
+
+    Parameters
+    ----------
+    store : Store
+        Workspace.
+    pairs : list of str
+        ``region_name=吴忠市`` or ``编制单位=吴忠市自然资源局``; an empty value removes the key.
+        Allowed keys: ``name``, ``region`` and the document settings of the template
+        (:func:`onemap.reports.document.setting_keys`).
+
+    Returns
+    -------
+    dict
+        All settings after the change.
+
+    Raises
+    ------
+    onemap.errors.InputError
+        A text without "=", or an unknown or reserved key (nothing is changed).
+    """
+    labels = {"name": "工作空间名称", "region": "行政区划代码", **setting_keys()}
+    by_label = {v: k for k, v in labels.items()}
+    values: dict[str, str | None] = {}
+    for text in pairs:
+        key, sep, value = text.partition("=")
+        key = key.strip()
+        if not sep:
+            raise InputError(f"设置项“{text}”格式错误：应为 键=值，如 编制单位=吴忠市自然资源局")
+        key = by_label.get(key, key)
+        if key in RESERVED_SETTINGS or key not in labels:
+            allowed = "、".join(f"{v}（{k}）" for k, v in labels.items())
+            raise InputError(f"不能设置“{key}”：可设置的项为 {allowed}")
+        values[key] = value.strip() or None
+    return store.set_settings(values) if values else store.settings()
+
+
+def run_check(
+    store: Store,
+    site_path: str | Path,
+    *,
+    use: str | None = None,
+    docx: str | Path | None = None,
+    flags: Iterable[str] | None = None,
+    map_png: str | Path | None = None,
+    name: str | None = None,
+    applicant: str | None = None,
+) -> dict[str, Any]:
+    """The ``onemap check WS SITE [--use U] [--docx OUT]`` use case.
+
+    Parameters
+    ----------
+    store : Store
+        The workspace.
+    site_path : str or Path
+        Site file.
+    use : str, optional
+        Intended use (拟用途).
+    docx : str or Path, optional
+        Write the Chinese DOCX report there.
+    flags : iterable of str, optional
+        Project flags (国家重大项目 …).
+    map_png : str or Path, optional
+        Also write the map picture there.
+    name, applicant : str, optional
+        项目名称 and 建设单位 for the report (the 报盘 项目名称 is used when the
+        site file has one and no name is given; never the file name).
+
+    Returns
+    -------
+    dict
+        :meth:`CheckResult.to_dict`, plus ``docx`` (path written) when asked.
+
+    Raises
+    ------
+    onemap.errors.OneMapError
+        Unreadable or invalid site, workspace without DLTB, unknown use or
+        flag, no CJK font for the map.
+    """
+    site = read_site(site_path)
+    checker = SiteChecker(store)
+    result = checker.check(site, use=use, flags=flags)
+    out = result.to_dict()
+    if docx is not None or map_png is not None:
+        ctx = check_context(store, result, project=name, applicant=applicant, site=site)
+        png = render_site_map(result, checker, synthetic=bool(ctx.synthetic),
+                              map_approval=ctx.map_approval)
+        if map_png is not None:
+            Path(map_png).parent.mkdir(parents=True, exist_ok=True)
+            Path(map_png).write_bytes(png)
+            out["map_png"] = str(map_png)
+        if docx is not None:
+            out["docx"] = str(write_check_docx(result, docx, map_png=png, context=ctx))
+    return out
 
 
 # ---------------------------------------------------------------------------- official tables
@@ -340,55 +447,3 @@ def write_official_xlsx(store: Store, table, path: str | Path, on=None) -> Path:
     sheets = official_sheets(table, filing, region_code=store.settings().get("region", ""),
                              names=workspace_unit_names(store))
     return write_official_workbook(path, sheets, filing)
-
-
-#: Workspace settings a bureau may set for its reports (key → meaning).
-REPORT_SETTINGS = {"region_name": "行政区名称（报表标题）", "filing_unit": "填报单位"}
-
-
-def set_report_settings(store: Store, values: dict[str, str], *, actor: str = "cli") -> dict[str, str]:
-    """Set report settings (``region_name``, ``filing_unit``) of the workspace, audited.
-
-    Parameters
-    ----------
-    store : Store
-        Workspace.
-    values : dict
-        Key → value; keys must be in :data:`REPORT_SETTINGS`, values non-empty.
-    actor : str
-        Who sets them (recorded in the audit log).
-
-    Returns
-    -------
-    dict
-        The report settings now in force.
-    """
-    bad = [k for k in values if k not in REPORT_SETTINGS]
-    if bad:
-        raise InputError(f"不支持的工作空间设置：{', '.join(bad)}（可设置：{', '.join(REPORT_SETTINGS)}）")
-    empty = [k for k, v in values.items() if not str(v).strip()]
-    if empty:
-        raise InputError(f"设置 {', '.join(empty)} 的值不能为空")
-    engine = store.sql_engine()
-    audit.ensure_tables(engine)
-    with engine.begin() as conn:
-        for key, value in values.items():
-            value = str(value).strip()
-            row = conn.execute(select(workspace_table.c.value)
-                               .where(workspace_table.c.key == key)).first()
-            if row is None:
-                conn.execute(insert(workspace_table).values(key=key, value=value))
-            else:
-                conn.execute(update(workspace_table).where(workspace_table.c.key == key)
-                             .values(value=value))
-            audit.append(conn, actor, "workspace.setting", "workspace", key,
-                         None if row is None else row.value, value)
-    return report_settings(store)
-
-
-def report_settings(store: Store) -> dict[str, str]:
-    """The report settings in force: set values, else what the reports derive."""
-    filing = report_filing(store)
-    settings = store.settings()
-    return {"region_name": settings.get("region_name", "") or filing.region,
-            "filing_unit": settings.get("filing_unit", "") or filing.filing_unit}

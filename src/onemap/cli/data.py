@@ -262,30 +262,25 @@ def sample(
 def settings(
     ws: WsArg,
     set_: Annotated[list[str] | None, typer.Option(
-        "--set", help="设置报表项，如 --set filing_unit=某市自然资源局 或 --set region_name=某市（可重复）")] = None,
+        "--set", help="设置项 键=值（可多次），如 编制单位=吴忠市自然资源局；值为空则删除")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """查看或设置报表使用的工作空间设置：行政区名称（region_name）、填报单位（filing_unit）。"""
-    from onemap.errors import InputError
-    from onemap.services import REPORT_SETTINGS, report_settings, set_report_settings
-    from onemap.store import open_workspace
+    """工作空间设置：行政区名称、编制单位、文号、审图号（报告的标题、落款和地图标注使用）。"""
+    from onemap.cli.common import open_store
+    from onemap.reports.document import setting_keys
+    from onemap.services import update_settings
 
     try:
-        store = open_workspace(ws)
-        if set_:
-            values = {}
-            for item in set_:
-                key, sep, value = item.partition("=")
-                if not sep:
-                    raise InputError(f"设置应写作 键=值：{item}")
-                values[key.strip()] = value
-            current = set_report_settings(store, values, actor="cli")
-        else:
-            current = report_settings(store)
+        result = update_settings(open_store(ws), set_ or [])
     except OneMapError as exc:
         _fail(exc, as_json)
     if as_json:
-        _emit_json({"workspace": store.location, "settings": current})
+        _emit_json(result)
         return
-    for key, value in current.items():
-        out.print(f"{REPORT_SETTINGS[key]}（{key}）：{value}")
+    labels = {"name": "工作空间名称", "region": "行政区划代码", **setting_keys()}
+    table = Table(title="工作空间设置")
+    table.add_column("设置项")
+    table.add_column("值")
+    for key, label in labels.items():
+        table.add_row(f"{label}（{key}）", result.get(key, "（未设置）"))
+    out.print(table)
