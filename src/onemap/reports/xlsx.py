@@ -180,7 +180,7 @@ def display_width(text: str) -> int:
 def filing_from_settings(settings: Mapping[str, str], on: date | None = None) -> Filing:
     """Region name, 填报单位 and date from workspace settings.
 
-    ``region_name`` and ``filing_unit`` win; otherwise the region is the workspace ``name``
+    ``region_name`` and ``org`` (编制单位, the 填报单位 of a table) win; otherwise the region is the workspace ``name``
     (its part before "自然资源", e.g. 吴忠市) when it ends like a 行政区 name (省/市/县/区/旗/州/盟),
     else the region code; the 填报单位 follows the layout's template.
     """
@@ -190,7 +190,7 @@ def filing_from_settings(settings: Mapping[str, str], on: date | None = None) ->
     looks_like_region = name.endswith(("省", "市", "县", "区", "旗", "州", "盟"))
     region = (settings.get("region_name") or (name if looks_like_region else "")
               or settings.get("region", "") or name)
-    unit = settings.get("filing_unit") or layout()["filing"]["filing_unit"].format(region=region)
+    unit = settings.get("org") or layout()["filing"]["filing_unit"].format(region=region)
     return Filing(region=region, filing_unit=unit, on=on or date.today())
 
 
