@@ -18,6 +18,13 @@ crs_app = typer.Typer(help="坐标转换参数：西安80/北京54/独立坐标�
                       no_args_is_help=True)
 app.add_typer(crs_app, name="crs")
 
+_LABELS = {
+    "dx_m": "ΔX（北，米）", "dy_m": "ΔY（东，米）", "rotation_arcsec": "旋转角（秒）",
+    "scale_ppm": "尺度（ppm）", "tx_m": "ΔX（地心，米）", "ty_m": "ΔY（地心，米）",
+    "tz_m": "ΔZ（地心，米）", "rx_arcsec": "εX（秒）", "ry_arcsec": "εY（秒）", "rz_arcsec": "εZ（秒）",
+    "convention": "旋转约定",
+}
+
 ActorOpt = Annotated[str | None, typer.Option("--actor", help="操作人（默认为当前系统用户）")]
 
 
@@ -71,8 +78,9 @@ def fit_cmd(
     t = result.transformation
     out.print(f"已保存坐标转换“{t.label}”：{KIND_NAMES[t.kind]}，{t.source_crs} → {t.target_crs}")
     for key, value in t.parameters.items():
-        out.print(f"  · {key} = {value}")
-    table = Table(title=f"公共点残差（目标 − 转换结果，米；{AXES_NOTE}）")
+        out.print(f"  · {_LABELS.get(key, key)} = {value}")
+    out.print(f"公共点残差（目标 − 转换结果，米）；{AXES_NOTE}")
+    table = Table()
     for col in ("点名", "dX（北）", "dY（东）", "粗差"):
         table.add_column(col)
     for r in result.residuals:
