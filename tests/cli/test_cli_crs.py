@@ -114,3 +114,26 @@ def test_add_seven_parameters_and_refuse_bad_ones(ws):
     r = run("crs", "add", ws, "缺参数", "--kind", "seven", "--from", "EPSG:2380", "--to", "EPSG:4544",
             "--param", "tx_m=1")
     assert r.exit_code == 2 and "缺少参数" in r.output
+
+
+def test_check_reads_a_xian80_bopan_through_the_workspace_transformation(ws, tmp_path):
+    src = tmp_path / "dltb.gpkg"
+    pyogrio.write_dataframe(dltb_frame(6), src, layer="DLTB")
+    assert run("ingest", ws, src, "--dataset", "DLTB", "--version", "2024").exit_code == 0
+    ring = [(4_202_600.0, 605_500.0), (4_202_600.0, 605_700.0), (4_202_800.0, 605_700.0),
+            (4_202_800.0, 605_500.0), (4_202_600.0, 605_500.0)]
+    body = "".join(f"J{k % 4 + 1},1,{n:.3f},35{e:.3f}\n" for k, (n, e) in enumerate(ring))
+    site = tmp_path / "西安80报盘.txt"
+    site.write_bytes(("[属性描述]\n坐标系=1980西安坐标系\n几度分带=3\n计量单位=米\n带号=35\n"
+                      "[地块坐标]\n5,,1,甲,面,,,,@\n" + body).encode("gbk"))
+    r = run("check", ws, site, "--json")
+    assert r.exit_code == 2 and json.loads(r.stdout)["problems"][0]["rule"] == "coord_legacy_datum"
+    pts = write_common_points(tmp_path / "公共点.csv", *grid(), P)
+    assert run("crs", "fit", ws, pts, "--model", "4", "--from", "EPSG:2380", "--to", "EPSG:4544",
+               "--name", "西安80转2000").exit_code == 0
+    r = run("check", ws, site, "--transform", "西安80转2000", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["source_crs"] == "EPSG:2380"
+    assert run("crs", "default", ws, "--from", "2380", "西安80转2000").exit_code == 0
+    r = run("check", ws, site, "--json")  # the default serves it now
+    assert r.exit_code == 0, r.output

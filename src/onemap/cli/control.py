@@ -19,6 +19,8 @@ def check(
     use: Annotated[str | None, typer.Option(help="拟用途，如 城镇建设、工业、交通、水利、农业设施")] = None,
     flag: Annotated[list[str] | None, typer.Option(help="项目标记（可多次），如 国家重大项目")] = None,
     docx: Annotated[Path | None, typer.Option(help="输出预审报告 DOCX")] = None,
+    transform: Annotated[str | None, typer.Option(
+        "--transform", help="西安80/北京54 坐标文件所用的本局坐标转换（默认用工作空间的默认转换）")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """用地合规性检查：占用地类、三条控制线和检查图层、用途管制规则逐条判定。"""
@@ -27,7 +29,7 @@ def check(
 
     try:
         store = open_workspace(ws)
-        result = run_check(store, site, use=use, docx=docx, flags=flag or None)
+        result = run_check(store, site, use=use, docx=docx, flags=flag or None, transform=transform)
     except OneMapError as exc:
         _fail(exc, as_json)
     if as_json:

@@ -20,7 +20,7 @@ union of the parcels).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,8 @@ from onemap.control.rules import Facts, RuleResult, RuleSet, apply_rules, load_r
 from onemap.control.site import Site, prepare_site, read_site
 from onemap.errors import WorkspaceError
 from onemap.geo.area import M2_PER_HECTARE, M2_PER_MU, ellipsoidal_area
+from onemap.geo.transform import Transformation
+from onemap.store import transforms as transform_store
 from onemap.store.base import Store
 
 __all__ = [
@@ -920,6 +922,7 @@ def check_site(
     layer: str | None = None,
     encoding: str | None = None,
     crs: str | int | None = None,
+    transforms: Sequence[Transformation] = (),
 ) -> CheckResult:
     """Check one site against a workspace (loads the layers; reuse a checker for many).
 
@@ -937,7 +940,7 @@ def check_site(
         See :class:`SiteChecker`.
     checker : SiteChecker, optional
         A warm checker to reuse (then ``check_layers`` and ``rules`` are ignored).
-    layer, encoding, crs : optional
+    layer, encoding, crs, transforms : optional
         Passed to :func:`onemap.control.site.read_site` for files.
 
     Returns
@@ -945,7 +948,7 @@ def check_site(
     CheckResult
     """
     if isinstance(site, str | Path):
-        site = read_site(site, layer=layer, encoding=encoding, crs=crs)
+        site = read_site(site, layer=layer, encoding=encoding, crs=crs, transforms=transforms)
     checker = checker or SiteChecker(store, check_layers, rules=rules)
     return checker.check(site, use=use, flags=flags)
 
@@ -958,6 +961,7 @@ def run_check(
     docx: str | Path | None = None,
     flags: Iterable[str] | None = None,
     map_png: str | Path | None = None,
+    transform: str | None = None,
 ) -> dict[str, Any]:
     """The ``onemap check WS SITE [--use U] [--docx OUT]`` use case.
 
@@ -975,6 +979,10 @@ def run_check(
         Project flags (国家重大项目 …).
     map_png : str or Path, optional
         Also write the map picture there.
+    transform : str, optional
+        The workspace transformation for a 西安80 / 北京54 site file; by default
+        the workspace's defaults are offered (a legacy 报盘 is refused when none
+        serves it).
 
     Returns
     -------
@@ -987,7 +995,7 @@ def run_check(
         Unreadable or invalid site, workspace without DLTB, unknown use or
         flag, no CJK font for the map.
     """
-    site = read_site(site_path)
+    site = read_site(site_path, transforms=transform_store.offered(store.sql_engine(), transform))
     checker = SiteChecker(store)
     result = checker.check(site, use=use, flags=flags)
     out = result.to_dict()

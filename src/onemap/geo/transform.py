@@ -29,6 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pyproj
 import shapely
@@ -36,6 +37,7 @@ import yaml
 from pyproj.exceptions import CRSError, ProjError
 
 from onemap.errors import DomainDataError, InputError, Problem
+from onemap.geo.crs import to_storage
 
 __all__ = [
     "KIND_NAMES",
@@ -51,6 +53,9 @@ __all__ = [
     "fit_settings",
     "is_local",
     "parse_crs",
+    "tm_origin",
+    "to_storage_via",
+    "transformation_note",
     "transform_geometries",
     "transform_xy",
     "validate",
@@ -375,6 +380,73 @@ def transform_geometries(t: Transformation, geoms: np.ndarray) -> np.ndarray:
         raise _error("transform_failed",
                      f"转换“{t.label}”对部分坐标无结果（可能超出格网文件或转换的适用范围）")
     return out
+
+
+def tm_origin(crs_text: str) -> tuple[float, float, int | None] | None:
+    """Central meridian, false easting and geodetic EPSG code of a transverse Mercator CRS.
+
+    Returns None for a local system or any other projection (a 报盘 file's zone is
+    matched against a transformation's source through it).
+
+    Examples
+    --------
+    >>> tm_origin("EPSG:2380")
+    (105.0, 500000.0, 4610)
+    """
+    if is_local(crs_text):
+        return None
+    crs = parse_crs(crs_text)
+    op = crs.coordinate_operation if crs.is_projected else None
+    if op is None or "transverse mercator" not in op.method_name.lower():
+        return None
+    params = {p.code: p.value for p in op.params}
+    if "8802" not in params or "8806" not in params:
+        return None
+    geodetic = crs.geodetic_crs
+    return float(params["8802"]), float(params["8806"]), geodetic.to_epsg() if geodetic else None
+
+
+def to_storage_via(t: Transformation, gdf: gpd.GeoDataFrame, *, file_name: str = "") -> gpd.GeoDataFrame:
+    """Move rows whose coordinates are in ``t``'s source CRS to EPSG:4490 through ``t``.
+
+    Parameters
+    ----------
+    t : Transformation
+        The transformation (its target is then reprojected to CGCS2000 lon/lat).
+    gdf : geopandas.GeoDataFrame
+        Rows in ``t.source_crs`` (whatever ``gdf.crs`` says).
+    file_name : str
+        For messages.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A new frame in EPSG:4490.
+
+    Raises
+    ------
+    onemap.errors.InputError
+        ``transform_failed``, ``transform_area`` (outside the area of use), and the
+        China checks of :func:`onemap.geo.crs.to_storage`.
+    """
+    target = parse_crs(t.target_crs, "目标坐标系")
+    moved = gdf.copy()
+    moved[gdf.geometry.name] = gpd.GeoSeries(transform_geometries(t, gdf.geometry.to_numpy()),
+                                             index=gdf.index)
+    out = to_storage(moved.set_crs(target, allow_override=True), target, file_name=file_name)
+    geoms = out.geometry.to_numpy()
+    present = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    if len(present):
+        b = shapely.total_bounds(present)
+        check_area_of_use(t, (float(b[0]), float(b[1]), float(b[2]), float(b[3])), file_name)
+    return out
+
+
+def transformation_note(t: Transformation) -> str:
+    """Chinese note saying which transformation moved the coordinates."""
+    rms = f"，拟合中误差 RMS {t.rms_m:.3f} 米" if t.rms_m is not None else ""
+    return (f"已用本局坐标转换“{t.label}”（{KIND_NAMES.get(t.kind, t.kind)}，{t.source_crs} → "
+            f"{t.target_crs}{rms}）转换到 CGCS2000")
 
 
 def check_area_of_use(t: Transformation, lonlat_bounds: tuple[float, float, float, float],

@@ -13,19 +13,16 @@ from typing import Any
 
 import geopandas as gpd
 import pyproj
-import shapely
 
 from onemap.errors import InputError, Problem
 from onemap.geo.crs import datum_differs, detect_crs, to_storage
 from onemap.geo.transform import (
     AXES_NOTE,
-    KIND_NAMES,
     LOCAL_PREFIX,
-    Transformation,
-    check_area_of_use,
     is_local,
     parse_crs,
-    transform_geometries,
+    to_storage_via,
+    transformation_note,
 )
 from onemap.store import transforms
 from onemap.store.base import Store
@@ -50,13 +47,6 @@ def _label(crs: pyproj.CRS) -> str:
 
 def _refuse(rule: str, message: str, file_name: str) -> InputError:
     return InputError(message, [Problem(rule=rule, message=message, file=file_name or None)])
-
-
-def transformation_note(t: Transformation) -> str:
-    """Chinese note saying which transformation moved the coordinates."""
-    rms = f"，拟合中误差 RMS {t.rms_m:.3f} 米" if t.rms_m is not None else ""
-    return (f"已用本局坐标转换“{t.label}”（{KIND_NAMES.get(t.kind, t.kind)}，{t.source_crs} → "
-            f"{t.target_crs}{rms}）转换到 CGCS2000")
 
 
 def place_in_cgcs2000(
@@ -130,16 +120,6 @@ def place_in_cgcs2000(
     if t is None:
         out = to_storage(gdf.set_crs(source, allow_override=True), source, file_name=file_name)
         return Placed(out, source_label, notes)
-    target = parse_crs(t.target_crs, "目标坐标系")
-    moved = gdf.copy()
-    moved[gdf.geometry.name] = gpd.GeoSeries(transform_geometries(t, gdf.geometry.to_numpy()),
-                                             index=gdf.index)
-    moved = moved.set_crs(target, allow_override=True)
-    out = to_storage(moved, target, file_name=file_name)
-    geoms = out.geometry.to_numpy()
-    present = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
-    if len(present):
-        b = shapely.total_bounds(present)
-        check_area_of_use(t, (float(b[0]), float(b[1]), float(b[2]), float(b[3])), file_name)
+    out = to_storage_via(t, gdf, file_name=file_name)
     notes.append(transformation_note(t))
     return Placed(out, source_label, notes, t.provenance())

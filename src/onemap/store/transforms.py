@@ -39,7 +39,7 @@ from onemap.geo.transform import Residual, Transformation
 from onemap.store import audit
 from onemap.store.catalog import now_iso
 
-__all__ = ["default_for", "defaults", "ensure_tables", "get", "list_all", "save", "set_default"]
+__all__ = ["default_for", "defaults", "ensure_tables", "get", "list_all", "offered", "save", "set_default"]
 
 metadata = MetaData()
 
@@ -202,3 +202,10 @@ def default_for(engine: Engine, source_crs: str) -> Transformation | None:
     """The default transformation of a source CRS (``"EPSG:2380"``), or None."""
     name = defaults(engine).get(source_crs)
     return get(engine, name) if name else None
+
+
+def offered(engine: Engine, name: str | None = None) -> list[Transformation]:
+    """Transformations a reader may use: the one named, else every source CRS's default."""
+    if name:
+        return [get(engine, name)]
+    return [get(engine, n) for n in defaults(engine).values()]
