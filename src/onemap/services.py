@@ -245,6 +245,7 @@ def prepare_relational_tables(store: Store) -> None:
 
     engine = store.sql_engine()
     audit.ensure_tables(engine)
+    transforms.ensure_tables(engine)
     cases.ensure_tables(engine)
     users.ensure_tables(engine)
     indicator_inputs.ensure_tables(engine)

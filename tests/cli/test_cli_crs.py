@@ -137,3 +137,31 @@ def test_check_reads_a_xian80_bopan_through_the_workspace_transformation(ws, tmp
     assert run("crs", "default", ws, "--from", "2380", "西安80转2000").exit_code == 0
     r = run("check", ws, site, "--json")  # the default serves it now
     assert r.exit_code == 0, r.output
+
+
+def test_seven_parameter_fit_from_points_with_heights(ws, tmp_path):
+    import pyproj
+
+    pipe = pyproj.Transformer.from_pipeline(
+        "+proj=pipeline +step +inv +proj=tmerc +lon_0=105 +x_0=500000 +a=6378140 +rf=298.257 "
+        "+step +proj=cart +a=6378140 +rf=298.257 "
+        "+step +proj=helmert +x=-12.3 +y=110.5 +z=45.2 +rx=1.2 +ry=-0.8 +rz=2.1 +s=3.3 "
+        "+convention=position_vector +step +inv +proj=cart +ellps=GRS80 "
+        "+step +proj=tmerc +lon_0=105 +x_0=500000 +ellps=GRS80")
+    north, east = grid(d=30_000.0)
+    h1 = 1100.0 + np.arange(9) * 10.0
+    e2, n2, h2 = pipe.transform(east, north, h1)
+    rows = ["点名,原X,原Y,原H,目标X,目标Y,目标H"] + [
+        f"K{i + 1}," + ",".join(repr(float(v[i])) for v in (north, east, h1, n2, e2, h2)) for i in range(9)]
+    pts = tmp_path / "七参数公共点.csv"
+    pts.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    r = run("crs", "fit", ws, pts, "--model", "7", "--from", "EPSG:2380", "--to", "EPSG:4544",
+            "--name", "七参数", "--json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    want = {"tx_m": -12.3, "ty_m": 110.5, "tz_m": 45.2, "rx_arcsec": 1.2, "ry_arcsec": -0.8,
+            "rz_arcsec": 2.1, "scale_ppm": 3.3}
+    assert d["model"] == 7
+    for key, value in want.items():
+        assert d["parameters"][key] == pytest.approx(value, rel=1e-6), key
+    assert d["rms_m"] < 1e-6

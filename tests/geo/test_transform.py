@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pyproj
 import pytest
+import shapely
 
 from onemap.errors import InputError
 from onemap.geo.transform import (
@@ -17,6 +18,7 @@ from onemap.geo.transform import (
     check_area_of_use,
     crs_key,
     fit,
+    transform_geometries,
     transform_xy,
     validate,
 )
@@ -194,3 +196,42 @@ def test_pipeline_kind_applies_the_proj_string():
     e, n = transform_xy(t, np.array([510_000.0]), np.array([4_200_000.0]))
     we, wn, _ = pyproj.Transformer.from_pipeline(SEVEN_PIPELINE).transform(510_000.0, 4_200_000.0, 0.0)
     assert (e[0], n[0]) == pytest.approx((we, wn), abs=1e-9)
+
+
+def write_ntv2(path, *, south, north, west, east, step, dlat_sec, dlon_east_sec):
+    """A one-subgrid NTv2 file with a constant shift (NTv2 longitudes are positive west)."""
+    import struct
+
+    def rec(key, fmt, value):
+        body = struct.pack("<" + fmt, value) if fmt != "s" else value.ljust(8).encode("ascii")
+        return key.ljust(8).encode("ascii") + body.ljust(8, b"\0")
+
+    nlat = round((north - south) / step) + 1
+    nlon = round((east - west) / step) + 1
+    s = 3600.0
+    head = b"".join([
+        rec("NUM_OREC", "i", 11), rec("NUM_SREC", "i", 11), rec("NUM_FILE", "i", 1),
+        rec("GS_TYPE", "s", "SECONDS"), rec("VERSION", "s", "NTv2.0"), rec("SYSTEM_F", "s", "XIAN80"),
+        rec("SYSTEM_T", "s", "CGCS2000"), rec("MAJOR_F", "d", 6378140.0), rec("MINOR_F", "d", 6356755.288),
+        rec("MAJOR_T", "d", 6378137.0), rec("MINOR_T", "d", 6356752.314),
+        rec("SUB_NAME", "s", "TEST"), rec("PARENT", "s", "NONE"), rec("CREATED", "s", "20261203"),
+        rec("UPDATED", "s", "20261203"), rec("S_LAT", "d", south * s), rec("N_LAT", "d", north * s),
+        rec("E_LONG", "d", -east * s), rec("W_LONG", "d", -west * s), rec("LAT_INC", "d", step * s),
+        rec("LONG_INC", "d", step * s), rec("GS_COUNT", "i", nlat * nlon),
+    ])
+    node = struct.pack("<4f", dlat_sec, -dlon_east_sec, 0.0, 0.0)
+    path.write_bytes(head + node * (nlat * nlon) + rec("END", "s", ""))
+    return path
+
+
+def test_grid_kind_applies_the_bureau_grid_file(tmp_path):
+    gsb = write_ntv2(tmp_path / "xian80_cgcs2000.gsb", south=37.0, north=39.0, west=105.0, east=107.0,
+                     step=0.5, dlat_sec=1.5, dlon_east_sec=2.0)
+    t = Transformation("格网", "grid", "EPSG:4610", "EPSG:4490", {"grid": str(gsb)})
+    validate(t)
+    lon, lat = transform_xy(t, np.array([106.123, 105.5]), np.array([37.987, 38.75]))
+    np.testing.assert_allclose(lon, [106.123 + 2.0 / 3600, 105.5 + 2.0 / 3600], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(lat, [37.987 + 1.5 / 3600, 38.75 + 1.5 / 3600], rtol=0, atol=1e-9)
+    with pytest.raises(InputError) as exc:
+        transform_geometries(t, np.array([shapely.Point(110.0, 30.0)], dtype=object))
+    assert exc.value.problems[0].rule == "transform_failed" and "“格网”" in exc.value.message

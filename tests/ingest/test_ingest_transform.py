@@ -10,8 +10,9 @@ import shapely
 from builders import dltb_frame, file_digest, four_param, write_common_points
 from onemap.errors import InputError, WorkspaceError
 from onemap.geo.area import ellipsoidal_area
+from onemap.geo.transform import Transformation
 from onemap.ingest import ingest
-from onemap.services import fit_transformation, set_default_transformation
+from onemap.services import add_transformation, fit_transformation, set_default_transformation
 from onemap.store import audit, transforms
 
 P = {"dx_m": -35.2, "dy_m": 12.7, "rotation_arcsec": 3.5, "scale_ppm": -4.2}
@@ -160,3 +161,34 @@ def test_local_system_ingests_through_its_four_parameter_tie(workspace, tmp_path
         assert np.max(np.hypot(gx - wx, gy - wy)) < 1e-3
     assert workspace.version("DLTB", "2024").meta.source_crs == "LOCAL:城建"
     assert any("独立坐标系“城建”" in n for n in result.notes)
+
+
+def test_ingest_through_the_bureaus_seven_parameters(workspace, tmp_path):
+    seven = {"tx_m": -12.3, "ty_m": 110.5, "tz_m": 45.2, "rx_arcsec": 1.2, "ry_arcsec": -0.8,
+             "rz_arcsec": 2.1, "scale_ppm": 3.3}
+    t = add_transformation(workspace, Transformation(
+        "七参数", "seven", "2380", "4544", dict(seven), source="宁自然资发〔2019〕1号"), actor="测绘科")
+    assert (t.version, t.source_crs, t.target_crs) == (1, "EPSG:2380", "EPSG:4544")
+    path, src = xian80_shapefile(tmp_path)
+    ingest(workspace, str(path), dataset="DLTB", version="2024", transform="七参数")
+    pipe = pyproj.Transformer.from_pipeline(
+        "+proj=pipeline +step +inv +proj=tmerc +lon_0=105 +x_0=500000 +a=6378140 +rf=298.257 "
+        "+step +proj=cart +a=6378140 +rf=298.257 "
+        "+step +proj=helmert +x=-12.3 +y=110.5 +z=45.2 +rx=1.2 +ry=-0.8 +rz=2.1 +s=3.3 "
+        "+convention=position_vector +step +inv +proj=cart +ellps=GRS80 "
+        "+step +proj=tmerc +lon_0=105 +x_0=500000 +ellps=GRS80")
+    to_geo = pyproj.Transformer.from_crs(4544, 4490, always_xy=True)
+
+    def move(c):
+        e, n, _ = pipe.transform(c[:, 0], c[:, 1], np.zeros(len(c)))
+        return np.column_stack(to_geo.transform(e, n))
+
+    got = workspace.read("DLTB", "2024").sort_values("BSM").reset_index(drop=True)
+    want = shapely.transform(src.sort_values("BSM").geometry.to_numpy(), move)
+    to_plane = pyproj.Transformer.from_crs(4490, 4544, always_xy=True)
+    for g, w in zip(got.geometry, want, strict=True):
+        gx, gy = to_plane.transform(*shapely.get_coordinates(shapely.normalize(g)).T)
+        wx, wy = to_plane.transform(*shapely.get_coordinates(shapely.normalize(w)).T)
+        assert np.max(np.hypot(gx - wx, gy - wy)) < 1e-3
+    prov = workspace.version("DLTB", "2024").meta.notes["transformation"]
+    assert prov["kind"] == "seven" and prov["rms_m"] is None

@@ -332,7 +332,8 @@ def _steps(t: Transformation) -> tuple[pyproj.Transformer, ...]:
     return _chain(t.kind, t.source_crs, t.target_crs, json.dumps(t.parameters, sort_keys=True))
 
 
-def transform_xy(t: Transformation, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def transform_xy(t: Transformation, x: np.ndarray, y: np.ndarray,
+                 h: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Apply a transformation to coordinates in GIS order.
 
     Parameters
@@ -341,6 +342,9 @@ def transform_xy(t: Transformation, x: np.ndarray, y: np.ndarray) -> tuple[np.nd
         The transformation.
     x, y : array_like
         Easting and northing (or longitude and latitude) in the source CRS.
+    h : array_like, optional
+        Ellipsoidal heights for the 7-parameter model (0 when not given, as
+        for geometries, which carry none).
 
     Returns
     -------
@@ -354,7 +358,8 @@ def transform_xy(t: Transformation, x: np.ndarray, y: np.ndarray) -> tuple[np.nd
         return steps[0].transform(xx, yy)
     lon, lat = steps[0].transform(xx, yy)
     if t.kind == "seven":
-        lon, lat, _h = steps[1].transform(lon, lat, np.zeros_like(lon))
+        heights = np.zeros_like(lon) if h is None else np.asarray(h, dtype=float)
+        lon, lat, _h = steps[1].transform(lon, lat, heights)
     else:
         lon, lat = steps[1].transform(lon, lat)
     return steps[2].transform(lon, lat)
@@ -666,7 +671,8 @@ def fit(points: list[CommonPoint], *, model: int | str, source_crs: str, target_
     t = Transformation(name=name, kind=kind, source_crs=source_crs, target_crs=target_crs,
                        parameters=params, source=source,
                        area_of_use=_lonlat_box(target, dst[:, 0], dst[:, 1], s.area_margin_deg))
-    east, north = transform_xy(t, src[:, 1], src[:, 0])
+    heights = np.array([p.src_h or 0.0 for p in points], dtype=float)
+    east, north = transform_xy(t, src[:, 1], src[:, 0], heights)
     vx = dst[:, 0] - np.asarray(north)
     vy = dst[:, 1] - np.asarray(east)
     n = len(points)
