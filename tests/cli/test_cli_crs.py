@@ -165,3 +165,26 @@ def test_seven_parameter_fit_from_points_with_heights(ws, tmp_path):
     for key, value in want.items():
         assert d["parameters"][key] == pytest.approx(value, rel=1e-6), key
     assert d["rms_m"] < 1e-6
+
+
+def test_the_guide_worked_example(ws, tmp_path):
+    """docs/guide.md §1.1: the example CSV gives the residuals, RMS and outlier the guide shows."""
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "docs" / "examples" / "公共点_西安80.csv"
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "guide.md").read_text(encoding="utf-8")
+    assert example.read_text(encoding="utf-8").strip() in guide  # the guide shows the file as it is
+    r = run("crs", "fit", ws, example, "--model", "4", "--from", "EPSG:2380", "--to", "EPSG:4544",
+            "--name", "西安80转2000", "--json")
+    d = json.loads(r.stdout)
+    assert d["outliers"] == ["金积03"]
+    assert f"RMS = {d['rms_m']:.4f} 米；单位权中误差 σ0 = {d['sigma0_m']:.4f} 米" in guide
+    assert f"ΔX（北，米） = {d['parameters']['dx_m']!r}" in guide
+    kept = [line for line in example.read_text(encoding="utf-8").splitlines() if "金积03" not in line]
+    v2 = tmp_path / "公共点_v2.csv"
+    v2.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    r = run("crs", "fit", ws, v2, "--model", "4", "--from", "EPSG:2380", "--to", "EPSG:4544",
+            "--name", "西安80转2000", "--json")
+    d = json.loads(r.stdout)
+    assert d["version"] == 2 and d["outliers"] == []
+    assert f"（RMS {d['rms_m']:.4f} 米）" in guide
