@@ -81,6 +81,7 @@ from onemap.analysis.overlay import intersect_pieces
 from onemap.analysis.units import unit_codes
 from onemap.errors import InputError
 from onemap.geo.area import ellipsoidal_area, ring_areas
+from onemap.util import to_cents as _cents
 
 #: Pairs of control lines that must not overlap (三区三线).
 CONFLICT_PAIRS: tuple[tuple[str, str], ...] = (
@@ -527,13 +528,6 @@ def _overlay(
 
 
 # --------------------------------------------------------------------------- public API
-
-
-def _cents(values: pd.Series, what: str) -> NDArray[np.int64]:
-    arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
-    if np.isnan(arr).any():
-        raise InputError(f"{what} 存在空值，无法统计；请先补算图斑地类面积")
-    return np.rint(arr * 100.0).astype(np.int64)
 
 
 def control_line_conflicts(

@@ -83,27 +83,46 @@ def ingest(
 
 @app.command()
 def catalog(ws: WsArg, as_json: JsonOpt = False) -> None:
-    """列出工作空间中的数据集及其版本。"""
+    """列出工作空间中的数据集、版本及派生来源，以及所用领域数据文件的出处。"""
+    from onemap.domain import sources
     from onemap.store import open_workspace
+    from onemap.store.base import lineage
 
     try:
         store = open_workspace(ws)
         datasets = store.datasets()
+        domain_files = sources.describe()
     except OneMapError as exc:
         _fail(exc, as_json)
     if as_json:
-        _emit_json({"workspace": store.location, "datasets": [d.to_dict() for d in datasets]})
+        listed = []
+        for d in datasets:
+            item = d.to_dict()
+            for v, row in zip(d.versions, item["versions"], strict=True):
+                row["lineage"] = lineage(datasets, v.id)
+            listed.append(item)
+        _emit_json({"workspace": store.location, "datasets": listed,
+                    "domain_files": domain_files})
         return
     table = Table(title=f"工作空间目录：{store.location}")
-    for col in ("数据集", "名称", "版本", "要素数", "来源", "模拟数据", "入库时间"):
+    for col in ("数据集", "名称", "版本", "要素数", "来源", "派生自", "模拟数据", "入库时间"):
         table.add_column(col)
     for d in datasets:
         for v in d.versions:
+            made_from = "、".join(f"{i.dataset} {i.version}" for i in v.meta.inputs)
             table.add_row(
                 d.name, d.title, v.version, f"{v.feature_count:,}", v.meta.source_file,
-                "是" if v.meta.synthetic else "否", v.created_at,
+                made_from, "是" if v.meta.synthetic else "否", v.created_at,
             )
     out.print(table)
+    files = domain_files["files"]
+    replaced = [f for f in files if f["source"] == "override"]
+    where = domain_files["override_dir"]
+    out.print(f"领域数据文件 {len(files)} 个：" + (
+        f"覆盖目录 {where} 替换了 {len(replaced)} 个（{'、'.join(f['name'] for f in replaced) or '无'}）"
+        if where else "均为随软件发布的版本（未设置 ONEMAP_DOMAIN_DIR）"), highlight=False)
+    for path in domain_files["ignored"]:
+        out.print(f"  · 覆盖目录中的 {path} 与任何数据文件都不同名，未被使用", highlight=False)
 
 
 @app.command()

@@ -38,6 +38,7 @@ from onemap.control.rules import Facts, RuleResult, RuleSet, apply_rules, load_r
 from onemap.control.site import Site, prepare_site, read_site
 from onemap.errors import WorkspaceError
 from onemap.geo.area import M2_PER_HECTARE, M2_PER_MU, ellipsoidal_area
+from onemap.geo.polygonal import polygonal as _polygonal
 from onemap.geo.transform import Transformation
 from onemap.store import transforms as transform_store
 from onemap.store.base import Store
@@ -882,20 +883,6 @@ class SiteChecker:
         if i < len(self._dlbm_codes) and self._dlbm_codes[i] == dlbm:
             return self._code_group[i]
         return "未知地类"
-
-
-def _polygonal(geoms: NDArray[np.object_]) -> NDArray[np.object_]:
-    """Polygonal part of each intersection (lines and points where edges only touch dropped)."""
-    tid = shapely.get_type_id(geoms)
-    out = geoms
-    odd = np.flatnonzero(~np.isin(tid, (3, 6)))
-    if len(odd):
-        out = geoms.copy()
-        for i in odd:
-            parts = shapely.get_parts(geoms[i])
-            polys = parts[np.isin(shapely.get_type_id(parts), (3, 6))]
-            out[i] = shapely.union_all(polys) if len(polys) else shapely.Polygon()
-    return out
 
 
 def _id_key(v: str) -> tuple[int, Any]:

@@ -13,7 +13,6 @@ Facts are the numbers a check computes, flat and named by dotted paths
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
+from onemap.domain import sources
 from onemap.errors import DomainDataError, InputError, Problem
 
 __all__ = [
@@ -39,18 +39,21 @@ __all__ = [
 #: Verdicts, best first.
 VERDICTS = ("符合", "需论证", "不符合")
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = sources.SHIPPED_DIRS["control"]
 DEFAULT_RULES = DATA_DIR / "rules.yaml"
 #: Environment variable of the bureau's directory of edited domain tables (as onemap.domain).
-ENV_OVERRIDE_DIR = "ONEMAP_DOMAIN_DIR"
+ENV_OVERRIDE_DIR = sources.ENV_OVERRIDE_DIR
 
 
-def bureau_file(name: str, shipped: Path) -> Path:
-    """The bureau's edited copy of a control table, if ``ONEMAP_DOMAIN_DIR`` holds one."""
-    folder = os.environ.get(ENV_OVERRIDE_DIR, "").strip()
-    if folder and (Path(folder) / name).is_file():
-        return Path(folder) / name
-    return shipped
+def bureau_file(name: str, path: str | Path | None = None) -> Path:
+    """The control table to read: ``path``, else the ``ONEMAP_DOMAIN_DIR`` copy, else the shipped one.
+
+    Raises
+    ------
+    onemap.errors.DomainDataError
+        If ``path`` is not a file or the override directory is invalid (the message names the path).
+    """
+    return sources.resolve("control", name, path)
 
 _OPS = {
     "gt": lambda a, b: a > b,
@@ -340,10 +343,7 @@ def load_rules(path: str | Path | None = None) -> RuleSet:
         If the file is unreadable or any rule, condition or reason template is
         malformed (the message names the rule and the place).
     """
-    p = Path(path) if path is not None else bureau_file("rules.yaml", DEFAULT_RULES)
-    if not p.is_file():
-        raise DomainDataError(f"规则文件不存在：{p}", [Problem("rules_file", "文件不存在",
-                                                               file=str(p))])
+    p = bureau_file("rules.yaml", path)
     return _load_cached(str(p.resolve()), p.stat().st_mtime)
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +35,7 @@ import shapely
 import yaml
 from pyproj.exceptions import CRSError, ProjError
 
+from onemap.domain import sources
 from onemap.errors import DomainDataError, InputError, Problem
 from onemap.geo.crs import to_storage
 
@@ -74,8 +74,7 @@ LOCAL_PREFIX = "LOCAL:"
 AXES_NOTE = "X 为北坐标、Y 为东坐标（测量坐标系）"
 
 _ARCSEC = math.pi / (180.0 * 3600.0)
-_DATA_FILE = Path(__file__).parent / "data" / "transform_fit.yaml"
-_ENV_OVERRIDE_DIR = "ONEMAP_DOMAIN_DIR"
+_DATA_FILE = "transform_fit.yaml"
 _FOUR_KEYS = ("dx_m", "dy_m", "rotation_arcsec", "scale_ppm")
 _SEVEN_KEYS = ("tx_m", "ty_m", "tz_m", "rx_arcsec", "ry_arcsec", "rz_arcsec", "scale_ppm")
 _CONVENTIONS = ("position_vector", "coordinate_frame")
@@ -90,13 +89,6 @@ class FitSettings:
     outlier_sigma: float
     area_margin_deg: float
     version: str
-
-
-def _settings_path() -> Path:
-    folder = os.environ.get(_ENV_OVERRIDE_DIR, "").strip()
-    if folder and (Path(folder) / _DATA_FILE.name).is_file():
-        return Path(folder) / _DATA_FILE.name
-    return _DATA_FILE
 
 
 @lru_cache(maxsize=4)
@@ -118,7 +110,7 @@ def _load(path: str, mtime: float) -> FitSettings:
 
 def fit_settings() -> FitSettings:
     """The fitting parameters (the bureau's copy when ``ONEMAP_DOMAIN_DIR`` has one)."""
-    path = _settings_path()
+    path = sources.resolve("geo", _DATA_FILE)
     return _load(str(path), path.stat().st_mtime)
 
 

@@ -20,7 +20,6 @@ layers (or the layer's own XZQDM when there is no XZQ).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,10 +35,11 @@ from onemap.indicators import formula as fm
 from onemap.indicators.inputs import CITY, InputSet
 from onemap.indicators.quantities import Quantity, convert, parse_unit
 from onemap.indicators.registry import Registry
+from onemap.util import to_cents as _cents
+from onemap.util import version_year
 
 __all__ = ["Evaluator", "UnitFrame", "Values", "version_year", "workspace_units"]
 
-_YEAR_RE = re.compile(r"^(\d{4})")
 _AREA = parse_unit(fm.AREA_UNIT)
 #: Datasets surveyed every year: using an older version for a year is noted.
 #: Plan and boundary layers (STBHHX, CZKFBJ, XZQ …) stay valid until replaced.
@@ -49,12 +49,6 @@ ANNUAL_DATASETS = frozenset({"DLTB"})
 FRAME_DATASETS = frozenset({"XZQ"})
 #: Tolerance under which a cut patch counts as wholly inside (as in onemap.analysis.tabulate).
 _WHOLE_M2, _WHOLE_REL = 0.005, 1e-6
-
-
-def version_year(label: str) -> int | None:
-    """Year a version label stands for (its leading four digits), or None."""
-    m = _YEAR_RE.match(str(label).strip())
-    return int(m.group(1)) if m else None
 
 
 # ---------------------------------------------------------------------------- units
@@ -204,10 +198,6 @@ class Values:
                      {k: list(v) for k, v in self.notes.items()},
                      list(self.datasets), list(self.inputs))
         return out
-
-
-def _cents(values: pd.Series) -> np.ndarray:
-    return np.rint(pd.to_numeric(values, errors="coerce").to_numpy("float64") * 100.0).astype(np.int64)
 
 
 def _polygons(geoms: np.ndarray) -> np.ndarray:
