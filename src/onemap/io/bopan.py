@@ -37,8 +37,8 @@ Honest variants are read: units after numbers (``7.7936公顷``), other sections
 :attr:`CoordinateFile.name`), missing optional fields, spaces, full-width
 punctuation, lon/lat in decimal degrees or 度分秒 (计量单位=度 or 度分秒, X = 纬度,
 Y = 经度). 图形属性 面 gives a polygon, 线 a line (圈号 numbers its parts), 点 points.
-西安80 / 北京54 files are refused: the bureau's transformation parameters are
-needed and the platform does not guess them.
+西安80 / 北京54 files are read through a workspace transformation the caller offers
+(``transforms``) and refused without one: the platform never guesses the parameters.
 
 :func:`read_bopan` returns one row per parcel in CGCS2000 lon/lat (EPSG:4490);
 :func:`write_bopan` writes the format (GBK bytes), for exports and test data.

@@ -1,8 +1,9 @@
 """Which coordinate frame a coordinate text file is in, checked line by line.
 
 The header (坐标系, 计量单位, 带号, 几度分带, 中央子午线, and a zone written inside the
-坐标系 text) and the points must agree: a 西安80 / 北京54 file is refused (the
-bureau's transformation parameters are needed and are not guessed); a 带号 that
+坐标系 text) and the points must agree: a 西安80 / 北京54 file is read only through
+a workspace transformation the caller offers that starts from its datum and zone
+(the bureau's parameters; never guessed), else refused at its 坐标系 line; a 带号 that
 contradicts the central meridian, the 坐标系 text, the zone width or the zone prefix
 of the points is refused at its line; every point is checked on its own (X/Y
 swapped, digits lost in a cut, a prefix that differs from the first point's, lon/lat
