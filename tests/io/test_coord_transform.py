@@ -10,7 +10,7 @@ from builders import dltb_frame, four_param
 from onemap.control.site import read_site
 from onemap.errors import InputError
 from onemap.geo.area import ellipsoidal_area
-from onemap.geo.transform import CommonPoint, fit
+from onemap.geo.transform import CommonPoint, Transformation, fit
 from onemap.io.bopan import parse_bopan
 from onemap.io.guaidian import parse_guaidian
 
@@ -114,3 +114,25 @@ def test_site_files_use_the_offered_transformation(tmp_path):
 
     for got, raw in zip(moved.gdf.geometry, src.geometry, strict=True):
         assert plane_gap(got, shapely.transform(raw, formula)) < 1e-3
+
+
+def test_xian80_lonlat_bopan_through_seven_parameters_between_geographic_crs():
+    seven = {"tx_m": -12.3, "ty_m": 110.5, "tz_m": 45.2, "rx_arcsec": 1.2, "ry_arcsec": -0.8,
+             "rz_arcsec": 2.1, "scale_ppm": 3.3}
+    t = Transformation("七参数经纬度", "seven", "EPSG:4610", "EPSG:4490", seven, version=1)
+    ring = [(37.95, 106.20), (37.95, 106.203), (37.953, 106.203), (37.953, 106.20)]  # X 纬度, Y 经度
+    lines = [f"J{k % 4 + 1},1,{la},{lo}" for k, (la, lo) in enumerate(ring + ring[:1])]
+    text = ("[属性描述]\n坐标系=1980西安坐标系\n计量单位=度\n[地块坐标]\n5,,1,甲,面,,,,@\n"
+            + "\n".join(lines) + "\n")
+    data = parse_bopan(text, file_name="x80经纬度.txt", transforms=[t])
+    pipe = pyproj.Transformer.from_pipeline(
+        "+proj=pipeline +step +proj=cart +a=6378140 +rf=298.257 "
+        "+step +proj=helmert +x=-12.3 +y=110.5 +z=45.2 +rx=1.2 +ry=-0.8 +rz=2.1 +s=3.3 "
+        "+convention=position_vector +step +inv +proj=cart +ellps=GRS80")
+    lon, lat, _ = pipe.transform([p[1] for p in ring], [p[0] for p in ring], [0.0] * 4)
+    assert plane_gap(data.gdf.geometry.iloc[0], shapely.Polygon(list(zip(lon, lat, strict=True)))) < 1e-3
+    assert data.source_crs == "EPSG:4610"
+    # the same file with a plane (GK) transformation only is refused: it does not serve lon/lat
+    with pytest.raises(InputError) as info:
+        parse_bopan(text, file_name="x80经纬度.txt", transforms=[transformation()])
+    assert "经纬度" in info.value.problems[0].message
