@@ -52,9 +52,6 @@ ALLOWED_CYCLES: dict[frozenset[str], str] = {
     frozenset({"onemap.store.base", "onemap.store.gpkg"}):
         "issue #9: store.base.open_workspace picks the GeoPackage backend by a lazy import; "
         "a backend registry removes it",
-    frozenset({"onemap.control.check", "onemap.control.report"}):
-        "issue #9: run_check writes the DOCX report inside the engine module; "
-        "moves to the application layer",
 }
 
 

@@ -308,6 +308,16 @@ def test_users(ws):
     assert ok("user", "anonymous", ws, "false", "--json") == {"anonymous_read": False}
 
 
+def test_settings(ws):
+    r = run("settings", ws, "--set", "不存在的项=1", "--json")
+    assert r.exit_code != 0
+    assert json.loads(r.stdout)["error"] == "InputError"
+    got = ok("settings", ws, "--set", "编制单位=测试市自然资源局", "--set", "map_approval=宁S〔2024〕1号", "--json")
+    assert (got["org"], got["map_approval"], got["name"]) == ("测试市自然资源局", "宁S〔2024〕1号", "测试市")
+    got = ok("settings", ws, "--set", "审图号=", "--json")
+    assert "map_approval" not in got and got["org"] == "测试市自然资源局"
+
+
 def test_serve_refuses_a_missing_workspace(tmp_path):
     r = run("serve", tmp_path / "none.gpkg", "--json")
     assert r.exit_code == 4

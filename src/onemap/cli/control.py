@@ -18,18 +18,21 @@ def check(
     site: Annotated[Path, typer.Argument(help="用地范围：GeoJSON、Shapefile（可压缩）、KML 或报盘坐标 TXT")],
     use: Annotated[str | None, typer.Option(help="拟用途，如 城镇建设、工业、交通、水利、农业设施")] = None,
     flag: Annotated[list[str] | None, typer.Option(help="项目标记（可多次），如 国家重大项目")] = None,
-    docx: Annotated[Path | None, typer.Option(help="输出预审报告 DOCX")] = None,
+    docx: Annotated[Path | None, typer.Option(help="输出预审意见 DOCX")] = None,
+    name: Annotated[str | None, typer.Option(help="项目名称（报盘文件有项目名称时可省略）")] = None,
+    applicant: Annotated[str | None, typer.Option(help="建设单位")] = None,
     transform: Annotated[str | None, typer.Option(
         "--transform", help="西安80/北京54 坐标文件所用的本局坐标转换（默认用工作空间的默认转换）")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """用地合规性检查：占用地类、三条控制线和检查图层、用途管制规则逐条判定。"""
-    from onemap.control.check import run_check
+    from onemap.services import run_check
     from onemap.store import open_workspace
 
     try:
         store = open_workspace(ws)
-        result = run_check(store, site, use=use, docx=docx, flags=flag or None, transform=transform)
+        result = run_check(store, site, use=use, docx=docx, flags=flag or None, name=name,
+                           applicant=applicant, transform=transform)
     except OneMapError as exc:
         _fail(exc, as_json)
     if as_json:
@@ -69,7 +72,7 @@ def print_check(result: dict) -> None:
         _print_linear(result)
         return
     area = result["site_area_m2"]
-    out.print(f"用地面积：{area:,.2f} 平方米（{area / 10000:,.4f} 公顷，{area / (10000 / 15):,.2f} 亩）")
+    out.print(f"用地面积：{area / 10000:,.2f} 公顷（{area / (10000 / 15):,.2f} 亩，{area:,.2f} 平方米）")
     classes = Table(title="占用地类")
     for col in ("地类编码", "面积（平方米）", "面积（亩）"):
         classes.add_column(col, justify="right" if col != "地类编码" else "left")

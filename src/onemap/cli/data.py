@@ -206,3 +206,31 @@ def sample(
             out.print(f"  · {d.name} {d.title} {v.version}：{v.feature_count:,} 个要素")
 
 
+
+
+@app.command()
+def settings(
+    ws: WsArg,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="设置项 键=值（可多次），如 编制单位=吴忠市自然资源局；值为空则删除")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """工作空间设置：行政区名称、编制单位、文号、审图号（报告的标题、落款和地图标注使用）。"""
+    from onemap.cli.common import open_store
+    from onemap.reports.document import setting_keys
+    from onemap.services import update_settings
+
+    try:
+        result = update_settings(open_store(ws), set_ or [])
+    except OneMapError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _emit_json(result)
+        return
+    labels = {"name": "工作空间名称", "region": "行政区划代码", **setting_keys()}
+    table = Table(title="工作空间设置")
+    table.add_column("设置项")
+    table.add_column("值")
+    for key, label in labels.items():
+        table.add_row(f"{label}（{key}）", result.get(key, "（未设置）"))
+    out.print(table)

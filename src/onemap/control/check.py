@@ -40,7 +40,6 @@ from onemap.errors import WorkspaceError
 from onemap.geo.area import M2_PER_HECTARE, M2_PER_MU, ellipsoidal_area
 from onemap.geo.polygonal import polygonal as _polygonal
 from onemap.geo.transform import Transformation
-from onemap.store import transforms as transform_store
 from onemap.store.base import Store
 
 __all__ = [
@@ -49,7 +48,6 @@ __all__ = [
     "LayerResult",
     "SiteChecker",
     "check_site",
-    "run_check",
 ]
 
 #: DLTB attributes the checker keeps in memory.
@@ -57,6 +55,8 @@ DLTB_COLUMNS = ["BSM", "DLBM", "DLMC", "GDPDJB", "KCXS", "ZLDWDM"]
 #: Status of a check layer.
 CHECKED = "已检查"
 MISSING = "未入库，未检查"
+#: The class code the 田坎 share of cut patches is reported under.
+TIANKAN_DLBM = "1203"
 #: How many ids a reason lists before "等 N 个".
 IDS_IN_REASON = 10
 
@@ -85,6 +85,10 @@ class ClassArea:
         Ellipsoidal area of the pieces.
     tbdlmj_m2 : float
         Σ piece area × (1 − KCXS) (田坎 deducted).
+    tiankan_m2 : float
+        Σ piece area × KCXS: the 田坎 share of the class's patches, reported as
+        1203 beside the net class area (official-tables.md §4); ``tbdlmj_m2 +
+        tiankan_m2 = area_m2``.
     patches : int
         Number of DLTB patches cut.
     bsm : list of str
@@ -98,12 +102,14 @@ class ClassArea:
     tbdlmj_m2: float
     patches: int
     bsm: list[str] = field(default_factory=list)
+    tiankan_m2: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (m², 公顷, 亩; ``bsm`` = the DLTB patches cut)."""
         return {
             "dlbm": self.dlbm, "dlmc": self.dlmc, "group": self.group,
             "area_m2": _r(self.area_m2), "tbdlmj_m2": _r(self.tbdlmj_m2),
+            "tiankan_m2": _r(self.tiankan_m2),
             "area_ha": _r(_ha(self.area_m2), 4), "area_mu": _r(_mu(self.area_m2)),
             "tbdlmj_mu": _r(_mu(self.tbdlmj_m2)), "patches": self.patches,
             "bsm": list(self.bsm),
@@ -176,7 +182,8 @@ class CheckResult:
     by_group : dict
         Bulletin group → area (m²).
     cultivated : dict
-        耕地: ``area_m2``, ``tbdlmj_m2``, ``by_dlbm`` and ``by_slope`` (GDPDJB) in m².
+        耕地: ``area_m2``, ``tbdlmj_m2``, ``tiankan_m2`` (its 田坎 share, 1203),
+        ``by_dlbm`` and ``by_slope`` (GDPDJB) in m².
     layers : dict
         Dataset → :class:`LayerResult`, standard layers first.
     extent : dict
@@ -249,7 +256,8 @@ class CheckResult:
         """JSON-ready dict.
 
         Keys: ``name``, ``site_area_m2`` (+ ``_ha``, ``_mu``), ``by_dlbm``,
-        ``classes``, ``by_group``, ``by_unit``, ``cultivated``, ``layers``, ``extent``,
+        ``classes``, ``by_group``, ``by_unit``, ``cultivated``, ``tiankan`` (the 田坎
+        share under the site as 1203: ``dlbm``, ``area_m2``, ``by_dlbm``), ``layers``, ``extent``,
         ``rules`` (each with ``id``, ``rule``, ``verdict``, ``reason``,
         ``basis``), ``overall``, ``use``, ``flags``, ``messages``,
         ``sources``, ``file``, ``source_crs``, and ``parcels`` (one such dict
@@ -273,9 +281,15 @@ class CheckResult:
             "classes": [c.to_dict() for c in self.classes],
             "by_group": {k: _r(v) for k, v in self.by_group.items()},
             "by_unit": {k: _r(v) for k, v in self.by_unit.items()},
+            "tiankan": {
+                "dlbm": TIANKAN_DLBM,
+                "area_m2": _r(sum(c.tiankan_m2 for c in self.classes)),
+                "by_dlbm": {c.dlbm: _r(c.tiankan_m2) for c in self.classes if c.tiankan_m2 > 0},
+            },
             "cultivated": {
                 "area_m2": _r(cult["area_m2"]),
                 "tbdlmj_m2": _r(cult["tbdlmj_m2"]),
+                "tiankan_m2": _r(cult.get("tiankan_m2", 0.0)),
                 "area_mu": _r(_mu(cult["area_m2"])),
                 "tbdlmj_mu": _r(_mu(cult["tbdlmj_m2"])),
                 "by_dlbm": {k: _r(v) for k, v in cult["by_dlbm"].items()},
@@ -591,23 +605,26 @@ class SiteChecker:
         site_area, cut = self._cut(g)
         # DLTB
         rows, areas, _ = cut[self.dltb_name]
-        tbdlmj = areas * (1.0 - self._kcxs[rows])
+        tiankan = areas * self._kcxs[rows]  # the 田坎 share (1203) of cut patches
+        tbdlmj = areas - tiankan
         code_idx = self._dlbm_idx[rows]
         classes: list[ClassArea] = []
         by_group: dict[str, float] = {}
         cult_by_dlbm: dict[str, float] = {}
         cult_by_slope: dict[str, float] = {}
-        cult_area = cult_tbdlmj = 0.0
+        cult_area = cult_tbdlmj = cult_tiankan = 0.0
         if len(rows):
             uniq, inv = np.unique(code_idx, return_inverse=True)
             a_sum = np.bincount(inv, weights=areas, minlength=len(uniq))
             t_sum = np.bincount(inv, weights=tbdlmj, minlength=len(uniq))
+            k_sum = np.bincount(inv, weights=tiankan, minlength=len(uniq))
             counts = np.bincount(inv, minlength=len(uniq))
             for k, ci in enumerate(uniq):  # uniq is sorted, so classes come in DLBM order
                 group = self._code_group[ci]
                 bsm = sorted(self._bsm[rows[inv == k]].tolist(), key=_id_key)
                 classes.append(ClassArea(str(self._dlbm_codes[ci]), self._code_name[ci], group,
-                                         float(a_sum[k]), float(t_sum[k]), int(counts[k]), bsm))
+                                         float(a_sum[k]), float(t_sum[k]), int(counts[k]), bsm,
+                                         float(k_sum[k])))
                 by_group[group] = by_group.get(group, 0.0) + float(a_sum[k])
                 if self._code_cultivated[ci]:
                     cult_by_dlbm[classes[-1].dlbm] = float(a_sum[k])
@@ -615,6 +632,7 @@ class SiteChecker:
             if cult.any():
                 cult_area = float(areas[cult].sum())
                 cult_tbdlmj = float(tbdlmj[cult].sum())
+                cult_tiankan = float(tiankan[cult].sum())
                 for s_val, a in zip(self._gdpdjb[rows[cult]], areas[cult], strict=True):
                     cult_by_slope[s_val] = cult_by_slope.get(s_val, 0.0) + float(a)
                 cult_by_slope = dict(sorted(cult_by_slope.items()))
@@ -677,6 +695,7 @@ class SiteChecker:
         return {
             "name": name, "area_m2": site_area, "classes": classes, "by_group": by_group,
             "cultivated": {"area_m2": cult_area, "tbdlmj_m2": cult_tbdlmj,
+                           "tiankan_m2": cult_tiankan,
                            "by_dlbm": cult_by_dlbm, "by_slope": cult_by_slope},
             "layers": layers, "extent": extent, "by_unit": by_unit,
         }
@@ -689,10 +708,13 @@ class SiteChecker:
             "extent.outside_ratio": m["extent"]["outside_ratio"],
             "cultivated.area_m2": m["cultivated"]["area_m2"],
             "cultivated.tbdlmj_m2": m["cultivated"]["tbdlmj_m2"],
+            "cultivated.tiankan_m2": m["cultivated"]["tiankan_m2"],
+            "tiankan.area_m2": sum(c.tiankan_m2 for c in m["classes"]),
         }
         for c in m["classes"]:
             num[f"dlbm.{c.dlbm}.area_m2"] = c.area_m2
             num[f"dlbm.{c.dlbm}.tbdlmj_m2"] = c.tbdlmj_m2
+            num[f"dlbm.{c.dlbm}.tiankan_m2"] = c.tiankan_m2
             num[f"group.{c.group}.area_m2"] = num.get(f"group.{c.group}.area_m2", 0.0) + c.area_m2
             num[f"group.{c.group}.tbdlmj_m2"] = (
                 num.get(f"group.{c.group}.tbdlmj_m2", 0.0) + c.tbdlmj_m2)
@@ -938,64 +960,3 @@ def check_site(
         site = read_site(site, layer=layer, encoding=encoding, crs=crs, transforms=transforms)
     checker = checker or SiteChecker(store, check_layers, rules=rules)
     return checker.check(site, use=use, flags=flags)
-
-
-def run_check(
-    store: Store,
-    site_path: str | Path,
-    *,
-    use: str | None = None,
-    docx: str | Path | None = None,
-    flags: Iterable[str] | None = None,
-    map_png: str | Path | None = None,
-    transform: str | None = None,
-) -> dict[str, Any]:
-    """The ``onemap check WS SITE [--use U] [--docx OUT]`` use case.
-
-    Parameters
-    ----------
-    store : Store
-        The workspace.
-    site_path : str or Path
-        Site file.
-    use : str, optional
-        Intended use (拟用途).
-    docx : str or Path, optional
-        Write the Chinese DOCX report there.
-    flags : iterable of str, optional
-        Project flags (国家重大项目 …).
-    map_png : str or Path, optional
-        Also write the map picture there.
-    transform : str, optional
-        The workspace transformation for a 西安80 / 北京54 site file; by default
-        the workspace's defaults are offered (a legacy 报盘 is refused when none
-        serves it).
-
-    Returns
-    -------
-    dict
-        :meth:`CheckResult.to_dict`, plus ``docx`` (path written) when asked.
-
-    Raises
-    ------
-    onemap.errors.OneMapError
-        Unreadable or invalid site, workspace without DLTB, unknown use or
-        flag, no CJK font for the map.
-    """
-    site = read_site(site_path, transforms=transform_store.offered(store.sql_engine(), transform))
-    checker = SiteChecker(store)
-    result = checker.check(site, use=use, flags=flags)
-    out = result.to_dict()
-    if docx is not None or map_png is not None:
-        from onemap.control.report import render_site_map, write_check_docx
-
-        png = render_site_map(result, checker)
-        if map_png is not None:
-            Path(map_png).parent.mkdir(parents=True, exist_ok=True)
-            Path(map_png).write_bytes(png)
-            out["map_png"] = str(map_png)
-        if docx is not None:
-            settings = getattr(store, "settings", None)
-            ws_name = settings().get("name", "") if callable(settings) else ""
-            out["docx"] = str(write_check_docx(result, docx, map_png=png, workspace=ws_name))
-    return out

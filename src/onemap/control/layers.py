@@ -47,7 +47,8 @@ class LayerSpec(BaseModel):
     dataset: str = Field(pattern=r"^[A-Z][A-Z0-9_]{0,63}$")
     title: str = Field(min_length=1)
     id_field: str = "BSM"
-    kind: Literal["constraint", "boundary", "hazard", "resource", "heritage", "other"] = (
+    kind: Literal["constraint", "boundary", "hazard", "resource", "heritage", "planning",
+                  "other"] = (
         "constraint"
     )
     group_field: str | None = None

@@ -751,8 +751,7 @@ def accountability(
     cdf = pd.DataFrame(cases) if cases else pd.DataFrame()
     th = acc.load_thresholds()
     if threshold is not None:
-        th = acc.Thresholds(float(threshold), max(th.high_threshold or 0, float(threshold)),
-                            th.version)
+        th = acc.Thresholds(float(threshold), th.version)
     try:
         from onemap.services import workspace_unit_names
 
@@ -792,7 +791,6 @@ def accountability(
     return {
         "year": int(year),
         "threshold": th.threshold,
-        "high_threshold": th.high_threshold,
         "sources": [{"run_id": x.id, "changeset": x.changeset_version, "as_of": x.as_of}
                     for x in latest.values()],
         "rows": rows,

@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+from sqlalchemy import delete, insert, select
+
+from onemap.store.catalog import workspace_table
 
 #: Storage CRS of every layer version.
 STORAGE_CRS = "EPSG:4490"
@@ -258,6 +261,31 @@ class Store(abc.ABC):
         Two equal fingerprints mean the workspace content did not change; the
         refusal tests rely on it.
         """
+
+    def settings(self) -> dict[str, str]:
+        """Workspace-level settings (name, region, 编制单位 …) as key → text."""
+        with self.sql_engine().connect() as conn:
+            return {r.key: r.value for r in conn.execute(select(workspace_table))}
+
+    def set_settings(self, values: dict[str, str | None]) -> dict[str, str]:
+        """Set (or, with None or "", remove) workspace settings in one transaction.
+
+        Parameters
+        ----------
+        values : dict
+            Key → new text; None or an empty string removes the key.
+
+        Returns
+        -------
+        dict
+            All settings after the change.
+        """
+        with self.sql_engine().begin() as conn:
+            for key, value in values.items():
+                conn.execute(delete(workspace_table).where(workspace_table.c.key == key))
+                if value not in (None, ""):
+                    conn.execute(insert(workspace_table), [{"key": key, "value": str(value)}])
+        return self.settings()
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""

@@ -182,11 +182,6 @@ class GeoPackageStore(Store):
         self._engine.dispose()
 
     # ------------------------------------------------------------------ catalog
-    def settings(self) -> dict[str, str]:
-        """Workspace-level settings (name, region, created_at, …)."""
-        with self._engine.connect() as conn:
-            return {r.key: r.value for r in conn.execute(select(workspace_table))}
-
     def datasets(self) -> list[DatasetInfo]:
         """Return every dataset with its versions, oldest first."""
         with self._engine.connect() as conn:
