@@ -819,7 +819,7 @@ class SiteChecker:
         result.messages = list(site.messages) + result.messages
         result.file_name = site.file_name
         result.source_crs = site.source_crs
-        result.project_name = site.name
+        result.project_name = name or site.name
         return result
 
     def _any_result(self, g: shapely.Geometry, name: str, use: str,
