@@ -287,6 +287,31 @@ def test_indicators_and_assess(ws, tmp_path):
                                            abs=1e-6)
 
 
+# ---------------------------------------------------------------------------- coordinate transformations
+def test_crs(ws, tmp_path):
+    # common points shifted by ΔX = −30 m (north), ΔY = +20 m (east): the fit is that shift exactly
+    rows = [(4_200_000.0 + dn, 600_000.0 + de) for dn in (0.0, 5000.0) for de in (0.0, 5000.0)]
+    pts = tmp_path / "公共点.csv"
+    pts.write_text("点名,原X,原Y,目标X,目标Y\n" + "".join(
+        f"P{i},{n},{e},{n - 30},{e + 20}\n" for i, (n, e) in enumerate(rows, 1)), "utf-8")
+    got = ok("crs", "fit", ws, pts, "--model", "4", "--from", "EPSG:2380", "--to", "EPSG:4544",
+             "--name", "平移", "--json")
+    assert (got["name"], got["version"], got["model"], got["outliers"]) == ("平移", 1, 4, [])
+    assert got["parameters"] == pytest.approx(
+        {"dx_m": -30.0, "dy_m": 20.0, "rotation_arcsec": 0.0, "scale_ppm": 0.0}, abs=1e-6)
+    assert [r["point"] for r in got["residuals"]] == ["P1", "P2", "P3", "P4"]
+    assert got["rms_m"] == pytest.approx(0.0, abs=1e-6)
+    added = ok("crs", "add", ws, "平移", "--kind", "four", "--from", "2380", "--to", "4544",
+               "--param", "dx_m=-30", "--param", "dy_m=20", "--param", "rotation_arcsec=0",
+               "--param", "scale_ppm=0", "--source", "手工登记", "--json")
+    assert (added["version"], added["source_crs"], added["source"]) == (2, "EPSG:2380", "手工登记")
+    assert ok("crs", "default", ws, "--from", "2380", "平移", "--json") == {
+        "source_crs": "EPSG:2380", "default": "平移"}
+    listed = ok("crs", "list", ws, "--json")
+    assert [(t["name"], t["version"]) for t in listed["transforms"]] == [("平移", 1), ("平移", 2)]
+    assert listed["defaults"] == {"EPSG:2380": "平移"}
+
+
 # ---------------------------------------------------------------------------- users and server
 def test_users(ws):
     assert ok("user", "add", ws, "zhang", "--role", "enforcer", "--county", "640302",
@@ -371,7 +396,7 @@ def _commands(group, prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
 def _json_calls() -> set[tuple[str, ...]]:
     """Command paths of every ``run(...)``/``ok(...)`` call in this module that passes ``--json``."""
     tree = ast.parse(Path(__file__).read_text("utf-8"))
-    groups = {"cases", "audit", "indicators", "user"}
+    groups = {"cases", "audit", "indicators", "user", "crs"}
     found = set()
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
