@@ -226,6 +226,7 @@ def get_record(store: Store, register: str, ref: str, *,
         je = conn.execute(select(j).where(col == row.record_no).order_by(j.c.id)).all()
     out = record_to_dict(reg, row, as_datetime(now))
     out["geometry_wkb"] = row.geometry
+    out["titles"] = {f.name: f.title for f in reg.fields}
     out["events"] = [{**e._asdict(), "fields": json.loads(e.fields)} for e in ev]
     out["journal"] = [_entry_dict(e) for e in je]
     return out
