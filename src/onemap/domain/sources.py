@@ -1,7 +1,7 @@
 """The one resolver of OneMap's data files: shipped copy or the bureau's override.
 
-Codes, rules, layer lists, judging rules and indicators ship as data files in
-the ``data`` folder of their package (``domain``, ``control``, ``monitor``,
+Codes, rules, layer lists, judging rules, indicators and registers ship as data files in
+the ``data`` folder of their package (``domain``, ``control``, ``monitor``, ``ledgers``,
 ``indicators``). A bureau may keep edited copies in one folder named by the
 environment variable ``ONEMAP_DOMAIN_DIR``: a file there replaces the shipped
 file of the same name, the others stay.
@@ -85,7 +85,7 @@ def shipped_path(area: str, name: str) -> Path:
     Parameters
     ----------
     area : str
-        One of :data:`SHIPPED_DIRS` (``"domain"``, ``"control"``, ``"monitor"``, ``"indicators"``).
+        One of :data:`SHIPPED_DIRS` (``"domain"``, ``"control"``, ``"monitor"``, ``"indicators"``, ``"ledgers"``).
     name : str
         File name.
 
