@@ -308,6 +308,16 @@ def test_ledger_and_farmland(ws, tmp_path):
     assert ok("audit", "verify", ws, "--json")["ok"] is True
 
 
+def test_farmland_balance(world, tmp_path):
+    got = ok("farmland", "balance", world, "--from", "2023", "--to", "2024", "--xlsx", tmp_path / "b.xlsx", "--json")
+    assert [(r["unit"], r["direction"], r["kind"]) for r in got["rows"]] == [("640302", "减少", "建设")]
+    assert got["rows"][0]["area_m2"] == pytest.approx(A_GD, abs=0.005)
+    [unit] = got["units"]
+    assert (unit["decrease_m2"], unit["increase_m2"]) == (got["changes_zygd_area_m2"], 0)
+    assert unit["paddy_decrease_m2"] == unit["decrease_m2"] and unit["net_m2"] == -unit["decrease_m2"]
+    assert openpyxl.load_workbook(tmp_path / "b.xlsx").sheetnames == ["按县汇总", "流向明细"]
+
+
 # ---------------------------------------------------------------------------- users and server
 def test_users(ws):
     assert ok("user", "add", ws, "zhang", "--role", "enforcer", "--county", "640302",

@@ -20,10 +20,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from onemap.errors import InputError, Problem, WorkspaceError
 from onemap.ledgers import farmland
+from onemap.ledgers.balance import balance, load_flows
 from onemap.ledgers.flow import TransitionError, check_move, deadline_status, due_at, missing_fields
 from onemap.ledgers.rows import check_rows, check_values, map_columns
 from onemap.ledgers.schema import Register, load_register
 from onemap.ledgers.tables import read_table
+from onemap.monitor.changes import detect_changes
+from onemap.monitor.classes import FLAG_COLUMNS, describe_codes
 from onemap.reports.xlsx import write_workbook
 from onemap.store import audit
 from onemap.store import ledgers as tables
@@ -52,9 +55,10 @@ def _ready(engine: Engine) -> bool:
     return inspect(engine).has_table(tables.records_table.name)
 
 
-def _find(conn: Connection, reg: Register, ref: str) -> Any:
+def _find(conn: Connection, reg: Register, ref: str, *, lock: bool = False) -> Any:
     t = tables.records_table
-    row = conn.execute(select(t).where(t.c.register == reg.name, t.c.record_no == str(ref))).first()
+    stmt = select(t).where(t.c.register == reg.name, t.c.record_no == str(ref))
+    row = conn.execute(stmt.with_for_update() if lock else stmt).first()
     if row is None:
         raise WorkspaceError(f"「{reg.title}」台账中没有记录 {ref}",
                              [Problem("record_not_found", str(ref), row=str(ref))])
@@ -390,8 +394,12 @@ def cover(store: Store, occupation: str, projects: list[str], *, actor: str,
     if len(set(projects)) != len(projects):
         raise InputError("挂钩的补充耕地项目重复：" + "、".join(projects))
     label = _label(occ_reg, occupation)
+    t = tables.records_table
     with engine.begin() as conn:
         occ = _find(conn, occ_reg, occupation)
+        # Write first: the transaction holds the write lock (SQLite) before reading any balance,
+        # and project rows are locked (PostgreSQL), so two covers cannot draw on the same remainder.
+        conn.execute(update(t).where(t.c.id == occ.id).values(updated_at=when.isoformat()))
         if occ.state in cfg.closed_states:
             raise TransitionError(f"{label} 状态为「{occ_reg.flow.state_title(occ.state)}」，不能挂钩")
         if _covered(conn, occ.id):
@@ -404,7 +412,7 @@ def cover(store: Store, occupation: str, projects: list[str], *, actor: str,
             raise InputError(f"{label} 须指定挂钩的补充耕地项目（--projects）")
         sources_ = []
         for no in projects:
-            prow = _find(conn, sup_reg, no)
+            prow = _find(conn, sup_reg, no, lock=True)
             sources_.append(farmland.Source(no, prow.county, prow.state,
                                             sup_reg.flow.state_title(prow.state),
                                             _available(conn, cfg, sup_reg, prow)))
@@ -446,8 +454,10 @@ def uncover(store: Store, occupation: str, *, actor: str, notes: str = "",
         raise WorkspaceError(f"「{occ_reg.title}」台账中没有记录 {occupation}")
     label = _label(occ_reg, occupation)
     j = tables.journal_table
+    t = tables.records_table
     with engine.begin() as conn:
         occ = _find(conn, occ_reg, occupation)
+        conn.execute(update(t).where(t.c.id == occ.id).values(updated_at=when.isoformat()))
         if not _covered(conn, occ.id):
             raise InputError(f"{label} 未挂钩，无需撤销", [Problem("not_covered", occupation)])
         net = conn.execute(
@@ -494,3 +504,69 @@ def accounts(store: Store, *, county: str | None = None) -> dict[str, Any]:
         journal = [_entry_dict(e) for e in entries]
     return {"accounts": rows, "journal": journal,
             "config": {"version": cfg.version, "sha256": cfg.sha256}}
+
+
+# ---------------------------------------------------------------------------- balance from changes
+def farmland_balance(store: Store, from_: str, to: str, *, dataset: str = "DLTB",
+                     xlsx: str | Path | None = None) -> dict[str, Any]:
+    """耕地 decrease (by destination) and increase (by origin) per county between two versions.
+
+    Change detection (:func:`onemap.monitor.changes.detect_changes`) finds the
+    pieces; each is classified with the land-class table and
+    ``farmland_flows.yaml``; areas are 耕地 net of 田坎 with the KCXS of the
+    version where the piece is 耕地 (read by BSM), so the decrease ties to the
+    change detection's 占用耕地 area. Nothing is written to the workspace.
+
+    Returns
+    -------
+    dict
+        ``source``, ``rows`` (``unit``, ``direction``, ``kind``, ``area_m2``,
+        ``tiankan_m2``), ``units`` (per county ``decrease_m2``, ``increase_m2``,
+        ``net_m2``, ``paddy_decrease_m2``, ``paddy_increase_m2``), ``xlsx``.
+    """
+    cfg = load_flows()
+    old_info, new_info = store.version(dataset, from_), store.version(dataset, to)
+    old, new = store.read(dataset, old_info.version), store.read(dataset, new_info.version)
+    result = detect_changes(old, new)
+    ch = result.changes
+    kcxs_old = _kcxs_by_bsm(old)
+    kcxs_new = _kcxs_by_bsm(new)
+    before = describe_codes(ch["before"].to_numpy(), "DLBM")
+    after = describe_codes(ch["after"].to_numpy(), "DLBM")
+    pieces = []
+    for i, row in enumerate(ch.itertuples(index=False)):
+        bf = {k: bool(before[k].iloc[i]) for k in FLAG_COLUMNS}
+        af = {k: bool(after[k].iloc[i]) for k in FLAG_COLUMNS}
+        pieces.append({
+            "unit": row.county or "未知", "area_m2": float(row.area_m2),
+            "before_cultivated": bf["cultivated"], "after_cultivated": af["cultivated"],
+            "before_paddy": bf["paddy"], "after_paddy": af["paddy"],
+            "kcxs_before": kcxs_old.get(str(row.bsm_before), 0.0),
+            "kcxs_after": kcxs_new.get(str(row.bsm_after), 0.0),
+            "before_kind": cfg.classify(str(row.before), bf), "after_kind": cfg.classify(str(row.after), af)})
+    got = balance(pieces)
+    out: dict[str, Any] = {
+        "source": {"dataset": dataset, "from": old_info.version, "to": new_info.version},
+        **got, "changes_zygd_area_m2": result.summary.get("zygd_area_m2", 0.0),
+        "flows_config": {"version": cfg.version, "sha256": cfg.sha256}, "xlsx": None}
+    if xlsx is not None:
+        rows = pd.DataFrame(got["rows"], columns=["unit", "direction", "kind", "area_m2", "tiankan_m2"])
+        units = pd.DataFrame(got["units"], columns=["unit", "decrease_m2", "increase_m2", "net_m2",
+                                                     "paddy_decrease_m2", "paddy_increase_m2"])
+        headers = {"unit": "行政区", "direction": "方向", "kind": "去向/来源", "area_m2": "耕地面积（平方米）",
+                   "tiankan_m2": "田坎面积（平方米）", "decrease_m2": "耕地减少（平方米）",
+                   "increase_m2": "耕地增加（平方米）", "net_m2": "净增（平方米）",
+                   "paddy_decrease_m2": "水田减少（平方米）", "paddy_increase_m2": "水田增加（平方米）"}
+        title = f"{dataset} {old_info.version} → {new_info.version} 耕地进出"
+        path = write_workbook(xlsx, {"按县汇总": units, "流向明细": rows}, headers=headers,
+                              titles={"按县汇总": title, "流向明细": title},
+                              number_formats={k: "#,##0.00" for k in headers if k.endswith("_m2")})
+        out["xlsx"] = str(path)
+    return out
+
+
+def _kcxs_by_bsm(gdf: pd.DataFrame) -> dict[str, float]:
+    if "KCXS" not in gdf.columns or "BSM" not in gdf.columns:
+        return {}
+    k = pd.to_numeric(gdf["KCXS"], errors="coerce").fillna(0.0)
+    return dict(zip(gdf["BSM"].astype(str), k.astype(float), strict=True))

@@ -243,3 +243,36 @@ def farmland_accounts(
         table.add_row(r["county"], r["measure"], r["unit"],
                       *(f"{r[k]:,.2f}" for k in ("入库", "核销", "调剂", "撤销", "balance")))
     out.print(table)
+
+
+@farmland_app.command("balance")
+def farmland_balance(
+    ws: WsArg,
+    from_: Annotated[str, typer.Option("--from", help="前时相版本，如 2024")],
+    to: Annotated[str, typer.Option("--to", help="后时相版本，如 2025")],
+    dataset: Annotated[str, typer.Option(help="地类图斑数据集")] = "DLTB",
+    xlsx: Annotated[Path | None, typer.Option(help="输出 XLSX")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """按县统计两个版本之间耕地减少（按去向）、增加（按来源）、水田增减和净增（扣除田坎）。"""
+    from onemap.app.ledgers import farmland_balance as run_balance
+
+    try:
+        result = run_balance(open_store(ws), from_, to, dataset=dataset, xlsx=xlsx)
+    except OneMapError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _emit_json(result)
+        return
+    src = result["source"]
+    table = Table(title=f"{src['dataset']} {src['from']} → {src['to']} 耕地进出（平方米，扣除田坎）")
+    for col in ("行政区", "耕地减少", "耕地增加", "净增", "水田减少", "水田增加"):
+        table.add_column(col)
+    for u in result["units"]:
+        table.add_row(u["unit"], *(f"{u[k]:,.2f}" for k in ("decrease_m2", "increase_m2", "net_m2",
+                                                            "paddy_decrease_m2", "paddy_increase_m2")))
+    out.print(table)
+    for r in result["rows"]:
+        out.print(f"  · {r['unit']} {r['direction']} {r['kind']}：{r['area_m2']:,.2f}（田坎 {r['tiankan_m2']:,.2f}）")
+    if result["xlsx"]:
+        out.print(f"已输出：{result['xlsx']}")
