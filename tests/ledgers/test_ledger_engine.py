@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from onemap.errors import InputError
+from onemap.domain import sources
+from onemap.errors import DomainDataError, InputError
 from onemap.ledgers.flow import TransitionError, check_move, deadline_status, due_at
 from onemap.ledgers.rows import check_rows, map_columns, to_date
 from onemap.ledgers.schema import STATE_COLUMN, load_register, register_names
@@ -106,3 +107,22 @@ def test_rows_convert_and_every_problem_is_named():
 def test_dates():
     assert [to_date(x) for x in ("2024/5/1", "20240501", "2024-05-01 00:00:00", "2024.5.1", "5/1/2024")] == [
         "2024-05-01", "2024-05-01", "2024-05-01", "2024-05-01", None]
+
+
+def test_a_bureau_override_is_used_and_a_bad_one_is_named(tmp_path, monkeypatch):
+    text = (sources.SHIPPED_DIRS["ledgers"] / "GDZY.yaml").read_text("utf-8")
+
+    def override(name: str, edited: str) -> None:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "GDZY.yaml").write_text(edited, "utf-8")
+        monkeypatch.setenv(sources.ENV_OVERRIDE_DIR, str(folder))
+
+    override("a", text.replace("draft: {title: 拟件, deadline_days: 30", "draft: {title: 拟件, deadline_days: 10"))
+    assert load_register("GDZY").flow.states["draft"].deadline_days == 10
+    override("b", text.replace("to: filed", "to: archived"))
+    with pytest.raises(DomainDataError, match="GDZY.yaml中 flow.actions.file 有误：引用了未定义的状态 archived"):
+        load_register("GDZY")
+    override("c", text.replace("key: ZYBH", "key: BH"))
+    with pytest.raises(DomainDataError, match="数据文件 GDZY.yaml中 key 有误：BH 不是本台账的字段"):
+        load_register("GDZY")
