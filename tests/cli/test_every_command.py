@@ -318,6 +318,14 @@ def test_farmland_balance(world, tmp_path):
     assert openpyxl.load_workbook(tmp_path / "b.xlsx").sheetnames == ["按县汇总", "流向明细"]
 
 
+def test_farmland_occupations(ws):
+    got = ok("farmland", "occupations", ws, "--from", "2023", "--to", "2024", "--json")
+    assert (got["created"], got["existing"]) == (["BH-2023-2024-640302000000"], 0)
+    [rec] = ok("ledger", "list", ws, "GDZY", "--json")["records"]
+    assert (rec["values"]["ZYLX"], rec["values"]["ZYGDMJ"]) == ("建设", pytest.approx(A_GD, abs=0.005))
+    assert ok("farmland", "occupations", ws, "--from", "2023", "--to", "2024", "--json")["existing"] == 1
+
+
 # ---------------------------------------------------------------------------- users and server
 def test_users(ws):
     assert ok("user", "add", ws, "zhang", "--role", "enforcer", "--county", "640302",

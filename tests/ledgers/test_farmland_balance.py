@@ -12,6 +12,7 @@ import pytest
 
 from builders import dltb_frame
 from onemap.app import ledgers as uc
+from onemap.errors import InputError
 from onemap.store import VersionMeta
 
 
@@ -58,3 +59,37 @@ def test_balance_by_destination_and_origin(workspace, tmp_path):
     # the decrease is exactly change detection's 占用耕地 area (both net of the old KCXS, to the cent)
     assert unit["decrease_m2"] == got["changes_zygd_area_m2"]
     assert got["xlsx"] == str(tmp_path / "b.xlsx")
+
+
+def test_every_loss_becomes_an_occupation_once(workspace, write_csv):
+    old = dltb_frame(6)
+    new = old.copy()
+    new.loc[0, ["DLBM", "DLMC", "KCXS"]] = ["0601", "工业用地", 0.0]
+    new.loc[2, ["DLBM", "DLMC", "KCXS"]] = ["1104", "坑塘水面", 0.0]
+    new.loc[3, ["DLBM", "DLMC", "KCXS"]] = ["0103", "旱地", 0.10]  # a gain: no occupation
+    workspace.write_version("DLTB", "2023", old, VersionMeta())
+    workspace.write_version("DLTB", "2024", new, VersionMeta())
+    got = uc.record_occupations(workspace, "2023", "2024", actor="系统", now="2025-01-01")
+    assert got["created"] == ["BH-2023-2024-640302000000", "BH-2023-2024-640302000002"]
+    recs = {r["record_no"]: r for r in uc.list_records(workspace, "GDZY")["records"]}
+    paddy, pond = recs["BH-2023-2024-640302000000"], recs["BH-2023-2024-640302000002"]
+    assert (paddy["values"]["ZYLX"], pond["values"]["ZYLX"]) == ("建设", "坑塘水域")
+    assert paddy["values"]["ZYGDMJ"] == pytest.approx(A * 0.95, abs=0.011)
+    assert paddy["values"]["ZYSTMJ"] == paddy["values"]["ZYGDMJ"]  # 0101 lost: 水田 too
+    assert pond["values"]["ZYSTMJ"] == 0  # 0103 旱地
+    assert paddy["county"] == "640302" and paddy["has_geometry"] and paddy["state_title"] == "拟件"
+    before = workspace.fingerprint()
+    again = uc.record_occupations(workspace, "2023", "2024", actor="系统")
+    assert (again["created"], again["existing"]) == ([], 2)
+    assert workspace.fingerprint() == before
+    # the 等别 is not in DLTB: a cover refuses until it is filled, then draws as usual
+    uc.import_records(workspace, "BCGDXM", write_csv("p.csv", [
+        {"项目编号": "P1", "项目名称": "甲", "类型": "土地整治", "行政区": "640302", "新增耕地面积": 100000,
+         "新增水田面积": 50000, "验收平均等别": 8, "状态": "入库"}]), actor="张三")
+    before = workspace.fingerprint()
+    with pytest.raises(InputError, match="耕地占用 BH-2023-2024-640302000000 未填写等别 ZYPJDB"):
+        uc.cover(workspace, "BH-2023-2024-640302000000", ["P1"], actor="张三")
+    assert workspace.fingerprint() == before
+    uc.act(workspace, "GDZY", "BH-2023-2024-640302000000", "submit", actor="张三", fields={"ZYPJDB": "8"})
+    got = uc.cover(workspace, "BH-2023-2024-640302000000", ["P1"], actor="张三")
+    assert got["demand"]["数量"] == paddy["values"]["ZYGDMJ"] == got["demand"]["产能"]

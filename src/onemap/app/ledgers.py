@@ -102,6 +102,20 @@ def _supply_entries(cfg: farmland.AccountsConfig, reg: Register, record: dict[st
              "occupation_no": None, "note": ""} for m, a in got.items() if a]
 
 
+def _insert(conn: Connection, reg: Register, key: str, county: str, state: str, values: dict[str, Any],
+            geometry: str | None, actor: str, when: datetime, source: dict[str, Any]) -> int:
+    """Write one new record with its creation event and audit row; return its id."""
+    row = {"register": reg.name, "record_no": key, "state": state, "county": county,
+           "data": dumps(values), "geometry": geometry, "created_at": when.isoformat(),
+           "updated_at": when.isoformat(), "due_at": due_at(reg.flow, None, state, when)}
+    rid = conn.execute(insert(tables.records_table).values(**row)).inserted_primary_key[0]
+    entry = audit.append(conn, actor, "ledger.create", "ledger", f"{reg.name}/{key}", None, _snapshot(row))
+    conn.execute(insert(tables.events_table).values(
+        record_id=rid, at=when.isoformat(), actor=actor, action="import", from_state=None,
+        to_state=state, fields=dumps(source), audit_id=entry.id))
+    return int(rid)
+
+
 # ---------------------------------------------------------------------------- import
 def import_records(store: Store, register: str, path: str | Path, *, actor: str,
                    layer: str | None = None, encoding: str | None = None,
@@ -151,7 +165,6 @@ def import_records(store: Store, register: str, path: str | Path, *, actor: str,
                 entries += _supply_entries(cfg, reg, r.values, r.county, r.key)
     tables.ensure_tables(engine)
     audit.ensure_tables(engine)
-    t = tables.records_table
     with engine.begin() as conn:
         entry = audit.append(conn, actor, "ledger.import", "ledger", reg.name, None, {
             "file": src.file_name, "sha256": src.sha256, "rows": len(checked.records),
@@ -162,16 +175,8 @@ def import_records(store: Store, register: str, path: str | Path, *, actor: str,
         for r in checked.records:
             geom = (shapely.to_wkb(geoms.iloc[r.geometry_index], hex=True)
                     if r.geometry_index is not None else None)
-            row = {"register": reg.name, "record_no": r.key, "state": r.state, "county": r.county,
-                   "data": dumps(r.values), "geometry": geom, "created_at": when.isoformat(),
-                   "updated_at": when.isoformat(), "due_at": due_at(reg.flow, None, r.state, when)}
-            rid = conn.execute(insert(t).values(**row)).inserted_primary_key[0]
-            rec_audit = audit.append(conn, actor, "ledger.create", "ledger",
-                                     f"{reg.name}/{r.key}", None, _snapshot(row))
-            conn.execute(insert(tables.events_table).values(
-                record_id=rid, at=when.isoformat(), actor=actor, action="import", from_state=None,
-                to_state=r.state, fields=dumps({"file": src.file_name, "row": r.row}),
-                audit_id=rec_audit.id))
+            _insert(conn, reg, r.key, r.county, r.state, r.values, geom, actor, when,
+                    {"file": src.file_name, "row": r.row})
         if entries:
             j = audit.append(conn, actor, "farmland.store", "farmland_journal", reg.name, None,
                              {"entries": entries})
@@ -525,25 +530,7 @@ def farmland_balance(store: Store, from_: str, to: str, *, dataset: str = "DLTB"
         ``net_m2``, ``paddy_decrease_m2``, ``paddy_increase_m2``), ``xlsx``.
     """
     cfg = load_flows()
-    old_info, new_info = store.version(dataset, from_), store.version(dataset, to)
-    old, new = store.read(dataset, old_info.version), store.read(dataset, new_info.version)
-    result = detect_changes(old, new)
-    ch = result.changes
-    kcxs_old = _kcxs_by_bsm(old)
-    kcxs_new = _kcxs_by_bsm(new)
-    before = describe_codes(ch["before"].to_numpy(), "DLBM")
-    after = describe_codes(ch["after"].to_numpy(), "DLBM")
-    pieces = []
-    for i, row in enumerate(ch.itertuples(index=False)):
-        bf = {k: bool(before[k].iloc[i]) for k in FLAG_COLUMNS}
-        af = {k: bool(after[k].iloc[i]) for k in FLAG_COLUMNS}
-        pieces.append({
-            "unit": row.county or "未知", "area_m2": float(row.area_m2),
-            "before_cultivated": bf["cultivated"], "after_cultivated": af["cultivated"],
-            "before_paddy": bf["paddy"], "after_paddy": af["paddy"],
-            "kcxs_before": kcxs_old.get(str(row.bsm_before), 0.0),
-            "kcxs_after": kcxs_new.get(str(row.bsm_after), 0.0),
-            "before_kind": cfg.classify(str(row.before), bf), "after_kind": cfg.classify(str(row.after), af)})
+    old_info, new_info, result, pieces = _change_pieces(store, dataset, from_, to)
     got = balance(pieces)
     out: dict[str, Any] = {
         "source": {"dataset": dataset, "from": old_info.version, "to": new_info.version},
@@ -563,6 +550,93 @@ def farmland_balance(store: Store, from_: str, to: str, *, dataset: str = "DLTB"
                               number_formats={k: "#,##0.00" for k in headers if k.endswith("_m2")})
         out["xlsx"] = str(path)
     return out
+
+
+def _change_pieces(store: Store, dataset: str, from_: str, to: str) -> tuple[Any, Any, Any, list[dict[str, Any]]]:
+    """Change detection between two versions, each piece described for the balance."""
+    cfg = load_flows()
+    old_info, new_info = store.version(dataset, from_), store.version(dataset, to)
+    old, new = store.read(dataset, old_info.version), store.read(dataset, new_info.version)
+    result = detect_changes(old, new)
+    ch = result.changes
+    kcxs_old = _kcxs_by_bsm(old)
+    kcxs_new = _kcxs_by_bsm(new)
+    before = describe_codes(ch["before"].to_numpy(), "DLBM")
+    after = describe_codes(ch["after"].to_numpy(), "DLBM")
+    pieces = []
+    for i, row in enumerate(ch.itertuples(index=False)):
+        bf = {k: bool(before[k].iloc[i]) for k in FLAG_COLUMNS}
+        af = {k: bool(after[k].iloc[i]) for k in FLAG_COLUMNS}
+        pieces.append({
+            "unit": row.county or "未知", "area_m2": float(row.area_m2),
+            "before_cultivated": bf["cultivated"], "after_cultivated": af["cultivated"],
+            "before_paddy": bf["paddy"], "after_paddy": af["paddy"],
+            "kcxs_before": kcxs_old.get(str(row.bsm_before), 0.0),
+            "kcxs_after": kcxs_new.get(str(row.bsm_after), 0.0),
+            "before_kind": cfg.classify(str(row.before), bf), "after_kind": cfg.classify(str(row.after), af),
+            "tbbh": str(row.tbbh), "bsm_before": str(row.bsm_before), "bsm_after": str(row.bsm_after),
+            "before": str(row.before), "after": str(row.after), "geometry": ch.geometry.iloc[i]})
+    return old_info, new_info, result, pieces
+
+
+def record_occupations(store: Store, from_: str, to: str, *, actor: str, dataset: str = "DLTB",
+                       now: datetime | str | None = None) -> dict[str, Any]:
+    """Register every 耕地 loss change detection finds as a 耕地占用 record (idempotent).
+
+    One record per change piece whose old class is 耕地 and new class is not,
+    numbered ``BH-<from>-<to>-<BSM before>[-<BSM after>]`` so a re-run creates
+    nothing twice. Values: 占用类型 from the destination (``farmland_flows.yaml``
+    ``occupation_types``), 占用耕地 and 水田 net of 田坎, the piece's geometry;
+    the 等别 is left empty (DLTB does not carry it) and must be filled, e.g.
+    ``onemap ledger act WS GDZY <no> submit -f ZYPJDB=8``, before a cover.
+
+    Returns
+    -------
+    dict
+        ``created`` (numbers), ``existing`` (count of pieces already registered), ``audit_id``.
+    """
+    cfg = load_flows()
+    acc = farmland.load_accounts()
+    reg = load_register(acc.demand_register)
+    when = as_datetime(now)
+    old_info, new_info, _, pieces = _change_pieces(store, dataset, from_, to)
+    engine = store.sql_engine()
+    existing: set[str] = set()
+    if _ready(engine):
+        t = tables.records_table
+        with engine.connect() as conn:
+            existing = set(conn.execute(select(t.c.record_no).where(t.c.register == reg.name)).scalars())
+    todo, problems, skipped = [], [], 0
+    stamp = f"{dataset} {old_info.version}→{new_info.version}"
+    for p in pieces:
+        if not (p["before_cultivated"] and not p["after_cultivated"]):
+            continue
+        key = f"BH-{old_info.version}-{new_info.version}-{p['bsm_before']}"
+        if p["bsm_after"] and p["bsm_after"] != p["bsm_before"]:
+            key += f"-{p['bsm_after']}"
+        if key in existing:
+            skipped += 1
+            continue
+        net = round(p["area_m2"] * (1.0 - min(max(p["kcxs_before"], 0.0), 1.0)), 2)
+        raw = {"ZYBH": key, "XMMC": f"变化图斑 {p['tbbh']}（{p['before']}→{p['after']}）",
+               "ZYLX": cfg.occupation_types.get(p["after_kind"], p["after_kind"]), "XZQDM": p["unit"],
+               "ZYGDMJ": net, "ZYSTMJ": net if p["before_paddy"] else 0.0,
+               "BZ": f"由变化检测 {stamp} 生成"}
+        values = check_values(reg, raw, f"变化图斑 {p['tbbh']}", stamp, problems)
+        todo.append((key, p["unit"], values, shapely.to_wkb(p["geometry"], hex=True)))
+    if problems:
+        raise InputError(f"变化图斑不能登记为「{reg.title}」（{len(problems)} 处）："
+                         + "；".join(x.message for x in problems[:20]), problems)
+    if not todo:
+        return {"created": [], "existing": skipped, "audit_id": None}
+    tables.ensure_tables(engine)
+    audit.ensure_tables(engine)
+    with engine.begin() as conn:
+        entry = audit.append(conn, actor, "ledger.detect", "ledger", reg.name, None,
+                             {"source": stamp, "records": [k for k, *_ in todo]})
+        for key, county, values, geom in todo:
+            _insert(conn, reg, key, county, reg.flow.initial, values, geom, actor, when, {"changes": stamp})
+    return {"created": [k for k, *_ in todo], "existing": skipped, "audit_id": entry.id}
 
 
 def _kcxs_by_bsm(gdf: pd.DataFrame) -> dict[str, float]:

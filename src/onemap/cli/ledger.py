@@ -276,3 +276,28 @@ def farmland_balance(
         out.print(f"  · {r['unit']} {r['direction']} {r['kind']}：{r['area_m2']:,.2f}（田坎 {r['tiankan_m2']:,.2f}）")
     if result["xlsx"]:
         out.print(f"已输出：{result['xlsx']}")
+
+
+@farmland_app.command("occupations")
+def farmland_occupations(
+    ws: WsArg,
+    from_: Annotated[str, typer.Option("--from", help="前时相版本，如 2024")],
+    to: Annotated[str, typer.Option("--to", help="后时相版本，如 2025")],
+    dataset: Annotated[str, typer.Option(help="地类图斑数据集")] = "DLTB",
+    actor: ActorOpt = None,
+    now: NowOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """将变化检测发现的耕地减少逐片登记为耕地占用记录（重复运行不会重复登记）。"""
+    from onemap.app.ledgers import record_occupations
+
+    try:
+        result = record_occupations(open_store(ws), from_, to, actor=_actor(actor), dataset=dataset, now=now)
+    except OneMapError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _emit_json(result)
+    else:
+        out.print(f"新登记耕地占用 {len(result['created'])} 条，已登记过 {result['existing']} 条")
+        for key in result["created"][:30]:
+            out.print(f"  · {key}")

@@ -35,6 +35,7 @@ class FlowsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: str = ""
     kinds: list[FlowKind]
+    occupation_types: dict[str, str] = {}
     sha256: str = ""
 
     def classify(self, code: str, flags: dict[str, bool]) -> str:

@@ -61,8 +61,11 @@ class AccountsConfig(BaseModel):
     exceptions: dict[str, Literal["unstored", "exempt"]]
     sha256: str = ""
 
-    def coefficient(self, grade: Any, where: str) -> float:
-        """The coefficient of a 等别; refuses a grade the table lacks."""
+    def coefficient(self, grade: Any, where: str, field: str = "") -> float:
+        """The coefficient of a 等别; refuses a missing grade or one the table lacks."""
+        if grade is None or str(grade).strip() == "":
+            raise InputError(f"{where} 未填写等别 {field}，不能计算产能（可在流转时用 -f {field}=等别 补填）",
+                             [Problem("missing_grade", "未填写等别", row=where, field=field)])
         try:
             return self.grade_coefficients[int(grade)]
         except (KeyError, TypeError, ValueError) as exc:
@@ -101,7 +104,7 @@ def amounts(cfg: AccountsConfig, values: dict[str, Any], side: Literal["supply",
     for name, m in cfg.measures.items():
         area = float(values.get(getattr(m, side)) or 0)
         grade_field = m.grade_supply if side == "supply" else m.grade_demand
-        factor = cfg.coefficient(values.get(grade_field), where) if grade_field else 1.0
+        factor = cfg.coefficient(values.get(grade_field), where, grade_field) if grade_field else 1.0
         out[name] = cents(area * factor)
     return out
 
