@@ -93,3 +93,9 @@ def test_every_loss_becomes_an_occupation_once(workspace, write_csv):
     uc.act(workspace, "GDZY", "BH-2023-2024-640302000000", "submit", actor="张三", fields={"ZYPJDB": "8"})
     got = uc.cover(workspace, "BH-2023-2024-640302000000", ["P1"], actor="张三")
     assert got["demand"]["数量"] == paddy["values"]["ZYGDMJ"] == got["demand"]["产能"]
+    # the balance report shows how much of the decrease is covered: 0000's 数量, not 0002's
+    unit = uc.farmland_balance(workspace, "2023", "2024")["units"][0]
+    assert unit["covered_m2"] == paddy["values"]["ZYGDMJ"]
+    assert unit["uncovered_m2"] == pytest.approx(pond["values"]["ZYGDMJ"], abs=0.005)
+    uc.uncover(workspace, "BH-2023-2024-640302000000", actor="张三")
+    assert uc.farmland_balance(workspace, "2023", "2024")["units"][0]["covered_m2"] == 0

@@ -532,6 +532,10 @@ def farmland_balance(store: Store, from_: str, to: str, *, dataset: str = "DLTB"
     cfg = load_flows()
     old_info, new_info, result, pieces = _change_pieces(store, dataset, from_, to)
     got = balance(pieces)
+    covered = _covered_losses(store, _loss_prefix(old_info.version, new_info.version))
+    for u in got["units"]:
+        u["covered_m2"] = covered.get(u["unit"], 0) / 100
+        u["uncovered_m2"] = round(u["decrease_m2"] - u["covered_m2"], 2)
     out: dict[str, Any] = {
         "source": {"dataset": dataset, "from": old_info.version, "to": new_info.version},
         **got, "changes_zygd_area_m2": result.summary.get("zygd_area_m2", 0.0),
@@ -539,11 +543,13 @@ def farmland_balance(store: Store, from_: str, to: str, *, dataset: str = "DLTB"
     if xlsx is not None:
         rows = pd.DataFrame(got["rows"], columns=["unit", "direction", "kind", "area_m2", "tiankan_m2"])
         units = pd.DataFrame(got["units"], columns=["unit", "decrease_m2", "increase_m2", "net_m2",
-                                                     "paddy_decrease_m2", "paddy_increase_m2"])
+                                                     "paddy_decrease_m2", "paddy_increase_m2", "covered_m2",
+                                                     "uncovered_m2"])
         headers = {"unit": "行政区", "direction": "方向", "kind": "去向/来源", "area_m2": "耕地面积（平方米）",
                    "tiankan_m2": "田坎面积（平方米）", "decrease_m2": "耕地减少（平方米）",
                    "increase_m2": "耕地增加（平方米）", "net_m2": "净增（平方米）",
-                   "paddy_decrease_m2": "水田减少（平方米）", "paddy_increase_m2": "水田增加（平方米）"}
+                   "paddy_decrease_m2": "水田减少（平方米）", "paddy_increase_m2": "水田增加（平方米）",
+                   "covered_m2": "已挂钩核销（平方米）", "uncovered_m2": "未核销（平方米）"}
         title = f"{dataset} {old_info.version} → {new_info.version} 耕地进出"
         path = write_workbook(xlsx, {"按县汇总": units, "流向明细": rows}, headers=headers,
                               titles={"按县汇总": title, "流向明细": title},
@@ -611,7 +617,7 @@ def record_occupations(store: Store, from_: str, to: str, *, actor: str, dataset
     for p in pieces:
         if not (p["before_cultivated"] and not p["after_cultivated"]):
             continue
-        key = f"BH-{old_info.version}-{new_info.version}-{p['bsm_before']}"
+        key = f"{_loss_prefix(old_info.version, new_info.version)}{p['bsm_before']}"
         if p["bsm_after"] and p["bsm_after"] != p["bsm_before"]:
             key += f"-{p['bsm_after']}"
         if key in existing:
@@ -637,6 +643,27 @@ def record_occupations(store: Store, from_: str, to: str, *, actor: str, dataset
         for key, county, values, geom in todo:
             _insert(conn, reg, key, county, reg.flow.initial, values, geom, actor, when, {"changes": stamp})
     return {"created": [k for k, *_ in todo], "existing": skipped, "audit_id": entry.id}
+
+
+def _loss_prefix(from_: str, to: str) -> str:
+    """Number prefix of the occupations registered from one change detection."""
+    return f"BH-{from_}-{to}-"
+
+
+def _covered_losses(store: Store, prefix: str) -> dict[str, int]:
+    """Per county, cents of 数量 核销 (net of 撤销) on the occupations numbered ``prefix…``."""
+    engine = store.sql_engine()
+    if not _ready(engine):
+        return {}
+    j = tables.journal_table
+    measure = farmland.load_accounts().area_measure
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(j.c.county, func.sum(j.c.amount_cents))
+            .where(j.c.occupation_no.startswith(prefix, autoescape=True), j.c.measure == measure,
+                   j.c.kind.in_(("核销", "撤销")))
+            .group_by(j.c.county)).all()
+    return {c: -int(a or 0) for c, a in rows}
 
 
 def _kcxs_by_bsm(gdf: pd.DataFrame) -> dict[str, float]:

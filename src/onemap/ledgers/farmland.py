@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from onemap.domain import sources
 from onemap.errors import InputError, Problem
@@ -56,10 +56,17 @@ class AccountsConfig(BaseModel):
     stored_state: str
     closed_states: list[str]
     measures: dict[str, MeasureSpec]
+    area_measure: str
     grade_coefficients: dict[int, float]
     exception_field: str
     exceptions: dict[str, Literal["unstored", "exempt"]]
     sha256: str = ""
+
+    @model_validator(mode="after")
+    def _known_area_measure(self) -> AccountsConfig:
+        if self.area_measure not in self.measures:
+            raise ValueError(f"area_measure {self.area_measure} 不在 measures 中")
+        return self
 
     def coefficient(self, grade: Any, where: str, field: str = "") -> float:
         """The coefficient of a 等别; refuses a missing grade or one the table lacks."""
