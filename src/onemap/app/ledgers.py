@@ -9,7 +9,7 @@ post to the journal in the same transaction as the record they change.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from onemap.ledgers.flow import TransitionError, check_move, deadline_status, du
 from onemap.ledgers.rows import check_rows, check_values, map_columns
 from onemap.ledgers.schema import Register, load_register
 from onemap.ledgers.tables import read_table
+from onemap.monitor.cases import as_datetime
 from onemap.monitor.changes import detect_changes
 from onemap.monitor.classes import FLAG_COLUMNS, describe_codes
 from onemap.reports.xlsx import write_workbook
@@ -35,18 +36,6 @@ from onemap.store.catalog import dumps
 
 
 # ---------------------------------------------------------------------------- helpers
-def as_datetime(now: datetime | str | None) -> datetime:
-    """A timezone-aware UTC datetime from None (now), a datetime or ISO text."""
-    if now is None:
-        return datetime.now(UTC).replace(microsecond=0)
-    if isinstance(now, str):
-        text = now.strip()
-        now = datetime.fromisoformat(text + ("T00:00:00" if len(text) == 10 else ""))
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
-    return now.astimezone(UTC).replace(microsecond=0)
-
-
 def _label(reg: Register, no: str) -> str:
     return f"{reg.title} {no}"
 

@@ -4,7 +4,8 @@
 - :mod:`~onemap.ledgers.schema`: a register's fields, code lists, synonyms and geometry;
 - :mod:`~onemap.ledgers.rows`: checking imported rows against the schema;
 - :mod:`~onemap.ledgers.tables`: reading XLSX/CSV and geodata files into rows;
-- :mod:`~onemap.ledgers.farmland`: 占补平衡 accounts on three measures.
+- :mod:`~onemap.ledgers.farmland`: 占补平衡 accounts on three measures;
+- :mod:`~onemap.ledgers.balance`: 耕地 decrease and increase from change detection.
 
 Pure functions; the use cases live in :mod:`onemap.app.ledgers`, the tables in
 :mod:`onemap.store.ledgers`.
