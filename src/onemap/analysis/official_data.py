@@ -1,8 +1,10 @@
-"""The data file of the official statistics tables (``analysis/data/official_tables.yaml``).
+"""What the official statistics tables need from the data files.
 
-It holds the 城镇村属性码 list, the bulletin (公报) grouping and the 调平 parameters, each with
-its source. A bureau may override it by putting an edited copy of the same name into the
-directory named by ``ONEMAP_DOMAIN_DIR`` (the rule of every data file).
+The 城镇村属性码 list and the bulletin (公报) grouping come from the domain tables
+(``domain/data/bulletin_groups.yaml`` through :func:`onemap.domain.land_classes`: one source
+for every part of OneMap); the 调平 parameters come from ``analysis/data/official_tables.yaml``.
+A bureau may override either by putting an edited copy of the same name into the directory
+named by ``ONEMAP_DOMAIN_DIR`` (the rule of every data file).
 """
 
 from __future__ import annotations
@@ -79,42 +81,29 @@ def _resolve() -> Path:
 
 
 @lru_cache(maxsize=4)
-def _load(path_text: str, mtime: float) -> OfficialTables:
+def _load(path_text: str, mtime: float, classes_id: int) -> OfficialTables:
     path = Path(path_text)
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise _fail(path, f"无法读取（{exc}）") from exc
     try:
-        czc, bulletin, balance = doc["czc"], doc["bulletin"], doc["balance"]
-        codes = {str(k): str(v) for k, v in czc["codes"].items()}
-        groups = [(str(g["name"]), [str(c) for c in g["codes"]]) for g in bulletin["groups"]]
-        czc_group = str(bulletin["czc_group"])
+        balance = doc["balance"]
         tolerance = float(balance["tolerance_ha"])
         large = float(balance["large_class_ha"])
         fields = tuple(str(f) for f in balance["control_fields"])
     except (KeyError, TypeError, ValueError) as exc:
         raise _fail(path, f"缺少或无法解析的项：{exc}") from exc
-    group_of: dict[str, str] = {}
-    for name, members in groups:
-        for code in members:
-            if code in group_of:
-                raise _fail(path, f"地类 {code} 同时属于分组 {group_of[code]} 和 {name}")
-            group_of[code] = name
     lc = land_classes()
-    missing = sorted(set(lc.codes) - set(group_of))
-    unknown = sorted(set(group_of) - set(lc.codes))
-    if missing:
-        raise _fail(path, f"公报分组未包含地类 {', '.join(missing)}")
-    if unknown:
-        raise _fail(path, f"公报分组含有未知地类 {', '.join(unknown)}")
-    if czc_group not in {g for g, _ in groups}:
-        raise _fail(path, f"czc_group {czc_group} 不是已定义的分组")
+    groups = tuple(lc.bulletin_groups())
+    group_of = {code: g for g in groups for code in lc.bulletin_group_codes(g)}
+    codes = dict(lc.czc_classes())
+    czc_group = lc.czc_group
     if tolerance < 0 or large < 0:
         raise _fail(path, "tolerance_ha 和 large_class_ha 不能为负")
     return OfficialTables(
-        czc_codes=codes, czc_suffixes=tuple(str(s) for s in czc.get("suffixes", [])),
-        groups=tuple(g for g, _ in groups), group_of=group_of, czc_group=czc_group,
+        czc_codes=codes, czc_suffixes=(lc.czc_suffix,) if lc.czc_suffix else (),
+        groups=groups, group_of=group_of, czc_group=czc_group,
         tolerance_ha=tolerance, large_class_ha=large, control_fields=fields,
         version=str(doc.get("version", "")), path=str(path),
     )
@@ -129,4 +118,4 @@ def official_tables() -> OfficialTables:
         If the file is malformed or its grouping does not cover every 三调 class exactly once.
     """
     path = _resolve()
-    return _load(str(path), path.stat().st_mtime)
+    return _load(str(path), path.stat().st_mtime, id(land_classes()))
