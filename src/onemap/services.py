@@ -25,18 +25,6 @@ from onemap.reports.xlsx import Filing, filing_from_settings, write_official_wor
 from onemap.store import transforms
 from onemap.store.base import Store
 
-STAT_HEADERS = {
-    "unit": "单位代码",
-    "unit_name": "单位名称",
-    "group": "地类分组",
-    "dlbm": "地类编码",
-    "dlmc": "地类名称",
-    "tbdlmj_m2": "面积（平方米）",
-    "hectare": "面积（公顷）",
-    "mu": "面积（亩）",
-    "total": "合计",
-}
-
 
 def workspace_unit_names(store: Store) -> dict[str, str]:
     """Unit code → name from the workspace's XZQ and CJDCQ, where present."""
@@ -217,14 +205,6 @@ def tabulate_zones(
         source[name] = {"dataset": name, "version": zinfo.version, "version_id": zinfo.id}
     return tabulate(dltb, layers, level=level, unit_names=workspace_unit_names(store), progress=progress,
                     source=source)
-
-
-TABULATE_HEADERS = STAT_HEADERS | {
-    "county": "单位代码", "zone": "控制线", "inside": "范围内", "area_m2": "椭球面积（平方米）",
-    "tbdlmj_m2": "图斑地类面积（平方米）", "tiankan_m2": "其中扣除田坎 1203（平方米）",
-    "zone_a": "控制线甲", "zone_b": "控制线乙",
-    "id_a": "要素甲", "id_b": "要素乙",
-}
 
 
 def write_tabulation(result, *, xlsx: str | Path | None = None, gpkg: str | Path | None = None,
