@@ -23,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 
 from onemap.api import errors, ogc, routes, tiles
 from onemap.api.context import make_context
+from onemap.api.limits import LimitsMiddleware
 from onemap.store import open_workspace
 from onemap.store.base import Store
 
@@ -76,6 +77,7 @@ def create_app(
     app.state.ctx = ctx
     errors.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
+    app.add_middleware(LimitsMiddleware)
 
     api = FastAPI(title="OneMap 自然资源一张图 REST API", version="1.0.0",
                   description="目录、要素统计、合规审查、执法案件、用户。错误均为 "

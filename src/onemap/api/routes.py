@@ -26,8 +26,11 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from onemap.api.auth import COOKIE, Analyst, Manager, Reader, context
-from onemap.api.errors import NotFound
-from onemap.errors import InputError, OneMapError
+from onemap.api.errors import NotFound, PayloadTooLarge
+from onemap.api.limits import parse_json
+from onemap.api.redact import redact
+from onemap.domain.security import security_policy
+from onemap.errors import InputError, OneMapError, Problem
 from onemap.store import audit, users
 from onemap.store.users import ROLES, SESSION_HOURS, PermissionDenied, User, authorize
 
@@ -353,9 +356,10 @@ async def _site_from_request(request: Request):
         suffix = Path(name).suffix.lower()
         if suffix not in _SITE_SUFFIXES:
             raise InputError(f"不支持的地块文件类型：{name}（可用 zip、kml、报盘 txt、GeoJSON）")
-        data = await upload.read()
-        if len(data) > 50 * 1024 * 1024:
-            raise InputError("上传的地块文件超过 50 MB")
+        cap = security_policy().limits.site_upload_bytes
+        data = await upload.read(cap + 1)
+        if len(data) > cap:
+            raise PayloadTooLarge(f"上传的地块文件超过 {cap // 2**20} MB")
         folder = Path(tempfile.mkdtemp(prefix="onemap-site-"))
         path = folder / name
         path.write_bytes(data)
@@ -515,70 +519,76 @@ def case_flow(_u: Reader) -> dict[str, Any]:
 @router.get("/cases/{case_id}", tags=["执法"], summary="案件详情")
 def get_case(request: Request, case_id: Annotated[int, PathParam(ge=1, le=2**62)],
              user: Reader) -> dict[str, Any]:
-    """One case with its events and evidence; 403 outside the user's county."""
-    return _scoped_case(request, case_id, user, "read")
+    """One case with its events and evidence (file names, not server paths); 403 outside the user's county."""
+    return redact(_scoped_case(request, case_id, user, "read"))
 
 
 _PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".heic", ".tif", ".tiff", ".webp"}
+#: What a caller may say about an uploaded photo (never where a file is).
+_PHOTO_META_KEYS = ("lon", "lat", "time", "taken_at", "note")
+_NO_PATHS = ("举证照片只能以文件上传（multipart/form-data 的 photos 字段），"
+             "不接受服务器上的文件路径")
 
 
-async def _action_fields(request: Request, case_id: int) -> dict[str, Any]:
-    """The fields of a case action: a JSON object, or a multipart form with photo files.
+def _json_object(raw: bytes | str, what: str) -> dict[str, Any]:
+    doc = parse_json(raw, what)
+    if not isinstance(doc, dict):
+        raise InputError(f"{what}应为 JSON 对象（操作的各字段）")
+    return doc
 
-    Multipart: ``fields`` (a JSON object of the action's fields, or plain form
-    fields), ``photos`` (one or more image files) and optionally ``photos_meta``
-    (a JSON list ``[{lon, lat, time, note}]`` in the order of the files, for
-    photos without EXIF position/time). Uploaded photos are kept beside the
-    workspace (``<workspace>.evidence/<case id>/``).
+
+async def _action_fields(request: Request) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
+    """The fields of a case action and its uploaded photos (name, bytes); nothing is written.
+
+    A JSON object, or a multipart form: ``fields`` (a JSON object of the
+    action's fields, or plain form fields), ``photos`` (one or more image
+    files) and optionally ``photos_meta`` (a JSON list ``[{lon, lat, time,
+    note}]`` in the order of the files, for photos without EXIF position/time).
+    Photos come only from uploaded bytes: a ``photos`` field naming files is
+    refused, and ``path`` keys in ``photos_meta`` are ignored.
     """
+    limits = security_policy().limits
     ctype = request.headers.get("content-type", "")
-    if not ctype.startswith("multipart/form-data"):
+    if not ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         raw = await request.body()
-        try:
-            doc = json.loads(raw) if raw.strip() else {}
-        except ValueError as exc:
-            raise InputError("请求体不是有效的 JSON 对象") from exc
-        if not isinstance(doc, dict):
-            raise InputError("请求体应为 JSON 对象（操作的各字段）")
-        return doc
+        fields = _json_object(raw, "请求体") if raw.strip() else {}
+        if "photos" in fields:
+            raise InputError(_NO_PATHS, [Problem("photo_path", _NO_PATHS, field="photos")])
+        return fields, []
     form = await request.form()
     fields: dict[str, Any] = {}
     if isinstance(form.get("fields"), str):
-        try:
-            fields = json.loads(form["fields"])
-        except ValueError as exc:
-            raise InputError("表单字段 fields 应为 JSON 对象") from exc
-        if not isinstance(fields, dict):
-            raise InputError("表单字段 fields 应为 JSON 对象")
+        fields = _json_object(form["fields"], "表单字段 fields ")
     for key in set(form.keys()) - {"fields", "photos", "photos_meta"}:
         values = [v for v in form.getlist(key) if isinstance(v, str)]
         if values:
             fields[key] = values if len(values) > 1 else values[0]
-    meta: list[dict[str, Any]] = []
+    if "photos" in fields or any(isinstance(v, str) for v in form.getlist("photos")):
+        raise InputError(_NO_PATHS, [Problem("photo_path", _NO_PATHS, field="photos")])
+    meta: list[Any] = []
     if isinstance(form.get("photos_meta"), str):
-        try:
-            meta = list(json.loads(form["photos_meta"]))
-        except (ValueError, TypeError) as exc:
-            raise InputError("表单字段 photos_meta 应为 JSON 列表") from exc
+        meta = parse_json(form["photos_meta"], "表单字段 photos_meta ")
+        if not isinstance(meta, list):
+            raise InputError("表单字段 photos_meta 应为 JSON 列表")
     uploads = [u for u in form.getlist("photos") if hasattr(u, "read")]
-    if uploads:
-        folder = _evidence_dir(request) / str(case_id)
-        folder.mkdir(parents=True, exist_ok=True)
-        photos = []
-        for i, upload in enumerate(uploads):
-            name = Path(getattr(upload, "filename", "") or "photo.jpg").name
-            if Path(name).suffix.lower() not in _PHOTO_SUFFIXES:
-                raise InputError(f"不支持的照片格式：{name}")
-            data = await upload.read()
-            if len(data) > 30 * 1024 * 1024:
-                raise InputError(f"照片 {name} 超过 30 MB")
-            path = folder / f"{uuid.uuid4().hex[:12]}_{name}"
-            path.write_bytes(data)
-            item = dict(meta[i]) if i < len(meta) and isinstance(meta[i], dict) else {}
-            item["path"] = str(path)
-            photos.append(item)
-        fields["photos"] = photos
-    return fields
+    if len(uploads) > limits.photos_per_action:
+        raise InputError(f"一次最多上传 {limits.photos_per_action} 张照片（收到 {len(uploads)} 张）")
+    photos: list[tuple[str, bytes]] = []
+    for upload in uploads:
+        name = Path(str(getattr(upload, "filename", "") or "photo.jpg").replace("\\", "/")).name
+        if Path(name).suffix.lower() not in _PHOTO_SUFFIXES:
+            raise InputError(f"不支持的照片格式：{name}（可用 {'、'.join(sorted(_PHOTO_SUFFIXES))}）")
+        data = await upload.read(limits.photo_bytes + 1)
+        if len(data) > limits.photo_bytes:
+            raise PayloadTooLarge(f"照片 {name} 超过 {limits.photo_bytes // 2**20} MB")
+        photos.append((name, data))
+    if photos:
+        fields["photos"] = [
+            {k: item[k] for k in _PHOTO_META_KEYS if k in item}
+            if i < len(meta) and isinstance(item := meta[i], dict) else {}
+            for i in range(len(photos))
+        ]
+    return fields, photos
 
 
 def _evidence_dir(request: Request) -> Path:
@@ -587,6 +597,28 @@ def _evidence_dir(request: Request) -> Path:
     if path is None:
         return Path(tempfile.gettempdir()) / "onemap-evidence"
     return Path(path).with_suffix(".evidence")
+
+
+def _save_photos(folder: Path, photos: list[tuple[str, bytes]],
+                 fields: dict[str, Any]) -> list[Path]:
+    """Write uploaded photos into ``folder`` and point ``fields["photos"]`` at them."""
+    written: list[Path] = []
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for item, (name, data) in zip(fields.get("photos", []), photos, strict=True):
+            path = folder / f"{uuid.uuid4().hex[:12]}_{name}"
+            path.write_bytes(data)
+            written.append(path)
+            item["path"] = str(path)
+    except BaseException:
+        _remove(written)
+        raise
+    return written
+
+
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
 
 
 @router.post(
@@ -602,15 +634,25 @@ def _evidence_dir(request: Request) -> Path:
 async def case_action(request: Request, user: Reader,
                       case_id: Annotated[int, PathParam(ge=1, le=2**62)],
                       action: Annotated[str, PathParam(max_length=40)]) -> dict[str, Any]:
-    """Apply a lifecycle action; 403 if the role or the county does not allow it."""
+    """Apply a lifecycle action; 403 if the role or the county does not allow it.
+
+    Uploaded photos are kept beside the workspace (``<workspace>.evidence/<case id>/``)
+    only when the action succeeds; a refused action leaves no file behind.
+    """
     from onemap.monitor.service import case_transition
 
     await run_in_threadpool(_scoped_case, request, case_id, user, "case")
-    fields = await _action_fields(request, case_id)
+    fields, photos = await _action_fields(request)
     for reserved in ("now", "store", "case_id", "action", "actor"):  # not the caller's to set
         fields.pop(reserved, None)
-    return await run_in_threadpool(_engine_call, case_transition, context(request).store,
-                                   case_id, action, user.username, **fields)
+    written = _save_photos(_evidence_dir(request) / str(case_id), photos, fields)
+    try:
+        out = await run_in_threadpool(_engine_call, case_transition, context(request).store,
+                                      case_id, action, user.username, **fields)
+    except BaseException:
+        _remove(written)
+        raise
+    return redact(out)
 
 
 # ---------------------------------------------------------------------------- indicators
