@@ -22,7 +22,7 @@ def fuzz_app(tmp_path_factory):
     store = init_workspace(path, name="模糊测试")
     store.write_version("DLTB", "2024", make_dltb(3), VersionMeta(synthetic=True))
     create_user(store.sql_engine(), "admin", PASSWORD, role="admin")
-    token = create_token(store.sql_engine(), "admin", name="fuzz")
+    token = create_token(store.sql_engine(), "admin", name="fuzz", scopes=("admin",))
     app = create_app(store, cache_dir=tmp_path_factory.mktemp("fuzz-tiles"))
     return app, token
 

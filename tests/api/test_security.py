@@ -45,7 +45,7 @@ def ws(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def tokens(ws) -> dict[str, str]:
     engine = open_workspace(ws).sql_engine()
-    return {u: create_token(engine, u, name="tests", days=30) for u in USERS}
+    return {u: create_token(engine, u, name="tests", days=30, scopes=("admin",)) for u in USERS}
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +158,191 @@ def test_site_upload_errors_name_no_temp_path(client, tokens, name, data):
     assert r.status_code == 400
     assert name in r.json()["message"]
     _no_server_path(r.json())
+
+
+# ---------------------------------------------------------------------------- login throttling
+@pytest.fixture()
+def fresh_client(ws, tmp_path_factory):
+    """A new app over the workspace (its own, empty login counters)."""
+    from onemap.api import create_app
+
+    with TestClient(create_app(ws, cache_dir=tmp_path_factory.mktemp("t"))) as c:
+        yield c
+
+
+def test_wrong_passwords_lock_the_account_even_for_the_right_one(fresh_client):
+    codes = [fresh_client.post("/api/login", json={"username": "viewer",
+                                                   "password": f"wrong-{i:04d}"}).status_code
+             for i in range(40)]
+    assert codes == [401] * 5 + [429] * 35
+    r = fresh_client.post("/api/login", json={"username": "viewer", "password": PASSWORD})
+    assert r.status_code == 429
+    assert "登录失败次数过多" in r.json()["message"] and "锁定" in r.json()["message"]
+    assert 0 < int(r.headers["retry-after"]) <= 60  # attempts while locked are not even checked
+
+
+def _small_limits(app, address_failures: int = 6):
+    from onemap.api.throttle import LoginThrottle
+    from onemap.domain.security import LoginPolicy
+
+    app.state.ctx.throttle = LoginThrottle(LoginPolicy(address_failures=address_failures))
+
+
+def test_many_accounts_from_one_address_lock_the_address(fresh_client):
+    _small_limits(fresh_client.app)  # 6 instead of 20: fewer password hashes to wait for
+    codes = [fresh_client.post("/api/login", json={"username": f"guess{i}",
+                                                   "password": "wrong-pass"}).status_code
+             for i in range(7)]
+    assert codes == [401] * 6 + [429]
+    r = fresh_client.post("/api/login", json={"username": "admin", "password": PASSWORD})
+    assert r.status_code == 429 and "地址" in r.json()["message"]
+
+
+def test_lock_doubles_then_success_clears():
+    from onemap.api.errors import TooManyRequests
+    from onemap.api.throttle import LoginThrottle
+    from onemap.domain.security import LoginPolicy
+
+    now = [1000.0]
+    t = LoginThrottle(LoginPolicy(account_failures=3, address_failures=100, lock_seconds=60,
+                                  max_lock_seconds=200), clock=lambda: now[0])
+    def fail(account: str = "zhang", address: str = "10.0.0.1") -> None:
+        t.begin(account, address)
+        t.end(account, address, False)
+
+    for _ in range(3):
+        fail()
+    with pytest.raises(TooManyRequests) as info:
+        t.begin("zhang", "10.0.0.2")
+    assert info.value.retry_after == 60
+    now[0] += 60
+    fail()  # the lock is over; a 4th failure locks for 120 s
+    with pytest.raises(TooManyRequests) as info:
+        t.begin("zhang", "10.0.0.1")
+    assert info.value.retry_after == 120
+    now[0] += 120
+    fail()  # 5th: 240 s, capped at 200
+    with pytest.raises(TooManyRequests) as info:
+        t.begin("ZHANG", "10.0.0.1")
+    assert info.value.retry_after == 200
+    now[0] += 200
+    t.begin("zhang", "10.0.0.1")
+    t.end("zhang", "10.0.0.1", True)  # a success clears the account
+    fail()
+    t.begin("zhang", "10.0.0.1")  # one failure after a success: no lock
+    t.end("zhang", "10.0.0.1", True)
+    # attempts in progress count: the 4th parallel attempt is refused before any hashing
+    for _ in range(3):
+        t.begin("li", "10.0.0.9")
+    with pytest.raises(TooManyRequests):
+        t.begin("li", "10.0.0.9")
+
+
+def test_parallel_logins_do_not_stall_the_server(ws, tmp_path_factory):
+    import asyncio
+    import time
+
+    import httpx
+
+    from onemap.api import create_app
+
+    app = create_app(ws, cache_dir=tmp_path_factory.mktemp("p"))
+    _small_limits(app)
+
+    async def run() -> tuple[float, float]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            logins = [asyncio.create_task(c.post("/api/login", json={
+                "username": f"nobody{i}", "password": "wrong-pass"})) for i in range(50)]
+            await asyncio.sleep(0.05)
+            start = time.perf_counter()
+            r = await c.get("/healthz")
+            health = time.perf_counter() - start
+            assert r.status_code == 200
+            answered = time.perf_counter()
+            results = await asyncio.gather(*logins)
+            codes = [x.status_code for x in results]
+            # the burst is cut at the address threshold (6): the rest is refused unhashed
+            assert codes.count(401) == 6 and codes.count(429) == 44
+            return health, time.perf_counter() - answered
+
+    health, rest = asyncio.run(run())
+    assert health < 1.0, health
+    assert rest > 0  # logins were still being hashed when the health check answered
+
+
+# ---------------------------------------------------------------------------- tokens
+def _login(client, name: str) -> str:
+    r = client.post("/api/login", json={"username": name, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    client.cookies.clear()
+    return r.json()["token"]
+
+
+def test_api_token_cannot_take_over_its_account(client, ws):
+    engine = open_workspace(ws).sql_engine()
+    strong = create_token(engine, "editor", name="一天", days=1, scopes=("admin",))
+    r = client.put("/api/users/editor/password", headers=auth(strong),
+                   json={"password": "taken-over-1"})
+    assert r.status_code == 403 and "接口令牌不能修改密码" in r.json()["message"]
+    r = client.post("/api/tokens", headers=auth(strong), json={"name": "永久", "days": 3650})
+    assert r.status_code == 403 and "接口令牌不能创建令牌" in r.json()["message"]
+    # the account's password still works
+    assert client.post("/api/login", json={"username": "editor",
+                                           "password": PASSWORD}).status_code == 200
+    client.cookies.clear()
+
+
+def test_password_change_revokes_every_token(client, ws):
+    engine = open_workspace(ws).sql_engine()
+    create_user(engine, "rotate", PASSWORD, role="viewer")
+    api_token = create_token(engine, "rotate", name="对接", scopes=("read",))
+    session = _login(client, "rotate")
+    other_session = _login(client, "rotate")
+    assert client.get("/api/me", headers=auth(api_token)).status_code == 200
+    r = client.put("/api/users/rotate/password", headers=auth(session),
+                   json={"password": "new-password-2"})
+    assert r.status_code == 200 and r.json()["tokens_revoked"] == 3
+    for token in (api_token, session, other_session):
+        assert client.get("/api/me", headers=auth(token)).status_code == 401
+
+
+def test_token_scopes_narrow_the_role(client, ws, tokens):
+    engine = open_workspace(ws).sql_engine()
+    case = _case_id(client, tokens, "640302")
+    read_only = create_token(engine, "litong", name="只读", scopes=("read",))
+    me = client.get("/api/me", headers=auth(read_only)).json()
+    assert me["scopes"] == ["read"] and "case" not in me["permissions"]
+    r = client.post(f"/api/cases/{case}/actions/evidence", headers=auth(read_only),
+                    json={"officer": "李四"})
+    assert r.status_code == 403 and "接口令牌的权限范围（只读）" in r.json()["message"]
+    worker = create_token(engine, "litong", name="办案", scopes=("case",))
+    r = client.post(f"/api/cases/{case}/actions/evidence", headers=auth(worker),
+                    json={"officer": "李四"})
+    assert r.status_code == 400  # allowed through: the engine asks for the missing fields
+    admin_read = create_token(engine, "admin", name="只读", scopes=("read",))
+    r = client.post("/api/users", headers=auth(admin_read),
+                    json={"username": "x9", "password": PASSWORD})
+    assert r.status_code == 403
+
+
+def test_token_lifetime_is_bounded_by_policy(client, ws):
+    from sqlalchemy import select
+
+    from onemap.store.users import tokens_table, user_for_token
+
+    session = _login(client, "admin")
+    r = client.post("/api/tokens", headers=auth(session), json={"name": "长期", "days": 3650})
+    assert r.status_code == 400 and "不得超过 365 天" in r.json()["message"]
+    r = client.post("/api/tokens", headers=auth(session), json={"name": "默认", "scopes": ["read"]})
+    assert r.status_code == 201
+    engine = open_workspace(ws).sql_engine()
+    assert user_for_token(engine, r.json()["token"]).scopes == ("read",)
+    with engine.connect() as conn:
+        row = conn.execute(select(tokens_table).order_by(tokens_table.c.id.desc())).first()
+    from datetime import datetime
+
+    days = (datetime.fromisoformat(row.expires_at) - datetime.fromisoformat(row.created_at)).days
+    assert row.kind == "api" and days == 90
+    r = client.post("/api/tokens", headers=auth(session), json={"scopes": ["root"]})
+    assert r.status_code == 400 and "未知的令牌权限范围" in r.json()["message"]

@@ -92,7 +92,7 @@ def create_app(
     app.include_router(tiles.router, prefix="/tiles")
 
     @app.get("/healthz", include_in_schema=False)
-    def _health() -> JSONResponse:
+    async def _health() -> JSONResponse:
         return JSONResponse({"ok": True, "workspace": store.location})
 
     dist = Path(web_dist) if web_dist is not None else WEB_DIST

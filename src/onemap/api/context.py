@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ import numpy as np
 import pyogrio
 
 from onemap.api.errors import NotFound
+from onemap.api.throttle import LoginThrottle
+from onemap.domain.security import security_policy
 from onemap.store.base import DatasetInfo, Store, VersionInfo
 from onemap.tiles.service import TileService
 
@@ -76,12 +79,21 @@ class AppContext:
         Vector tiles.
     anonymous_read : bool or None
         Override of the workspace setting (None: ask the workspace).
+    throttle : LoginThrottle
+        Failed-login counts and locks.
+    hashing : ThreadPoolExecutor
+        Two threads for password hashing, so that a burst of logins neither
+        blocks the event loop nor takes every worker thread of other requests.
     """
 
     store: Store
     versions: VersionCache
     tiles: TileService
     anonymous_read: bool | None = None
+    throttle: LoginThrottle = field(
+        default_factory=lambda: LoginThrottle(security_policy().login))
+    hashing: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="onemap-hash"))
     checks: OrderedDict[str, Any] = field(default_factory=OrderedDict)
     _bounds: dict[int, tuple[float, float, float, float]] = field(default_factory=dict)
     _checker: tuple[tuple, Any] | None = None

@@ -8,6 +8,7 @@ and become HTTP answers in :mod:`onemap.api.errors` only.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import shutil
@@ -32,7 +33,15 @@ from onemap.api.redact import redact
 from onemap.domain.security import security_policy
 from onemap.errors import InputError, OneMapError, Problem
 from onemap.store import audit, users
-from onemap.store.users import ROLES, SESSION_HOURS, PermissionDenied, User, authorize
+from onemap.store.users import (
+    ROLES,
+    SCOPE_NAMES,
+    PermissionDenied,
+    User,
+    authorize,
+    require_login_session,
+    session_hours,
+)
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -79,7 +88,10 @@ class TokenBody(BaseModel):
     """An API token to create."""
 
     name: str = Field("", max_length=100, description="用途，如 审批系统")
-    days: int | None = Field(None, ge=1, le=3650)
+    days: int | None = Field(None, ge=1, le=3650,
+                             description="有效天数（默认与上限见安全策略 security.yaml）")
+    scopes: list[str] = Field(["read"], max_length=3,
+                              description="权限范围：read 只读、case 办理案件、admin 管理")
     username: str | None = Field(None, max_length=64, description="为谁创建（仅管理员可为他人创建）")
 
 
@@ -91,13 +103,29 @@ class SettingBody(BaseModel):
 
 # ---------------------------------------------------------------------------- login & users
 @router.post("/login", tags=["用户"], summary="登录，取得令牌")
-def login(body: LoginBody, request: Request, response: Response) -> dict[str, Any]:
-    """Check the name and password; answer a bearer token (also set as a read-only cookie)."""
-    engine = context(request).store.sql_engine()
-    token, user = users.login(engine, body.username, body.password)
-    response.set_cookie(COOKIE, token, max_age=SESSION_HOURS * 3600, httponly=True,
-                        samesite="lax")
-    return {"token": token, "token_type": "bearer", "expires_in": SESSION_HOURS * 3600,
+async def login(body: LoginBody, request: Request, response: Response) -> dict[str, Any]:
+    """Check the name and password; answer a bearer token (also set as a read-only cookie).
+
+    Repeated failures lock the account (and the client address) for a while
+    (429 with ``Retry-After``); the password is hashed on a small thread pool
+    of its own, never on the event loop.
+    """
+    ctx = context(request)
+    address = request.client.host if request.client else "unknown"
+    ctx.throttle.begin(body.username, address)
+    ok = False
+    try:
+        token, user = await asyncio.get_running_loop().run_in_executor(
+            ctx.hashing, users.login, ctx.store.sql_engine(), body.username, body.password)
+        ok = True
+    except users.AuthError:
+        log.warning("登录失败：%s（来自 %s）", body.username, address)
+        raise
+    finally:
+        ctx.throttle.end(body.username, address, ok)
+    seconds = session_hours() * 3600
+    response.set_cookie(COOKIE, token, max_age=seconds, httponly=True, samesite="lax")
+    return {"token": token, "token_type": "bearer", "expires_in": seconds,
             "user": user.to_dict()}
 
 
@@ -117,8 +145,7 @@ def me(request: Request, user: Reader) -> dict[str, Any]:
     """Who is asking (``anonymous: true`` for the anonymous reader)."""
     out = user.to_dict()
     out["anonymous"] = user.anonymous
-    out["permissions"] = sorted(users.PERMISSIONS.get(user.role, ())) if not user.anonymous \
-        else ["read"]
+    out["permissions"] = sorted(user.permissions())
     return out
 
 
@@ -152,28 +179,33 @@ def patch_user(username: str, body: UserPatch, request: Request,
 @router.put("/users/{username}/password", tags=["用户"], summary="设置密码（本人或管理员）")
 def put_password(username: str, body: PasswordBody, request: Request,
                  user: Reader) -> dict[str, Any]:
-    """Set a password: one's own, or anybody's for an administrator."""
-    if user.anonymous:
-        raise users.AuthError("此操作需要登录")
+    """Set a password: one's own, or anybody's for an administrator (a login, not an API token).
+
+    Every token of the user (logins and API tokens) is revoked.
+    """
+    require_login_session(user, "修改密码")
     if user.username != username:
         authorize(user, "manage")
-    users.set_password(context(request).store.sql_engine(), username, body.password,
-                       actor=user.username)
-    return {"username": username, "changed": True}
+    revoked = users.set_password(context(request).store.sql_engine(), username, body.password,
+                                 actor=user.username)
+    return {"username": username, "changed": True, "tokens_revoked": revoked}
 
 
 @router.post("/tokens", tags=["用户"], status_code=201, summary="创建 API 令牌")
 def create_token(body: TokenBody, request: Request,
                  user: Reader) -> dict[str, Any]:
-    """An API token for another system, acting as oneself (an administrator may name another user)."""
-    if user.anonymous:
-        raise users.AuthError("此操作需要登录")
+    """An API token for another system, acting as oneself (an administrator may name another user).
+
+    Needs a login: an API token cannot create tokens.
+    """
+    require_login_session(user, "创建令牌")
     target = body.username or user.username
     if target != user.username:
         authorize(user, "manage")
     token = users.create_token(context(request).store.sql_engine(), target, name=body.name,
-                               days=body.days, actor=user.username)
-    return {"token": token, "username": target, "name": body.name, "days": body.days}
+                               days=body.days, scopes=body.scopes, actor=user.username)
+    return {"token": token, "username": target, "name": body.name, "days": body.days,
+            "scopes": body.scopes, "scope_names": [SCOPE_NAMES.get(s, s) for s in body.scopes]}
 
 
 @router.get("/audit", tags=["用户"], summary="审计日志（管理员）")
