@@ -346,3 +346,74 @@ def test_token_lifetime_is_bounded_by_policy(client, ws):
     assert row.kind == "api" and days == 90
     r = client.post("/api/tokens", headers=auth(session), json={"scopes": ["root"]})
     assert r.status_code == 400 and "未知的令牌权限范围" in r.json()["message"]
+
+
+# ---------------------------------------------------------------------------- county scope
+def _items(client, token: str, cid: str = "BHTBPD_2024") -> dict:
+    r = client.get(f"/ogc/collections/{cid}/items", headers=auth(token))
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_county_scope_on_ogc_items_and_features(client, tokens):
+    mine = _items(client, tokens["tongxin"])
+    assert mine["numberMatched"] == 1
+    assert [(f["id"], f["properties"]["tbbh"]) for f in mine["features"]] == [(3, "B1")]
+    assert _items(client, tokens["admin"])["numberMatched"] == 3
+    assert _items(client, tokens["litong"])["numberMatched"] == 2
+    # a filter cannot widen the scope
+    r = client.get("/ogc/collections/BHTBPD_2024/items?county=640302",
+                   headers=auth(tokens["tongxin"]))
+    assert r.json()["numberMatched"] == 0
+    assert client.get("/ogc/collections/BHTBPD_2024/items/1",
+                      headers=auth(tokens["tongxin"])).status_code == 404
+    assert client.get("/ogc/collections/BHTBPD_2024/items/3",
+                      headers=auth(tokens["tongxin"])).status_code == 200
+    # public layers are not scoped
+    assert _items(client, tokens["tongxin"], "DLTB_2024")["numberMatched"] == 36
+
+
+def test_county_scope_on_identify_tiles_tabulate_stats(client, tokens):
+    import mapbox_vector_tile
+
+    from onemap.tiles.service import lonlat_to_tile
+
+    def ids(token: str, lon: float) -> list:
+        r = client.get(f"/api/identify?lon={lon}&lat=37.9005&layers=BHTBPD_2024",
+                       headers=auth(token))
+        return [f["properties"]["tbbh"] for f in r.json()["features"]]
+
+    assert ids(tokens["tongxin"], 106.2005) == [] and ids(tokens["admin"], 106.2005) == ["A1"]
+    assert ids(tokens["tongxin"], 106.2085) == ["B1"]
+
+    catalog = client.get("/api/catalog", headers=auth(tokens["admin"])).json()["datasets"]
+    vid = next(v["id"] for d in catalog for v in d["versions"] if v["layer"] == "BHTBPD_2024")
+    x, y = lonlat_to_tile(106.2005, 37.9005, 14)
+
+    def tile_ids(token: str) -> list:
+        r = client.get(f"/tiles/{vid}/14/{x}/{y}.mvt", headers=auth(token))
+        assert r.status_code == 200 and r.headers["cache-control"].startswith("private")
+        layers = mapbox_vector_tile.decode(r.content) if r.content else {}
+        return sorted(f["properties"]["tbbh"] for lyr in layers.values()
+                      for f in lyr["features"])
+
+    assert tile_ids(tokens["admin"]) == ["A1", "A2", "B1"]
+    assert tile_ids(tokens["tongxin"]) == ["B1"]
+    assert tile_ids(tokens["litong"]) == ["A1", "A2"]
+
+    def inside(token: str) -> dict[str, float]:
+        r = client.get("/api/tabulate?zones=BHTBPD&by=county", headers=auth(token))
+        assert r.status_code == 200, r.text
+        out: dict[str, float] = {}
+        for row in r.json()["rows"]:
+            if row["inside"] and row["tbdlmj_m2"]:
+                out[row["county"]] = round(out.get(row["county"], 0) + row["tbdlmj_m2"], 2)
+        return out
+
+    # each verdict patch is one 0.001° square wholly inside one DLTB patch: A1, A2 in 640302
+    everyone, mine = inside(tokens["admin"]), inside(tokens["tongxin"])
+    assert set(everyone) == {"640302", "640324"} and set(mine) == {"640324"}
+    assert mine["640324"] == everyone["640324"]
+    assert abs(everyone["640302"] - 2 * everyone["640324"]) < 0.05
+    r = client.get("/api/stats?dataset=BHTBPD", headers=auth(tokens["tongxin"]))
+    assert r.status_code == 403 and "敏感图层" in r.json()["message"]

@@ -30,6 +30,7 @@ from onemap.api.auth import COOKIE, Analyst, Manager, Reader, context
 from onemap.api.errors import NotFound, PayloadTooLarge
 from onemap.api.limits import parse_json
 from onemap.api.redact import redact
+from onemap.api.scope import refuse_summary, scoped_frame, scoped_records, visible
 from onemap.domain.security import security_policy
 from onemap.errors import InputError, OneMapError, Problem
 from onemap.store import audit, users
@@ -276,8 +277,8 @@ def legend(dataset: str, request: Request, _u: Reader) -> dict[str, Any]:
 def identify(request: Request, lon: Annotated[float, Query(ge=-180, le=180)],
              lat: Annotated[float, Query(ge=-90, le=90)],
              layers: Annotated[str, Query(description="集合编号，逗号分隔，如 DLTB_2024,XZQ_2024")],
-             _u: Reader) -> dict[str, Any]:
-    """Features of the given collections at a point, with their ellipsoidal area."""
+             user: Reader) -> dict[str, Any]:
+    """Features of the given collections at a point, with their ellipsoidal area (county scope applied)."""
     from onemap.api.ogc import _plain
     from onemap.geo.area import ellipsoidal_area
 
@@ -287,7 +288,7 @@ def identify(request: Request, lon: Annotated[float, Query(ge=-180, le=180)],
     for cid in [c.strip() for c in layers.split(",") if c.strip()][:20]:
         info = ctx.collection(cid)
         gdf = ctx.versions.frame(info)
-        rows = np.sort(gdf.sindex.query(point, predicate="intersects"))
+        rows = visible(user, info, gdf, np.sort(gdf.sindex.query(point, predicate="intersects")))
         if rows.size == 0:
             continue
         areas = ellipsoidal_area(gdf.geometry.values[rows])
@@ -301,11 +302,12 @@ def identify(request: Request, lon: Annotated[float, Query(ge=-180, le=180)],
 
 
 # ---------------------------------------------------------------------------- statistics
-def _stats_table(request: Request, dataset: str, version: str | None, by: str):
+def _stats_table(request: Request, user: User, dataset: str, version: str | None, by: str):
     from onemap.services import land_use_stats
 
     if by not in ("county", "town", "village"):
         raise InputError(f"统计单元应为 county、town 或 village：{by}")
+    refuse_summary(user, context(request).store.version(dataset, version))
     try:
         return land_use_stats(context(request).store, dataset=dataset, version=version, level=by)
     except (KeyError, ValueError) as exc:
@@ -317,7 +319,7 @@ def _stats_table(request: Request, dataset: str, version: str | None, by: str):
 def stats(request: Request, _u: Reader, dataset: str = "DLTB", version: str | None = None,
           by: str = "county") -> dict[str, Any]:
     """The 三调 bulletin table of a DLTB version, per unit."""
-    table = _stats_table(request, dataset, version, by)
+    table = _stats_table(request, _u, dataset, version, by)
     rows = table.rows.drop(columns=["cents"]).to_dict(orient="records")
     groups = table.groups.to_dict(orient="records")
     return json.loads(json.dumps({"source": table.source, "level": table.level, "rows": rows,
@@ -331,7 +333,7 @@ def stats_xlsx(request: Request, _u: Reader, dataset: str = "DLTB", version: str
     """The bulletin table as an Excel workbook."""
     from onemap.services import write_stats_xlsx
 
-    table = _stats_table(request, dataset, version, by)
+    table = _stats_table(request, _u, dataset, version, by)
     out = Path(tempfile.mkdtemp(prefix="onemap-")) / "stats.xlsx"
     write_stats_xlsx(table, out)
     src = table.source
@@ -358,9 +360,9 @@ def tabulate(request: Request, _u: Reader, dataset: str = "DLTB", version: str |
                                          "version_id": info.id}}
     for name in names:
         zinfo = ctx.store.version(name)
-        zone_frames[name] = ctx.versions.frame(zinfo)
+        zone_frames[name] = scoped_frame(_u, zinfo, ctx.versions.frame(zinfo))
         sources[name] = {"dataset": name, "version": zinfo.version, "version_id": zinfo.id}
-    result = run(ctx.versions.frame(info), zone_frames, level=by,
+    result = run(scoped_frame(_u, info, ctx.versions.frame(info)), zone_frames, level=by,
                  unit_names=workspace_unit_names(ctx.store), source=sources)
     conflicts = result.conflicts.drop(columns=result.conflicts.geometry.name) \
         if len(result.conflicts) else result.conflicts
@@ -504,11 +506,22 @@ def changes(request: Request, _u: Reader, dataset: str = "DLTB",
             v_from: Annotated[str | None, Query(alias="from", max_length=64)] = None,
             v_to: Annotated[str | None, Query(alias="to", max_length=64)] = None,
             ) -> dict[str, Any]:
-    """Change patches between two versions (default the two latest); nothing is stored."""
-    from onemap.monitor.service import run_changes
+    """Change patches between two versions (default the two latest); nothing is stored.
 
-    return _engine_call(run_changes, context(request).store, dataset, v_from, v_to,
-                        save=False, actor=_u.username)
+    Change patches are a sensitive layer: a county-scoped user gets the
+    patches of the county only, and the city-wide summary is left out.
+    """
+    from onemap.monitor.service import CHANGESET_DATASET, run_changes
+
+    out = _engine_call(run_changes, context(request).store, dataset, v_from, v_to,
+                       save=False, actor=_u.username)
+    kept = scoped_records(_u, CHANGESET_DATASET, out.get("changes", []))
+    if kept is not None:
+        out["changes"] = kept
+        for key in ("attribute_edits", "redraws"):
+            out[key] = scoped_records(_u, CHANGESET_DATASET, out.get(key, [])) or []
+        out["summary"] = {"scope": f"仅本县（{_u.county}）", "changes": len(kept)}
+    return out
 
 
 # ---------------------------------------------------------------------------- cases
