@@ -417,3 +417,24 @@ def test_county_scope_on_identify_tiles_tabulate_stats(client, tokens):
     assert abs(everyone["640302"] - 2 * everyone["640324"]) < 0.05
     r = client.get("/api/stats?dataset=BHTBPD", headers=auth(tokens["tongxin"]))
     assert r.status_code == 403 and "敏感图层" in r.json()["message"]
+
+
+# ---------------------------------------------------------------------------- audit
+def test_server_checkpoints_the_audit_log_and_shows_it(client, tokens, ws):
+    from onemap.store.integrity import checkpoint_file
+
+    lines = checkpoint_file(ws).read_text().splitlines()
+    assert lines, "the server writes a checkpoint when it starts"
+    r = client.get("/api/audit/verify", headers=auth(tokens["admin"]))
+    assert r.status_code == 200
+    body = r.json()
+    assert body["ok"] and body["checkpoints"] >= 1
+    assert body["last_checkpoint"] == json.loads(lines[-1])
+    assert "最近检查点" in body["message"]
+    assert client.get("/api/audit/verify", headers=auth(tokens["viewer"])).status_code == 403
+    # token changes, logins and version writes are all in the log
+    engine = open_workspace(ws).sql_engine()
+    from onemap.store.audit import entries
+
+    actions = {e.action for e in entries(engine)}
+    assert {"version.write", "user.create", "token.create"} <= actions

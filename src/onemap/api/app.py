@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -24,6 +26,8 @@ from fastapi.staticfiles import StaticFiles
 from onemap.api import errors, ogc, routes, tiles
 from onemap.api.context import make_context
 from onemap.api.limits import LimitsMiddleware
+from onemap.domain.security import security_policy
+from onemap.monitor.service import audit_checkpoint, audit_checkpoints
 from onemap.store import open_workspace
 from onemap.store.base import Store
 
@@ -71,9 +75,22 @@ def create_app(
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir(store)
     ctx = make_context(store, cache_dir=cache, anonymous_read=anonymous_read)
 
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        thread = threading.Thread(target=_checkpoints, args=(store, stop), daemon=True,
+                                  name="onemap-audit-checkpoint")
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=5)
+            ctx.hashing.shutdown(wait=False)
+
     app = FastAPI(title="OneMap 自然资源一张图", version="1.0.0",
                   description="自然资源一张图 REST API（中文错误信息；认证：Bearer 令牌）",
-                  docs_url=None, redoc_url=None, openapi_url=None)
+                  docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.ctx = ctx
     errors.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
@@ -104,6 +121,21 @@ def create_app(
             return RedirectResponse("/api/docs")
 
     return app
+
+
+def _checkpoints(store: Store, stop: threading.Event) -> None:
+    """Append an audit checkpoint at start and every ``audit.checkpoint_seconds`` until stopped."""
+    if audit_checkpoints(store) is None:
+        return
+    while True:
+        try:
+            result = audit_checkpoint(store)
+            if not result["ok"]:
+                log.error("审计日志校验未通过，未写检查点：%s", result["message"])
+        except Exception as exc:  # noqa: BLE001 - the server keeps running; the log says why
+            log.error("写审计检查点失败：%s", exc)
+        if stop.wait(security_policy().audit.checkpoint_seconds):
+            return
 
 
 def app_from_env() -> FastAPI:

@@ -52,6 +52,12 @@ class Limits(_Strict):
     site_area_ha: float = Field(100_000, gt=0)
 
 
+class AuditPolicy(_Strict):
+    """How often a running server appends an audit checkpoint (seconds)."""
+
+    checkpoint_seconds: int = Field(600, ge=1)
+
+
 class SensitiveLayer(_Strict):
     """A dataset whose rows a county-scoped user sees only for the own county."""
 
@@ -80,6 +86,7 @@ class SecurityPolicy(_Strict):
     login: LoginPolicy = LoginPolicy()
     tokens: TokenPolicy = TokenPolicy()
     limits: Limits = Limits()
+    audit: AuditPolicy = AuditPolicy()
     scope: ScopePolicy = ScopePolicy()
 
 

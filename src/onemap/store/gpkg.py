@@ -21,6 +21,8 @@ from sqlalchemy import create_engine, event, func, insert, select
 from sqlalchemy.engine import Engine
 
 from onemap.errors import WorkspaceError
+from onemap.store import audit
+from onemap.store.audit import VERSION_WRITE
 from onemap.store.base import STORAGE_CRS, DatasetInfo, Store, VersionInfo, VersionMeta
 from onemap.store.catalog import (
     CATALOG_TABLES,
@@ -237,7 +239,7 @@ class GeoPackageStore(Store):
         title: str = "",
         kind: str = "vector",
     ) -> VersionInfo:
-        """Write a new immutable version: the layer and its catalog row, or nothing."""
+        """Write a new immutable version: the layer, its catalog row and its audit row, or nothing."""
         version = str(version)
         if not _DATASET_RE.match(dataset):
             raise WorkspaceError(f"数据集名称不合规：{dataset}（大写字母开头，仅含大写字母、数字、下划线）")
@@ -282,6 +284,12 @@ class GeoPackageStore(Store):
                     )
                 )
                 new_id = result.inserted_primary_key[0]
+                audit.append(conn, meta.created_by or _current_user(), VERSION_WRITE, "version",
+                             f"{dataset}/{version}", None, {
+                                 "id": new_id, "layer": layer, "feature_count": len(gdf),
+                                 "source_file": meta.source_file,
+                                 "source_checksum": meta.source_checksum,
+                                 "synthetic": bool(meta.synthetic)})
         except BaseException:
             self._drop_layer(layer)
             raise
