@@ -438,3 +438,96 @@ def test_server_checkpoints_the_audit_log_and_shows_it(client, tokens, ws):
 
     actions = {e.action for e in entries(engine)}
     assert {"version.write", "user.create", "token.create"} <= actions
+
+
+# ---------------------------------------------------------------------------- limits
+def test_deeply_nested_json_is_a_400_not_a_500(client, tokens):
+    deep = b"[" * 100_000
+    for path, ctype in (("/api/login", "application/json"), ("/api/login", None),
+                        ("/api/check", "application/geo+json"), ("/api/check", "text/plain")):
+        headers = {**auth(tokens["viewer"])}
+        if ctype:
+            headers["content-type"] = ctype
+        r = client.post(path, content=deep, headers=headers)
+        assert r.status_code == 400, (path, ctype, r.text)
+        assert "嵌套层数 100000 超过上限 64" in r.json()["message"]
+    # the server (and the connection) answer the next request normally
+    assert client.get("/api/me", headers=auth(tokens["viewer"])).status_code == 200
+    r = client.post(f"/api/cases/{_case_id(client, tokens, '640324')}/actions/evidence",
+                    headers=auth(tokens["tongxin"]),
+                    data={"fields": "[" * 1000, "photos_meta": "[]"},
+                    files=[("photos", ("a.png", png_bytes(), "image/png"))])
+    assert r.status_code == 400 and "嵌套层数 1000" in r.json()["message"]
+
+
+def test_json_depth_counts_brackets_outside_strings():
+    from onemap.api.limits import json_depth
+
+    assert json_depth(b'{"a": [1, [2, "[[[{"]], "b": {"c": "]]]]"}}') == 3
+    assert json_depth('{"k": "\\"[[[", "v": [[]]}') == 3
+    assert json_depth(b"") == 0 and json_depth(b"[]" * 50) == 1
+
+
+@pytest.fixture()
+def small_limits(tmp_path, monkeypatch):
+    """A bureau's own security.yaml with small limits (ONEMAP_DOMAIN_DIR)."""
+    from onemap.domain._files import SHIPPED_DIR
+
+    text = (SHIPPED_DIR / "security.yaml").read_text(encoding="utf-8")
+    for key, value in (("body_bytes", 8192), ("json_bytes", 4096), ("photo_bytes", 1024),
+                       ("site_upload_bytes", 2048), ("site_vertices", 50), ("site_area_ha", 5)):
+        text = "\n".join(f"  {key}: {value}" if line.strip().startswith(f"{key}:") else line
+                         for line in text.splitlines())
+    (tmp_path / "security.yaml").write_text(text, encoding="utf-8")
+    monkeypatch.setenv("ONEMAP_DOMAIN_DIR", str(tmp_path))
+    from onemap.domain.security import security_policy
+
+    assert security_policy().limits.site_vertices == 50
+
+
+def _square(lon: float, lat: float, side: float, n: int = 4) -> dict:
+    """A square polygon with ``n`` points per side (``4n + 1`` coordinates)."""
+    pts = []
+    for k in range(4):
+        for i in range(n):
+            t = i / n
+            pts.append([(lon + side * t, lat), (lon + side, lat + side * t),
+                        (lon + side * (1 - t), lat + side), (lon, lat + side * (1 - t))][k])
+    pts.append(pts[0])
+    return {"type": "Polygon", "coordinates": [pts]}
+
+
+def test_limits_are_configuration_and_refusals_are_4xx(client, tokens, ws, small_limits):
+    h = auth(tokens["tongxin"])
+    # a site with 61 vertices (limit 50)
+    r = client.post("/api/check", headers=h, json=_square(106.2, 37.9, 0.001, 15))
+    assert r.status_code == 400 and "地块顶点过多：共 61 个，超过上限 50 个" in r.json()["message"]
+    # about 9.76 ha (0.003° x 0.003° at 37.9°N), limit 5 ha
+    r = client.post("/api/check", headers=h, json=_square(106.2, 37.9, 0.003))
+    assert r.status_code == 400 and "超过上限 5 公顷" in r.json()["message"]
+    # a small site is checked
+    assert client.post("/api/check", headers=h, json=_square(106.2, 37.9, 0.001)).status_code == 200
+    # JSON body over json_bytes, any body over body_bytes (declared or streamed)
+    big = {"type": "Polygon", "coordinates": [[[106.2, 37.9]] * 400]}
+    r = client.post("/api/check", headers=h, json=big)
+    assert r.status_code == 413 and "请求内容超过上限" in r.json()["message"]
+
+    def chunks():
+        for _ in range(10):
+            yield b"x" * 1024
+
+    r = client.post("/api/check", headers={**h, "content-type": "application/octet-stream"},
+                    content=chunks())
+    assert r.status_code == 413
+    # uploads over their own limits leave nothing behind
+    before = _evidence_files(ws)
+    case = _case_id(client, tokens, "640324")
+    r = client.post(f"/api/cases/{case}/actions/evidence", headers=h,
+                    data={"fields": json.dumps({"officer": "张三", "date": "2025-01-10",
+                                                "notes": "现场核查"})},
+                    files=[("photos", ("大.png", b"\x89PNG" + b"0" * 2000, "image/png"))])
+    assert r.status_code == 413 and "照片 大.png 超过" in r.json()["message"]
+    assert _evidence_files(ws) == before
+    r = client.post("/api/check", headers=h, files={"file": ("地块.kml", b"<kml>" + b" " * 3000,
+                                                              "application/xml")})
+    assert r.status_code == 413 and "地块文件超过" in r.json()["message"]

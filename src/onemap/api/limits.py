@@ -2,10 +2,11 @@
 
 - a body larger than ``body_bytes`` (by its ``Content-Length``, or counted
   while it streams in) → 413;
-- a JSON body (``application/json``, ``application/geo+json``, ``…+json``)
-  larger than ``json_bytes`` → 413, nested deeper than ``json_depth`` → 400,
-  checked *before* any parser sees it (a ``[`` × 100 000 body would otherwise
-  exhaust Python's recursion limit).
+- a JSON body (``application/json``, ``application/geo+json``, ``…+json``,
+  or a body without a content type, which FastAPI reads as JSON) larger
+  than ``json_bytes`` → 413, nested deeper than ``json_depth`` → 400,
+  checked *before* any parser sees it (a ``[`` × 100 000 body would
+  otherwise exhaust Python's recursion limit).
 
 Every refusal is the usual JSON error body with a Chinese message.
 :func:`parse_json` applies the same depth rule to JSON read from form fields.
@@ -64,11 +65,12 @@ def parse_json(raw: bytes | str, what: str = "请求体") -> Any:
 
 
 def _is_json(scope: Scope) -> bool:
+    """Whether the body will be read as JSON (a body without a content type is, by FastAPI)."""
     for key, value in scope.get("headers", ()):
         if key == b"content-type":
             ctype = value.decode("latin-1").split(";")[0].strip().lower()
             return ctype in _JSON_TYPES or ctype.endswith("+json")
-    return False
+    return scope.get("method") not in ("GET", "HEAD", "OPTIONS")
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -79,10 +81,6 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None
     return None
-
-
-class _TooLarge(Exception):
-    pass
 
 
 class LimitsMiddleware:
@@ -129,7 +127,7 @@ class LimitsMiddleware:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > cap:
-                raise _TooLarge
+                raise _too_large(cap)  # the app's error handlers answer 413
             return message
 
         async def watching_send(message: Message) -> None:
@@ -140,7 +138,7 @@ class LimitsMiddleware:
 
         try:
             await self.app(scope, counting_receive, watching_send)
-        except _TooLarge:
+        except PayloadTooLarge:
             if started:
                 raise
             await error_response(_too_large(cap))(scope, receive, send)

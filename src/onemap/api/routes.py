@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
+import geopandas as gpd
 import numpy as np
 import shapely
 from fastapi import APIRouter, Query, Request, Response
@@ -33,6 +34,7 @@ from onemap.api.redact import redact
 from onemap.api.scope import refuse_summary, scoped_frame, scoped_records, visible
 from onemap.domain.security import security_policy
 from onemap.errors import InputError, OneMapError, Problem
+from onemap.geo.area import ellipsoidal_area
 from onemap.store import audit, users
 from onemap.store.users import (
     ROLES,
@@ -388,8 +390,6 @@ _SITE_SUFFIXES = {".zip", ".shp", ".kml", ".kmz", ".txt", ".geojson", ".json", "
 
 async def _site_from_request(request: Request):
     """The site of a check request: a GeoJSON body, or a multipart ``file``."""
-    import geopandas as gpd
-
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/form-data"):
         form = await request.form()
@@ -408,10 +408,11 @@ async def _site_from_request(request: Request):
         path = folder / name
         path.write_bytes(data)
         return str(path), name
-    try:
-        doc = json.loads(await request.body() or b"null")
-    except ValueError as exc:
-        raise InputError("请求体不是有效的 JSON（应为 GeoJSON 要素或要素集合）") from exc
+    raw = await request.body()
+    cap = security_policy().limits.json_bytes
+    if len(raw) > cap:
+        raise PayloadTooLarge(f"GeoJSON 请求体超过上限 {cap / 2**20:.0f} MB，请压缩为 zip 上传")
+    doc = parse_json(raw or b"null", "请求体（应为 GeoJSON 要素或要素集合）")
     if not isinstance(doc, dict) or "type" not in doc:
         raise InputError("请求体应为 GeoJSON Feature、FeatureCollection 或几何对象")
     try:
@@ -432,7 +433,28 @@ async def _site_from_request(request: Request):
         raise InputError("GeoJSON 地块缺少几何")
     if not set(gdf.geom_type) <= {"Polygon", "MultiPolygon"}:
         raise InputError("地块必须是面（Polygon 或 MultiPolygon）")
+    check_site_limits(gdf)
     return gdf, "GeoJSON"
+
+
+def check_site_limits(gdf: gpd.GeoDataFrame) -> None:
+    """Refuse a site over the vertex or area limit (``security.yaml`` → ``limits``) before checking it.
+
+    Raises
+    ------
+    onemap.errors.InputError
+        Too many vertices, or too large a total (ellipsoidal) area.
+    """
+    limits = security_policy().limits
+    geoms = gdf.geometry.values
+    vertices = int(shapely.get_num_coordinates(np.asarray(geoms, dtype=object)).sum())
+    if vertices > limits.site_vertices:
+        raise InputError(f"地块顶点过多：共 {vertices} 个，超过上限 {limits.site_vertices} 个"
+                         "（安全策略 limits.site_vertices）")
+    hectares = float(np.nansum(ellipsoidal_area(geoms))) / 10_000
+    if hectares > limits.site_area_ha:
+        raise InputError(f"地块总面积 {hectares:.2f} 公顷，超过上限 {limits.site_area_ha:g} 公顷"
+                         "（安全策略 limits.site_area_ha）")
 
 
 @router.post(
@@ -454,8 +476,12 @@ async def check(request: Request, user: Analyst, use: Annotated[str | None, Quer
     ctx = context(request)
 
     def run():
+        if isinstance(site, str):
+            target = read_site(site)
+            check_site_limits(target.gdf)
+        else:
+            target = site
         checker = ctx.checker()
-        target = read_site(site) if isinstance(site, str) else site
         flag_list = [f.strip() for f in (flags or "").split(",") if f.strip()]
         return checker, checker.check(target, use=use, flags=flag_list, name=name)
 
