@@ -531,3 +531,75 @@ def test_limits_are_configuration_and_refusals_are_4xx(client, tokens, ws, small
     r = client.post("/api/check", headers=h, files={"file": ("地块.kml", b"<kml>" + b" " * 3000,
                                                               "application/xml")})
     assert r.status_code == 413 and "地块文件超过" in r.json()["message"]
+
+
+# ---------------------------------------------------------------------------- protocol
+def test_head_works_wherever_get_does(client, tokens):
+    from onemap.tiles.service import lonlat_to_tile
+
+    catalog = client.get("/api/catalog", headers=auth(tokens["admin"])).json()["datasets"]
+    vid = next(v["id"] for d in catalog for v in d["versions"] if v["layer"] == "DLTB_2024")
+    x, y = lonlat_to_tile(106.205, 37.905, 14)
+    paths = ["/api/me", "/api/catalog", "/api/cases", "/api/cases/flow", "/ogc", "/ogc/conformance",
+             "/ogc/collections", "/ogc/collections/DLTB_2024",
+             "/ogc/collections/DLTB_2024/items?limit=2", "/ogc/collections/DLTB_2024/items/1",
+             "/ogc/api", f"/tiles/{vid}/14/{x}/{y}.mvt", f"/tiles/{vid}.json",
+             "/api/stats.xlsx", "/api/docs", "/api/openapi.json", "/healthz",
+             "/ogc/collections/NOPE"]
+    for path in paths:
+        get = client.get(path, headers=auth(tokens["admin"]))
+        head = client.head(path, headers=auth(tokens["admin"]))
+        assert head.status_code == get.status_code, path
+        assert head.content == b"", path
+        assert head.headers.get("content-type") == get.headers.get("content-type"), path
+    assert client.head("/api/me").status_code == 401
+
+
+def test_authentication_comes_before_anything_else(client):
+    for method, path, kwargs in [
+        ("get", "/api/no-such-route", {}),
+        ("get", "/ogc/collections/NOPE/items", {}),
+        ("get", "/tiles/999999/0/0/0.mvt", {}),
+        ("get", "/api/identify?lon=999", {}),
+        ("post", "/api/users", {"content": b"{not json"}),
+        ("post", "/api/check", {"content": b"[" * 100_000,
+                                "headers": {"content-type": "application/json"}}),
+        ("post", "/api/cases/1/actions/evidence", {"json": {"photos": ["/etc/passwd"]}}),
+    ]:
+        r = getattr(client, method)(path, **kwargs)
+        assert r.status_code == 401, (path, r.status_code, r.text)
+        assert r.json()["error"] == "AuthError"
+    # the login itself and the documentation stay open
+    assert client.post("/api/login", json={"username": "nobody", "password": "x" * 8}
+                       ).status_code == 401
+    assert client.get("/api/docs").status_code == 200
+    assert client.get("/api/openapi.json").status_code == 200
+
+
+def test_api_docs_work_offline(client):
+    page = client.get("/api/docs").text
+    assert "/api/docs-assets/swagger-ui-bundle.js" in page and "/api/docs-assets/swagger-ui.css" in page
+    redoc = client.get("/api/redoc").text
+    assert "/api/docs-assets/redoc.standalone.js" in redoc
+    for html in (page, redoc):
+        assert "https://" not in html and "http://" not in html
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js"):
+        r = client.get(f"/api/docs-assets/{asset}")
+        assert r.status_code == 200 and len(r.content) > 100_000, asset
+
+
+def test_openapi_declares_every_status_it_answers(client):
+    doc = client.get("/api/openapi.json").json()
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            codes = set(op["responses"])
+            assert "422" not in codes, (path, method)
+            assert {"400", "404"} <= codes, (path, method)
+            if path != "/login":
+                assert {"401", "403"} <= codes, (path, method)
+            if method in ("post", "put", "patch"):
+                assert "413" in codes, (path, method)
+            example = op["responses"]["400"]["content"]["application/json"]["example"]
+            assert example["error"] and example["message"]
+    assert "429" in doc["paths"]["/login"]["post"]["responses"]
+    assert doc["paths"]["/login"]["post"]["security"] == []

@@ -2,7 +2,8 @@
 
 ``create_app(workspace)`` mounts
 
-- ``/api`` — the REST API (OpenAPI at ``/api/openapi.json``, docs at ``/api/docs``);
+- ``/api`` — the REST API (OpenAPI at ``/api/openapi.json``, Swagger UI at ``/api/docs``,
+  ReDoc at ``/api/redoc``, both from local files);
 - ``/ogc`` — OGC API – Features (its own OpenAPI document at ``/ogc/api``);
 - ``/tiles`` — vector tiles per layer version;
 - ``/`` — the built web UI (``onemap/web/dist``) when it exists.
@@ -24,8 +25,11 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from onemap.api import errors, ogc, routes, tiles
+from onemap.api.auth import AuthGateMiddleware
 from onemap.api.context import make_context
+from onemap.api.docs import install_docs
 from onemap.api.limits import LimitsMiddleware
+from onemap.api.protocol import HeadMiddleware
 from onemap.domain.security import security_policy
 from onemap.monitor.service import audit_checkpoint, audit_checkpoints
 from onemap.store import open_workspace
@@ -93,14 +97,18 @@ def create_app(
                   docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.ctx = ctx
     errors.install(app)
+    # outermost last: HEAD as GET → authentication → limits → compression → routes
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.add_middleware(LimitsMiddleware)
+    app.add_middleware(AuthGateMiddleware)
+    app.add_middleware(HeadMiddleware)
 
     api = FastAPI(title="OneMap 自然资源一张图 REST API", version="1.0.0",
                   description="目录、要素统计、合规审查、执法案件、用户。错误均为 "
                               '{"error", "message", "problems"}，message 为中文。',
-                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+                  openapi_url="/openapi.json", docs_url=None, redoc_url=None)
     api.state.ctx = ctx
+    install_docs(api)
     errors.install(api)
     api.include_router(routes.router)
     api.include_router(tiles.router, prefix="/tiles")
