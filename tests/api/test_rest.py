@@ -119,7 +119,7 @@ def test_login_users_tokens_and_audit(client, tokens, workspace):
     assert r.status_code == 201 and r.json()["county"] == "640323"
     r = client.post("/api/users", headers=auth(token),
                     json={"username": "yanchi", "password": PASSWORD})
-    assert r.status_code == 400 and "已存在" in r.json()["message"]
+    assert r.status_code == 409 and "已存在" in r.json()["message"]
     r = client.post("/api/users", headers=auth(token),
                     json={"username": "bad", "password": PASSWORD, "role": "boss"})
     assert r.status_code == 400 and "未知角色" in r.json()["message"]

@@ -345,7 +345,7 @@ def test_token_lifetime_is_bounded_by_policy(client, ws):
     days = (datetime.fromisoformat(row.expires_at) - datetime.fromisoformat(row.created_at)).days
     assert row.kind == "api" and days == 90
     r = client.post("/api/tokens", headers=auth(session), json={"scopes": ["root"]})
-    assert r.status_code == 400 and "未知的令牌权限范围" in r.json()["message"]
+    assert r.status_code == 400 and "未知的令牌权限范围：root" in r.json()["message"]
 
 
 # ---------------------------------------------------------------------------- county scope

@@ -90,7 +90,6 @@ def create_app(
         finally:
             stop.set()
             thread.join(timeout=5)
-            ctx.hashing.shutdown(wait=False)
 
     app = FastAPI(title="OneMap 自然资源一张图", version="1.0.0",
                   description="自然资源一张图 REST API（中文错误信息；认证：Bearer 令牌）",

@@ -30,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from onemap.api.redact import redact
 from onemap.errors import DomainDataError, InputError, OneMapError, Problem, WorkspaceError
-from onemap.store.users import AuthError, PermissionDenied
+from onemap.store.users import AuthError, PermissionDenied, UserExists
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,7 @@ STATUS: list[tuple[type[OneMapError], int]] = [
     (PermissionDenied, 403),
     (NotFound, 404),
     (Conflict, 409),
+    (UserExists, 409),
     (PayloadTooLarge, 413),
     (TooManyRequests, 429),
     (InputError, 400),

@@ -101,7 +101,7 @@ def document_errors(doc: dict[str, Any], *, public: set[str], login: str = "/log
             if "requestBody" in op or method in ("post", "put", "patch"):
                 codes.append("413")
             if path == login:
-                codes.append("429")
+                codes += ["401", "429"]
             for code in codes:
                 responses.setdefault(code, error_response_doc(code))
     schemas = doc.get("components", {}).get("schemas", {})

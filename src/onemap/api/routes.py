@@ -37,6 +37,7 @@ from onemap.errors import InputError, OneMapError, Problem
 from onemap.geo.area import ellipsoidal_area
 from onemap.store import audit, users
 from onemap.store.users import (
+    MIN_PASSWORD,
     ROLES,
     SCOPE_NAMES,
     PermissionDenied,
@@ -55,6 +56,12 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 # ---------------------------------------------------------------------------- bodies
+# Roles and scopes are enumerated in the OpenAPI document but checked by the user store,
+# whose Chinese message lists the choices.
+_ROLE_ENUM = {"enum": list(ROLES)}
+_USERNAME = r"^[A-Za-z0-9_.@-]{2,64}$"
+
+
 class LoginBody(BaseModel):
     """Login request."""
 
@@ -65,18 +72,19 @@ class LoginBody(BaseModel):
 class NewUser(BaseModel):
     """A user to create."""
 
-    username: str = Field(max_length=64)
-    password: str = Field(max_length=256)
-    role: str = Field("viewer", description="admin 管理员 | editor 编辑 | enforcer 执法 | viewer 只读")
-    county: str | None = Field(None, max_length=6, description="县级行政区代码，如 640324")
+    username: str = Field(pattern=_USERNAME, description="2–64 位字母、数字或 _.@-")
+    password: str = Field(min_length=MIN_PASSWORD, max_length=256)
+    role: str = Field("viewer", description="admin 管理员 | editor 编辑 | enforcer 执法 | viewer 只读",
+                      json_schema_extra=_ROLE_ENUM)
+    county: str | None = Field(None, pattern=r"^\d{6}$", description="县级行政区代码，如 640324")
     display_name: str = Field("", max_length=64)
 
 
 class UserPatch(BaseModel):
     """Changes to a user (absent fields unchanged)."""
 
-    role: str | None = None
-    county: str | None = Field(None, max_length=6)
+    role: str | None = Field(None, json_schema_extra={"enum": [*ROLES, None]})
+    county: str | None = Field(None, pattern=r"^(\d{6})?$", description="空字符串取消县级范围")
     display_name: str | None = Field(None, max_length=64)
     active: bool | None = None
 
@@ -84,7 +92,7 @@ class UserPatch(BaseModel):
 class PasswordBody(BaseModel):
     """A new password."""
 
-    password: str = Field(max_length=256)
+    password: str = Field(min_length=MIN_PASSWORD, max_length=256)
 
 
 class TokenBody(BaseModel):
@@ -93,9 +101,10 @@ class TokenBody(BaseModel):
     name: str = Field("", max_length=100, description="用途，如 审批系统")
     days: int | None = Field(None, ge=1, le=3650,
                              description="有效天数（默认与上限见安全策略 security.yaml）")
-    scopes: list[str] = Field(["read"], max_length=3,
+    scopes: list[str] = Field(["read"], min_length=1, max_length=3,
+                              json_schema_extra={"items": {"type": "string", "enum": list(SCOPE_NAMES)}},
                               description="权限范围：read 只读、case 办理案件、admin 管理")
-    username: str | None = Field(None, max_length=64, description="为谁创建（仅管理员可为他人创建）")
+    username: str | None = Field(None, pattern=_USERNAME, description="为谁创建（仅管理员可为他人创建）")
 
 
 class SettingBody(BaseModel):

@@ -54,7 +54,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 
 from onemap.domain.security import security_policy
-from onemap.errors import InputError, OneMapError
+from onemap.errors import InputError, OneMapError, WorkspaceError
 from onemap.store import audit
 from onemap.store.catalog import now_iso, workspace_table
 
@@ -127,6 +127,14 @@ class AuthError(OneMapError):
     """Not logged in, or wrong name/password/token (HTTP 401)."""
 
     exit_code = 6
+
+
+class UnknownUser(WorkspaceError):
+    """No user of that name (HTTP 404)."""
+
+
+class UserExists(InputError):
+    """A user of that name exists already (HTTP 409)."""
 
 
 class PermissionDenied(OneMapError):
@@ -303,7 +311,7 @@ def create_user(
     ensure_tables(engine)
     with engine.begin() as conn:
         if _row_by_name(conn, username) is not None:
-            raise InputError(f"用户已存在：{username}")
+            raise UserExists(f"用户已存在：{username}")
         res = conn.execute(
             insert(users_table).values(
                 username=username,
@@ -349,7 +357,7 @@ def set_password(engine: Engine, username: str, password: str, *, actor: str = "
     with engine.begin() as conn:
         row = _row_by_name(conn, username)
         if row is None:
-            raise InputError(f"没有用户 {username}")
+            raise UnknownUser(f"没有用户 {username}")
         conn.execute(
             update(users_table)
             .where(users_table.c.id == row.id)
@@ -405,7 +413,7 @@ def update_user(
     with engine.begin() as conn:
         row = _row_by_name(conn, username)
         if row is None:
-            raise InputError(f"没有用户 {username}")
+            raise UnknownUser(f"没有用户 {username}")
         if values:
             conn.execute(update(users_table).where(users_table.c.id == row.id).values(**values))
         new = conn.execute(select(users_table).where(users_table.c.id == row.id)).one()
@@ -544,7 +552,7 @@ def create_token(
     with engine.begin() as conn:
         row = _row_by_name(conn, username)
         if row is None:
-            raise InputError(f"没有用户 {username}")
+            raise UnknownUser(f"没有用户 {username}")
         if not row.active:
             raise InputError(f"用户 {username} 已停用")
         token = _issue(conn, int(row.id), "api", name, expires, scopes)
