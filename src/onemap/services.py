@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from onemap.analysis.stats import BulletinTable, bulletin_table
 from onemap.analysis.units import unit_names
-from onemap.errors import WorkspaceError
+from onemap.control.check import SiteChecker
+from onemap.control.report import check_context, render_site_map, write_check_docx
+from onemap.control.site import read_site
+from onemap.errors import InputError, WorkspaceError
+from onemap.reports.document import setting_keys
 from onemap.reports.xlsx import write_workbook
 from onemap.store.base import Store
 
@@ -125,6 +131,8 @@ def build_sample_workspace(
         path, name=meta.get("name", "吴忠市自然资源一张图（模拟样例）"),
         region=str(meta.get("region", "640300")),
     )
+    if meta.get("region_name"):
+        store.set_settings({"region_name": str(meta["region_name"])})
     total = sum(len(v) for v in layers.values())
     done = 0
     for dataset, versions in layers.items():
@@ -193,7 +201,8 @@ def tabulate_zones(
 
     zones = zones or ["YJJBNTTB", "STBHHX", "CZKFBJ"]
     info = store.version(dataset, version)
-    dltb = store.read(dataset, info.version, columns=["BSM", "DLBM", "ZLDWDM", "TBDLMJ", "KCXS"])
+    dltb = store.read(dataset, info.version,
+                      columns=["BSM", "DLBM", "ZLDWDM", "TBMJ", "TBDLMJ", "KCXS", "KCMJ"])
     source = {dataset: {"dataset": dataset, "version": info.version, "version_id": info.id}}
     layers = {}
     for name in zones:
@@ -206,7 +215,8 @@ def tabulate_zones(
 
 TABULATE_HEADERS = STAT_HEADERS | {
     "county": "单位代码", "zone": "控制线", "inside": "范围内", "area_m2": "椭球面积（平方米）",
-    "tbdlmj_m2": "图斑地类面积（平方米）", "zone_a": "控制线甲", "zone_b": "控制线乙",
+    "tbdlmj_m2": "图斑地类面积（平方米）", "tiankan_m2": "其中扣除田坎 1203（平方米）",
+    "zone_a": "控制线甲", "zone_b": "控制线乙",
     "id_a": "要素甲", "id_b": "要素乙",
 }
 
@@ -222,7 +232,7 @@ def write_tabulation(result, *, xlsx: str | Path | None = None, gpkg: str | Path
         rows["inside"] = rows["inside"].map({True: "内", False: "外"})
         conflicts = result.conflicts.drop(columns="geometry")
         write_workbook(xlsx, {"控制线内外地类面积": rows, "控制线冲突": conflicts}, headers=TABULATE_HEADERS,
-                       number_formats={"area_m2": "0.00", "tbdlmj_m2": "0.00"})
+                       number_formats={"area_m2": "0.00", "tbdlmj_m2": "0.00", "tiankan_m2": "0.00"})
     if gpkg:
         path = Path(gpkg)
         if path.exists():
@@ -247,3 +257,104 @@ def prepare_relational_tables(store: Store) -> None:
     users.ensure_tables(engine)
     indicator_inputs.ensure_tables(engine)
     registry.ensure_tables(engine)
+
+
+#: Workspace settings written by `onemap init` / the store itself, not editable with `onemap settings`.
+RESERVED_SETTINGS = ("created_at", "schema_version", "storage_crs")
+
+
+def update_settings(store: Store, pairs: list[str]) -> dict[str, str]:
+    """Set workspace settings from ``键=值`` texts (the document keys or their Chinese labels).
+
+    Parameters
+    ----------
+    store : Store
+        Workspace.
+    pairs : list of str
+        ``region_name=吴忠市`` or ``编制单位=吴忠市自然资源局``; an empty value removes the key.
+        Allowed keys: ``name``, ``region`` and the document settings of the template
+        (:func:`onemap.reports.document.setting_keys`).
+
+    Returns
+    -------
+    dict
+        All settings after the change.
+
+    Raises
+    ------
+    onemap.errors.InputError
+        A text without "=", or an unknown or reserved key (nothing is changed).
+    """
+    labels = {"name": "工作空间名称", "region": "行政区划代码", **setting_keys()}
+    by_label = {v: k for k, v in labels.items()}
+    values: dict[str, str | None] = {}
+    for text in pairs:
+        key, sep, value = text.partition("=")
+        key = key.strip()
+        if not sep:
+            raise InputError(f"设置项“{text}”格式错误：应为 键=值，如 编制单位=吴忠市自然资源局")
+        key = by_label.get(key, key)
+        if key in RESERVED_SETTINGS or key not in labels:
+            allowed = "、".join(f"{v}（{k}）" for k, v in labels.items())
+            raise InputError(f"不能设置“{key}”：可设置的项为 {allowed}")
+        values[key] = value.strip() or None
+    return store.set_settings(values) if values else store.settings()
+
+
+def run_check(
+    store: Store,
+    site_path: str | Path,
+    *,
+    use: str | None = None,
+    docx: str | Path | None = None,
+    flags: Iterable[str] | None = None,
+    map_png: str | Path | None = None,
+    name: str | None = None,
+    applicant: str | None = None,
+) -> dict[str, Any]:
+    """The ``onemap check WS SITE [--use U] [--docx OUT]`` use case.
+
+    Parameters
+    ----------
+    store : Store
+        The workspace.
+    site_path : str or Path
+        Site file.
+    use : str, optional
+        Intended use (拟用途).
+    docx : str or Path, optional
+        Write the Chinese DOCX report there.
+    flags : iterable of str, optional
+        Project flags (国家重大项目 …).
+    map_png : str or Path, optional
+        Also write the map picture there.
+    name, applicant : str, optional
+        项目名称 and 建设单位 for the report (the 报盘 项目名称 is used when the
+        site file has one and no name is given; never the file name).
+
+    Returns
+    -------
+    dict
+        :meth:`CheckResult.to_dict`, plus ``docx`` (path written) when asked.
+
+    Raises
+    ------
+    onemap.errors.OneMapError
+        Unreadable or invalid site, workspace without DLTB, unknown use or
+        flag, no CJK font for the map.
+    """
+    site = read_site(site_path)
+    checker = SiteChecker(store)
+    result = checker.check(site, use=use, flags=flags)
+    out = result.to_dict()
+    if docx is not None or map_png is not None:
+        ctx = check_context(store, result, project=name, applicant=applicant, site=site)
+        png = render_site_map(result, checker, synthetic=bool(ctx.synthetic),
+                              map_approval=ctx.map_approval)
+        if map_png is not None:
+            Path(map_png).parent.mkdir(parents=True, exist_ok=True)
+            Path(map_png).write_bytes(png)
+            out["map_png"] = str(map_png)
+        if docx is not None:
+            out["docx"] = str(write_check_docx(result, docx, map_png=png, context=ctx))
+    return out

@@ -411,6 +411,8 @@ def test_reference_case(path: Path):
         assert sel["area_m2"].iloc[0] == pytest.approx(exp["area_m2"], abs=tol), exp
         if "tbdlmj_m2" in exp:
             assert sel["tbdlmj_m2"].iloc[0] == pytest.approx(exp["tbdlmj_m2"], abs=1e-9), exp
+        if "tiankan_m2" in exp:
+            assert sel["tiankan_m2"].iloc[0] == pytest.approx(exp["tiankan_m2"], abs=1e-9), exp
     for exp in case.get("conflicts", []):
         sel = result.conflicts[(result.conflicts.zone_a == exp["zone_a"])
                                & (result.conflicts.zone_b == exp["zone_b"])]
@@ -422,3 +424,10 @@ def test_reference_case(path: Path):
     for zone in zones:
         both = rows[rows.zone == zone].groupby(["county", "dlbm"])["cents"].sum()
         assert both.to_dict() == foundation.to_dict()
+    if "KCMJ" in dltb.columns:  # and inside + outside 田坎 = the patches' KCMJ, to the hundredth
+        units = dltb["ZLDWDM"].str.slice(0, 6)
+        kcmj = (dltb["KCMJ"] * 100).round().astype(int).groupby([units, dltb["DLBM"]]).sum()
+        for zone in zones:
+            tk = (rows[rows.zone == zone]["tiankan_m2"] * 100).round().astype(int)
+            both = tk.groupby([rows["county"], rows["dlbm"]]).sum()
+            assert both.to_dict() == kcmj.to_dict()

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import io
+
+import docx
 import mapbox_vector_tile
+import openpyxl
+import pytest
 
 from onemap.store import open_workspace
 from onemap.store.audit import entries, verify
 from onemap.tiles.service import lonlat_to_tile
 
-from ._api_support import PASSWORD, auth, make_cases
+from ._api_support import PASSWORD, auth, make_cases, make_dltb
 
 
 def _is_chinese(text: str) -> bool:
@@ -180,7 +185,11 @@ def test_identify_and_stats(client, tokens):
     assert s["source"]["dataset"] == "DLTB" and s["rows"]
     assert client.get("/api/stats", headers=h, params={"by": "planet"}).status_code == 400
     x = client.get("/api/stats.xlsx", headers=h)
-    assert x.status_code == 200 and x.content[:2] == b"PK"
+    assert x.status_code == 200
+    total_ha = round(float(make_dltb()["TBDLMJ"].sum()) / 10_000, 6)  # the 36 patches written
+    sheet = openpyxl.load_workbook(io.BytesIO(x.content))["分组汇总（公顷）"]
+    total_row = next(r for r in sheet.iter_rows(values_only=True) if r[0] == "合计")
+    assert total_row[-1] == pytest.approx(total_ha, abs=1e-6)
 
 
 def test_tiles_over_http(client, tokens):
@@ -254,7 +263,13 @@ def test_check_geojson_and_report(client, tokens):
     body = r.json()
     assert body["id"] and body["checked_by"] == "viewer"
     doc = client.get(body["report"], headers=auth(tokens["viewer"]))
-    assert doc.status_code == 200 and doc.content[:2] == b"PK"
+    assert doc.status_code == 200
+    report = docx.Document(io.BytesIO(doc.content))
+    assert report.paragraphs[0].text == "建设项目用地合规性审查报告"
+    assert report.paragraphs[1].text.startswith("测试地块")
+    rows = {tuple(c.text for c in row.cells[:4]) for t in report.tables for row in t.rows}
+    for c in body["classes"]:  # every land class of the result is in the report's table
+        assert (c["dlbm"], c["dlmc"], c["group"], f"{c['area_m2']:.2f}") in rows
     bad = client.post("/api/check", json={"type": "Point", "coordinates": [1, 2]},
                       headers=auth(tokens["viewer"]))
     assert bad.status_code == 400 and _is_chinese(bad.json()["message"])
@@ -267,6 +282,13 @@ def test_indicators_assessment_changes(client, tokens):
     assert ind.json()["indicators"]
     assert client.get("/api/assess", headers=h).json()["kind"] == "体检"
     x = client.get("/api/assess.xlsx", headers=h)
-    assert x.status_code == 200 and x.content[:2] == b"PK"
+    assert x.status_code == 200
+    dltb = make_dltb()
+    farmland_ha = round(float(dltb.loc[dltb["DLBM"].str.startswith("01"), "TBDLMJ"].sum()) / 10_000, 6)
+    table = list(openpyxl.load_workbook(io.BytesIO(x.content))["指标总表"].iter_rows(values_only=True))
+    header = next(r for r in table if r[0] == "维度")
+    farmland = next(r for r in table if r[header.index("指标代码")] == "farmland")
+    assert farmland[header.index("现状值")] == pytest.approx(farmland_ha, abs=1e-6)
     ch = client.get("/api/changes", headers=h)  # one DLTB version only: refused, in Chinese
-    assert ch.status_code in (400, 404) and _is_chinese(ch.json()["message"])
+    assert ch.status_code == 404  # WorkspaceError (onemap.api.errors.STATUS)
+    assert ch.json()["message"] == "数据集 DLTB 至少需要两个版本才能比较"

@@ -73,3 +73,34 @@ def test_missing_workspace_and_dataset(tmp_path):
     run("init", ws)
     r = run("stats", ws, "--json")
     assert r.exit_code != 0 and "没有数据集 DLTB" in json.loads(r.stdout)["message"]
+
+
+def test_settings_then_check_report_names_project_and_bureau(tmp_path):
+    import docx
+
+    ws = tmp_path / "ws.gpkg"
+    assert run("init", ws, "--name", "测试", "--region", "640302").exit_code == 0
+    src = tmp_path / "dltb.gpkg"
+    pyogrio.write_dataframe(dltb_frame(6), src, layer="DLTB")
+    assert run("ingest", ws, src, "--dataset", "DLTB", "--version", "2024").exit_code == 0
+    r = run("settings", ws, "--set", "编制单位=某市自然资源局", "--set", "预审意见文号=某自然资预〔2026〕3号",
+            "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["org"] == "某市自然资源局"
+    r = run("settings", ws, "--set", "storage_crs=EPSG:4326")
+    assert r.exit_code != 0 and "不能设置" in r.output
+    site = tmp_path / "site.geojson"
+    site.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [[
+            [106.201, 37.9505], [106.205, 37.9505], [106.205, 37.9515], [106.201, 37.9515],
+            [106.201, 37.9505]]]}}]}), encoding="utf-8")
+    out = tmp_path / "yushen.docx"
+    r = run("check", ws, site, "--use", "工业", "--name", "某某项目", "--applicant", "某某公司",
+            "--docx", out, "--json")
+    assert r.exit_code == 0, r.output
+    text = "\n".join(p.text for p in docx.Document(str(out)).paragraphs)
+    cells = "\n".join(c.text for t in docx.Document(str(out)).tables for row in t.rows
+                      for c in row.cells)
+    assert "某自然资预〔2026〕3号" in text and "（某某项目）" in text
+    assert "某某公司" in cells and "site.geojson" not in text + cells
+    assert "某市自然资源局（盖章）" in cells

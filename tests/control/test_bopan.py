@@ -87,7 +87,7 @@ def test_six_degree_zone():
     assert bopan_crs(18, 6) == "EPSG:4496"
     head = "[属性描述]\n坐标系=2000国家大地坐标系\n几度分带=6\n计量单位=米\n"
     body = ("4,,1,甲,面,,,,@\nJ1,1,4207500,18631500\nJ2,1,4207500,18631700\n"
-            "J3,1,4207800,18631700\n")
+            "J3,1,4207800,18631700\nJ1,1,4207500,18631500\n")
     data = parse_bopan(_text(body, head))
     assert data.source_crs == "EPSG:4496"
 
@@ -95,44 +95,47 @@ def test_six_degree_zone():
 def test_ring_outside_the_outer_ring_is_a_separate_part_and_said():
     body = ("8,,1,甲,面,,,,@\n"
             "J1,1,4207500,36367800\nJ2,1,4207500,36368000\nJ3,1,4207800,36368000\n"
-            "J4,2,4208000,36368100\nJ5,2,4208000,36368200\nJ6,2,4208100,36368200\n")
+            "J1,1,4207500,36367800\n"
+            "J4,2,4208000,36368100\nJ5,2,4208000,36368200\nJ6,2,4208100,36368200\n"
+            "J4,2,4208000,36368100\n")
     data = parse_bopan(_text(body))
     g = data.gdf.geometry.iloc[0]
     assert g.geom_type == "MultiPolygon" and len(g.geoms) == 2
-    assert data.report.by_rule("bopan_ring_part")
+    assert data.report.by_rule("coord_ring_part")
 
 
-def test_declared_area_and_point_count_differences_are_reported_not_fatal():
-    body = ("9,99.5,1,甲,面,,,,@\nJ1,1,4207500,36367800\nJ2,1,4207500,36368000\n"
-            "J3,1,4207800,36368000\nJ4,1,4207800,36367800\n")
-    data = parse_bopan(_text(body))
-    assert data.report.by_rule("bopan_declared_area")
-    assert data.report.by_rule("bopan_point_count")
-    assert np.isclose(data.gdf["declared_area_ha"].iloc[0], 99.5)
+def test_declared_area_smaller_than_drawn_is_reported_larger_is_refused():
+    ring = ("J1,1,4207500,36367800\nJ2,1,4207500,36368000\n"
+            "J3,1,4207800,36368000\nJ4,1,4207800,36367800\nJ1,1,4207500,36367800\n")
+    data = parse_bopan(_text("5,1.5,1,甲,面,,,,@\n" + ring))  # drawn: 200 m × 300 m = 6 公顷
+    assert data.report.by_rule("coord_declared_area")
+    assert np.isclose(data.gdf["declared_area_ha"].iloc[0], 1.5)
+    with pytest.raises(InputError) as info:
+        parse_bopan(_text("5,99.5,1,甲,面,,,,@\n" + ring))
+    assert [(p.rule, p.row) for p in info.value.problems] == [("coord_declared_area", "8")]
 
 
 @pytest.mark.parametrize(
     ("body", "head", "rule", "words"),
     [
         ("4,,1,甲,面,,,,@\nJ1,1,4207500\n", None, "bopan_point", ["第 9 行", "四项"]),
-        ("4,,1,甲,面,,,,@\nJ1,1,42075x0,36367800\n", None, "bopan_coordinate", ["第 9 行", "X"]),
+        ("4,,1,甲,面,,,,@\nJ1,1,42075x0,36367800\n", None, "coord_value", ["第 9 行", "X"]),
         ("4,,1,甲,面,,,,@\nJ1,a,4207500,36367800\n", None, "bopan_point", ["圈号"]),
         ("J1,1,4207500,36367800\n", None, "bopan_point", ["地块头行"]),
         ("4,,1,甲,面,,,,@\nJ1,1,4207500,36367800\nJ2,1,4207500,36368000\n"
-         "J1,1,4207500,36367800\n", None, "bopan_ring", ["至少需要 3 个"]),
+         "J1,1,4207500,36367800\n", None, "coord_ring", ["至少需要 3 个"]),
         ("4,,1,甲,面,,,,@\nJ1,1,4207500,99367800\nJ2,1,4207500,99368000\n"
-         "J3,1,4207800,99368000\n", "[属性描述]\n几度分带=3\n", "bopan_zone", ["带号"]),
+         "J3,1,4207800,99368000\n", "[属性描述]\n几度分带=3\n", "coord_zone", ["带号"]),
         ("4,,1,甲,面,,,,@\nJ1,1,4207500,36367800\nJ2,1,4207500,36368000\n"
-         "J3,1,4207800,36368000\n", "[属性描述]\n坐标系=1980西安坐标系\n", "bopan_crs",
-         ["1980西安坐标系", "CGCS2000"]),
+         "J3,1,4207800,36368000\n", "[属性描述]\n坐标系=1980西安坐标系\n", "coord_legacy_datum",
+         ["1980西安坐标系", "CGCS2000", "第 2 行"]),
         ("4,,1,甲,面,,,,@\nJ1,1,36367800,4207500\nJ2,1,36368000,4207500\n"
-         "J3,1,36368000,4207800\n", "[属性描述]\n", "bopan_xy_swapped", ["颠倒"]),
+         "J3,1,36368000,4207800\n", "[属性描述]\n", "coord_xy_swapped", ["颠倒"]),
         ("4,,1,甲,面,,,,@\nJ1,1,4207500,36367800\nJ2,1,4207500,36368000\n"
-         "J3,1,4207800,36368000\n", "[属性描述]\n带号=35\n", "bopan_zone", ["不一致"]),
+         "J3,1,4207800,36368000\n", "[属性描述]\n带号=35\n", "coord_zone", ["不一致"]),
         ("4,,1,甲,面,,,,@\nJ1,1,4207500,367800\nJ2,1,4207500,368000\nJ3,1,4207800,368000\n",
-         "[属性描述]\n坐标系=2000国家大地坐标系\n", "bopan_zone", ["无法确定带号"]),
+         "[属性描述]\n坐标系=2000国家大地坐标系\n", "coord_zone", ["无法确定带号"]),
         ("", None, "bopan_empty", ["没有地块"]),
-        ("4,,1,甲,面,,,,@\nJ1,1,4207500,36367800\n", "[其他]\n", "bopan_section", ["未知的节"]),
         ("4,,1,甲,面,,,,@\nJ1,1,4207500,36367800\nJ2,1,4207500,36368000\n"
          "J3,1,4207800,36368000\nJ4,2,4207600,36367850\nJ5,1,4207600,36367900\n", None,
          "bopan_ring", ["不连续"]),
@@ -195,4 +198,4 @@ def test_write_then_read_round_trip(tmp_path):
     np.testing.assert_allclose(a1, a0, rtol=1e-6)
     assert back.gdf.geometry.iloc[1].geom_type == "MultiPolygon"
     # a multi-part parcel is written as rings 1 and 2; reading it back says so
-    assert {p.rule for p in back.report.items} == {"bopan_ring_part"}
+    assert {p.rule for p in back.report.items} == {"coord_ring_part"}

@@ -167,3 +167,23 @@ def test_invalid_dltb_patch_is_repaired_when_geos_trips_on_it(tmp_path):
     lobes = shapely.make_valid(bow)
     assert result.by_dlbm["0101"] == pytest.approx(area(shapely.intersection(site, lobes)),
                                                    abs=0.02)
+
+
+def test_tiankan_share_of_a_cut_patch_is_reported_as_1203(tmp_path):
+    # official-tables.md §4: the site cuts the eastern half of a 0103 patch with KCXS 0.121;
+    # the half measures 488074.937789917 m² (tests/analysis/data/tabulate_half_cut.yaml), so
+    # 田坎 = 488074.9378 × 0.121 = 59057.07 and net = 488074.9378 × 0.879 = 429017.87 (m², 2 dp)
+    store = init_workspace(tmp_path / "ws.gpkg")
+    dltb = gpd.GeoDataFrame({"BSM": ["1"], "DLBM": ["0103"], "KCXS": [0.121], "GDPDJB": ["3"],
+                             "ZLDWDM": ["6403021010010000000"]},
+                            geometry=[shapely.box(106.2, 37.9, 106.21, 37.91)], crs=4490)
+    store.write_version("DLTB", "2024", dltb, VersionMeta())
+    result = SiteChecker(store).check(shapely.box(106.205, 37.9, 106.21, 37.91))
+    (c,) = result.classes
+    assert c.area_m2 == pytest.approx(488074.937789917, abs=1e-4)  # cut vertices: ±1e-6 m²
+    assert c.tiankan_m2 == pytest.approx(c.area_m2 * 0.121, rel=1e-12)
+    assert c.tbdlmj_m2 + c.tiankan_m2 == pytest.approx(c.area_m2, abs=1e-9)
+    d = result.to_dict()
+    assert d["tiankan"] == {"dlbm": "1203", "area_m2": 59057.07, "by_dlbm": {"0103": 59057.07}}
+    assert d["classes"][0]["tbdlmj_m2"] == 429017.87 and d["classes"][0]["tiankan_m2"] == 59057.07
+    assert d["cultivated"]["tiankan_m2"] == 59057.07

@@ -135,11 +135,16 @@ def test_flags(lc):
     assert lc.code_set("cultivated") == frozenset({"0101", "0102", "0103"})
     assert lc.is_wetland("0603") and lc.is_linear("1107A") and lc.is_cultivated("0102")
     assert not lc.is_linear("1005")
-    # wetland codes keep their own 一级
+    # 工作分类 00 湿地 (official-tables.md §1): the 8 wetland classes belong to group 00
     frame = lc.frame.set_index("code")
-    assert frame.loc["0303", "level1_code"] == "03"
-    assert frame.loc["0603", "level1_code"] == "06"
-    assert frame.loc["1108", "level1_code"] == "11"
+    for code in WETLAND:
+        assert frame.loc[code, "level1_code"] == "00", code
+        assert frame.loc[code, "level1_name"] == "湿地"
+        assert lc.parent(code) == "00"
+    assert frame.loc["0301", "level1_code"] == "03"
+    assert frame.loc["0601", "level1_code"] == "06"
+    assert frame.loc["1107", "level1_code"] == "11"
+    assert set(frame.index[frame["level1_code"] == "00"]) == WETLAND
 
 
 def test_bulletin_groups_in_order(lc):
@@ -150,7 +155,7 @@ def test_bulletin_groups_in_order(lc):
 @pytest.mark.parametrize(
     ("code", "group"),
     [
-        ("0101", "耕地"), ("0201K", "种植园用地"), ("0603", "湿地"), ("0303", "湿地"),
+        ("0101", "耕地"), ("0201K", "种植园用地"), ("0603", "城镇村及工矿用地"), ("0303", "湿地"),
         ("0402", "湿地"), ("1108", "湿地"), ("0601", "城镇村及工矿用地"),
         ("09", "城镇村及工矿用地"), ("0810A", "城镇村及工矿用地"), ("1006", "交通运输用地"),
         ("1109", "水域及水利设施用地"), ("1104K", "水域及水利设施用地"), ("1201", "其他土地"),
@@ -159,6 +164,29 @@ def test_bulletin_groups_in_order(lc):
 )  # fmt: skip
 def test_bulletin_group_samples(lc, code, group):
     assert lc.bulletin_group(code) == group
+
+
+def test_bulletin_wetland_has_seven_classes_without_salt_pan(lc):
+    # official-tables.md §2: the bulletin's 湿地 has 7 二级 classes; 0603 盐田 is not among them
+    assert set(lc.bulletin_group_codes("湿地")) == WETLAND - {"0603"}
+    assert len(lc.bulletin_group_codes("湿地")) == 7
+    assert lc.is_wetland("0603")  # still 工作分类 00 湿地
+    assert lc.bulletin_group("1203") == "其他土地"
+
+
+def test_czc_rule_codes_and_base_codes(lc):
+    # official-tables.md §2: 201 城市, 202 建制镇, 203 村庄, 204 盐田及采矿, 205 风景名胜及特殊用地
+    assert [c for c, _ in lc.czc_classes()] == ["201", "202", "203", "204", "205"]
+    assert dict(lc.czc_classes())["204"] == "盐田及采矿用地"
+    assert lc.czc_group == "城镇村及工矿用地"
+    assert lc.czc_codes == frozenset(
+        {"201", "202", "203", "204", "205", "201A", "202A", "203A", "204A", "205A"}
+    )
+    assert lc.czc_code("201A") == "201"
+    assert lc.czc_code(" 203 ") == "203"
+    assert lc.czc_code("205") == "205"
+    for nothing in ("", "206", "20", "A", None, float("nan"), 201):
+        assert lc.czc_code(nothing) is None
 
 
 def test_bulletin_groups_yaml_maps_each_code_exactly_once(lc):

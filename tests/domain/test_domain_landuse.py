@@ -66,7 +66,9 @@ SAME_NAME = {
     "1201": "2301", "1203": "2303", "1204": "2304", "1205": "2305", "1206": "2306",
     "1207": "2307",
 }  # fmt: skip
-FORBIDDEN = {("0404", "2302"), ("1002", "1206"), ("1110", "1706")}
+# official-tables.md §6: the former "forbidden" 1002→1206 and 1110→1706 are the correct targets.
+CORRECTED = {"1002": "1206", "1110": "1706"}
+FORBIDDEN = {("0404", "2302")}
 
 
 def test_top_level_24():
@@ -110,9 +112,20 @@ def test_forbidden_pairs_absent():
     mapping = sandiao_to_landuse()
     pairs = set(zip(mapping["sandiao_code"], mapping["landuse_code"], strict=True))
     assert not pairs & FORBIDDEN
-    assert map_to_landuse("1002")[1] == "needs_check"
-    assert map_to_landuse("1110")[1] == "needs_check"
     assert map_to_landuse("0404") == ("0403", "same_name")
+
+
+def test_corrected_pairs_map_to_their_second_level_class():
+    # official-tables.md §6: 1002 → 1206 and 1110 → 1706, not only their 一级 class
+    assert map_to_landuse("1002") == ("1206", "same_name")
+    assert map_to_landuse("1110") == ("1706", "same_name")
+    assert landuse_name("1206") == "城市轨道交通用地"
+    assert landuse_name("1706") == "冰川及常年积雪"
+
+
+def test_0903_is_entertainment_land():
+    # official-tables.md §6: 0903 is 娱乐用地 (娱乐康体 is GB 50137's B3)
+    assert landuse_name("0903") == "娱乐用地"
 
 
 def test_every_target_exists_in_landuse_2023():
@@ -136,7 +149,9 @@ def test_only_table_pairs_and_identical_names_are_same_name():
         candidates = [code, lc.parent(code)] if code[-1] in "AK" else [code]
         target = landuse_name(row.landuse_code)
         explained = any(
-            SAME_NAME.get(c) == row.landuse_code or target.startswith(lc.name(c))
+            SAME_NAME.get(c) == row.landuse_code
+            or CORRECTED.get(c) == row.landuse_code
+            or target.startswith(lc.name(c))
             for c in candidates
         )
         assert explained, row

@@ -27,11 +27,15 @@ DLTB_FIELDS = [
 
 LAYERS = {
     "XZQ": (
-        ["BSM", "YSDM", "XZQDM", "XZQMC", "DCMJ", "KZMJ", "MSSM", "HDMC", "BZ"],
+        ["BSM", "YSDM", "XZQDM", "XZQMC", "DCMJ", "JSMJ", "KZMJ", "MSSM", "HDMC", "BZ"],
         {"XZQDM", "XZQMC"},
         "XZQDM",
     ),
-    "CJDCQ": (["BSM", "YSDM", "ZLDWDM", "ZLDWMC", "DCMJ", "BZ"], {"ZLDWDM", "ZLDWMC"}, "ZLDWDM"),
+    "CJDCQ": (
+        ["BSM", "YSDM", "ZLDWDM", "ZLDWMC", "DCMJ", "JSMJ", "KZMJ", "BZ"],
+        {"ZLDWDM", "ZLDWMC"},
+        "ZLDWDM",
+    ),
     "DLTB": (DLTB_FIELDS, {"BSM", "DLBM", "DLMC", "QSXZ", "QSDWDM", "ZLDWDM"}, "ZLDWDM"),
     "YJJBNTTB": (
         [
@@ -48,6 +52,7 @@ LAYERS = {
             "TBMJ",
             "YJJBNTTBBH",
             "YJJBNTMJ",
+            "JBNTMJ",
             "KCDLBM",
             "KCXS",
             "KCMJ",
@@ -94,6 +99,30 @@ def test_layer_fields_required_and_unit(name):
             assert f.codelist in codelist_names()
 
 
+def test_ysdm_codes_and_their_status():
+    # official-tables.md §6 (TDDC3D zrzy/JBNTTBTqOptForm.cs)
+    confirmed = {"XZQ": "1000600100", "DLTB": "2001010100", "YJJBNTTB": "2005010300"}
+    for name in layer_names():
+        s = layer_schema(name)
+        if name in confirmed:
+            assert (s.ysdm, s.ysdm_confirmed) == (confirmed[name], True), name
+        else:
+            assert not s.ysdm_confirmed, name
+        assert s.ysdm_source, name  # every layer says where its code comes from, or that it does not
+
+
+def test_area_fields_accept_both_names():
+    # XZQ: DCMJ (三调) or KZMJ (older); YJJBNTTB: YJJBNTMJ or JBNTMJ (official-tables.md §6)
+    xzq = layer_schema("XZQ")
+    assert xzq.area_field(["XZQDM", "DCMJ", "KZMJ"]) == "DCMJ"
+    assert xzq.area_field(["XZQDM", "KZMJ"]) == "KZMJ"
+    assert xzq.area_field(["XZQDM", "JSMJ"]) is None
+    yj = layer_schema("YJJBNTTB")
+    assert yj.area_field(["BSM", "JBNTMJ"]) == "JBNTMJ"
+    assert yj.area_field(["BSM", "YJJBNTMJ", "JBNTMJ"]) == "YJJBNTMJ"
+    assert layer_schema("DLTB").area_field(["TBMJ"]) is None
+
+
 def test_dltb_field_details():
     s = layer_schema("DLTB")
     assert s.title == "地类图斑"
@@ -131,9 +160,12 @@ def test_codelists():
     assert codelist("gdlx") == {"TT": "梯田", "PD": "坡地"}
     assert list(codelist("gdpdjb")) == ["1", "2", "3", "4", "5"]
     assert set(codelist("czcsxm")) == {"201", "201A", "202", "202A", "203", "203A", "204", "205"}
-    assert set(codelist("zzsxdm")) == {"LS", "FLS", "LYFL", "XG", "LLJZ", "WG"}
+    # official-tables.md §5: JKHF 即可恢复 / GCHF 工程恢复 (non-耕地), YJGD and the 废弃/垃圾填埋 细化
+    assert set(codelist("zzsxdm")) == {"LS", "FLS", "LYFL", "XG", "LLJZ", "WG", "JKHF", "GCHF"}
     tbxh = codelist("tbxhdm")
-    assert set(tbxh) == {"HDGD", "HQGD", "LQGD", "MQGD", "SMGD", "SHGD", "LQYD", "GCCD"}
+    assert set(tbxh) == {
+        "HDGD", "HQGD", "LQGD", "MQGD", "SMGD", "SHGD", "LQYD", "GCCD", "YJGD", "FQ", "LJTM",
+    }  # fmt: skip
     assert "1301" not in tbxh and "1302" not in tbxh
     assert codelist("dlbm")["0101"] == "水田"
     d = codelist("qsxz")

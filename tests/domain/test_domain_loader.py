@@ -161,11 +161,11 @@ def test_csv_from_excel_with_bom_and_padded_comments_loads(override):
 def test_forbidden_pair_in_mapping_is_refused(override):
     override(
         "sandiao_to_landuse.csv",
-        edit=lambda t: t.replace("1002,12,needs_check", "1002,1206,needs_check"),
+        edit=lambda t: t.replace("0404,0403,same_name", "0404,2302,same_name"),
     )  # noqa: E501
     with pytest.raises(DomainDataError) as info:
         sandiao_to_landuse()
-    assert "1002" in info.value.message and "1206" in info.value.message
+    assert "0404" in info.value.message and "2302" in info.value.message
 
 
 def test_mapping_target_must_exist(override):
@@ -228,3 +228,27 @@ def test_edited_file_is_reloaded(override):
     st = path.stat()
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
     assert codelist("gdpdjb")["99"] == "测试"
+
+
+def test_czc_rule_naming_an_unknown_group_is_refused(override):
+    override(
+        "bulletin_groups.yaml",
+        edit=lambda t: t.replace("  group: 城镇村及工矿用地", "  group: 城镇用地"),
+    )
+    with pytest.raises(DomainDataError) as info:
+        land_classes()
+    assert "bulletin_groups.yaml" in info.value.message and "城镇用地" in info.value.message
+
+
+def test_wetland_flag_outside_group_00_is_refused(override):
+    override(
+        "landclass_sandiao.csv",
+        edit=lambda t: t.replace(
+            "0303,红树林地,2,00,湿地,00,false,农用地,湿地,true",
+            "0303,红树林地,2,03,林地,03,false,农用地,湿地,true",
+        ),
+    )
+    with pytest.raises(DomainDataError) as info:
+        land_classes()
+    assert "landclass_sandiao.csv" in info.value.message and "0303" in info.value.message
+    assert "00" in info.value.message

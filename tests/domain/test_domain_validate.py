@@ -162,16 +162,50 @@ def test_non_cultivated_must_not_carry_farm_fields():
     gdf = with_row(1, GDLX="PD", GDPDJB="3", KCXS=0.1, ZZSXDM="LS")
     errors, warnings = validate_layer(gdf, "DLTB")
     hits = [p for p in warnings if p.rule == "non_gd_farm_fields"]
-    assert {p.field for p in hits} == {"GDLX", "GDPDJB", "KCXS", "ZZSXDM"}
+    assert {p.field for p in hits} == {"GDLX", "GDPDJB", "KCXS"}
     assert all(p.row == "1002" for p in hits)
     assert "0301" in hits[0].message
     # KCXS = 0 on non-耕地 is fine (the clean frame has it)
+    # a 耕地 种植属性 on non-耕地 is refused by the ZZSXDM rule of non-耕地
+    (z,) = [p for p in warnings if p.rule == "non_gd_zzsxdm_value"]
+    assert (z.row, z.field) == ("1002", "ZZSXDM") and "JKHF" in z.message
+
+
+@pytest.mark.parametrize("value", ["JKHF", "GCHF"])
+def test_non_cultivated_may_carry_restoration_zzsxdm(value):
+    # official-tables.md §5: ZZSXDM on non-耕地 may be JKHF 即可恢复 or GCHF 工程恢复
+    errors, warnings = validate_layer(with_row(1, ZZSXDM=value), "DLTB")
+    assert errors == [] and warnings == []
+
+
+def test_cultivated_must_not_carry_restoration_zzsxdm():
+    _, warnings = validate_layer(with_row(0, ZZSXDM="JKHF"), "DLTB")
+    assert [(p.rule, p.row, p.field) for p in warnings] == [("gd_zzsxdm_value", "1001", "ZZSXDM")]
+
+
+def test_slope_level_1_must_not_deduct_tiankan():
+    # official-tables.md §4: 耕地 ≤ 2° maps 田坎 as its own patch, so KCXS = 0
+    errors, _ = validate_layer(with_row(0, GDPDJB="1", GDLX=None), "DLTB")
+    hits = [p for p in errors if p.rule == "gdpdjb1_no_kcxs"]
+    assert {(p.row, p.field) for p in hits} == {("1001", "KCXS"), ("1001", "KCMJ")}
+    assert "GDPDJB=1" in hits[0].message
+    errors, _ = validate_layer(with_row(0, GDPDJB="1", GDLX=None, KCXS=0.0, KCMJ=0.0), "DLTB")
+    assert errors == []
+    errors, _ = validate_layer(dltb(), "DLTB")  # GDPDJB 2 with KCXS 0.05 is fine
+    assert "gdpdjb1_no_kcxs" not in rules(errors)
+
+
+@pytest.mark.parametrize("code", ["YJGD", "FQ", "LJTM", "HDGD"])
+def test_tbxhdm_codes_include_the_refinement_codes(code):
+    from onemap.domain import codelist
+
+    assert code in codelist("tbxhdm")
 
 
 def test_gdlx_required_when_slope_level_at_least_2():
     errors, warnings = validate_layer(with_row(0, GDLX=None), "DLTB")
     assert [(p.rule, p.row) for p in warnings] == [("gdlx_required", "1001")]
-    _, warnings = validate_layer(with_row(0, GDLX=None, GDPDJB="1", KCXS=0.0), "DLTB")
+    _, warnings = validate_layer(with_row(0, GDLX=None, GDPDJB="1", KCXS=0.0, KCMJ=0.0), "DLTB")
     assert "gdlx_required" not in rules(warnings)
 
 
@@ -325,3 +359,18 @@ def test_large_frame_is_vectorised():
     errors, warnings = validate_layer(frame, "DLTB")
     assert len([p for p in errors if p.rule == "unknown_dlbm"]) == n // 1000
     assert warnings == []
+
+
+def test_ysdm_must_be_the_layers_confirmed_code():
+    # official-tables.md §6: DLTB 2001010100, YJJBNTTB 2005010300 (the old sample wrote 2004010100)
+    _, warnings = validate_layer(with_row(0, YSDM="2004010100"), "DLTB")
+    (p,) = [p for p in warnings if p.rule == "ysdm_value"]
+    assert (p.row, p.field) == ("1001", "YSDM") and "2001010100" in p.message
+    yj = gpd.GeoDataFrame({"BSM": ["1"], "YSDM": ["2004010100"], "ZLDWDM": [ZL]})
+    _, warnings = validate_layer(yj, "YJJBNTTB")
+    assert [(p.rule, p.field) for p in warnings] == [("ysdm_value", "YSDM")]
+    assert "2005010300" in warnings[0].message
+    # an unconfirmed code (STBHHX) is not enforced
+    hx = gpd.GeoDataFrame({"BSM": ["1"], "YSDM": ["1234567890"], "XZQDM": ["640324"]})
+    _, warnings = validate_layer(hx, "STBHHX")
+    assert "ysdm_value" not in rules(warnings)

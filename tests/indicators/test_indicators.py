@@ -111,6 +111,16 @@ def test_prime_farmland_from_the_area_field(ws):
     assert "采用口径：按 YJJBNTMJ 字段合计" in row(a, "prime_farmland").notes
 
 
+def test_prime_farmland_from_jbntmj(ws):
+    # official-tables.md §6: public tools write the area field as JBNTMJ; it is accepted too
+    g = frame([{"BSM": "Y1", "ZLDWDM": ZL_A, "JBNTMJ": 15000.0, "geometry": cell(0, 0, 2, 1)},
+               {"BSM": "Y2", "ZLDWDM": ZL_B, "JBNTMJ": 9000.0, "geometry": cell(10, 0, 11, 1)}])
+    ws.write_version("YJJBNTTB", "2023", g, VersionMeta(source_file="t"))
+    a = assess(ws, 2024, codes=["prime_farmland"])
+    assert values(a, "prime_farmland") == {CITY: approx(2.4), A: approx(1.5), B: approx(0.9)}
+    assert "采用口径：按 JBNTMJ 字段合计" in row(a, "prime_farmland").notes
+
+
 def test_eco_redline(assessment_2024):
     v = values(assessment_2024, "eco_redline")
     # A: two overlapping boxes dissolve into one L-shaped polygon (overlap counted once)
@@ -147,6 +157,24 @@ def test_wetland_protection(assessment_2024):
     r = row(assessment_2024, "wetland_protection")
     # no 2020 value (ZRBHD is 2022), so the 2025 target applies as it stands
     assert r.target == 61.0 and r.target_year == 2025 and r.status == "达标"
+
+
+def test_wetland_protection_over_several_protected_layers(ws, tmp_path):
+    # the 口径 is a parameter: a 湿地公园 layer SDGY over A06 and A07 (5,0)-(7,1) joins ZRBHD;
+    # A06 lies in both and counts once, so every 湿地 patch is protected: 100 %
+    from importlib.resources import files
+
+    text = (files("onemap.indicators") / "data" / "indicators.yaml").read_text(encoding="utf-8")
+    assert text.count("zone: ZRBHD}") == 1
+    path = tmp_path / "indicators.yaml"
+    path.write_text(text.replace("zone: ZRBHD}", "zone: [ZRBHD, SDGY]}"), encoding="utf-8")
+    ws.write_version("SDGY", "2022", frame([{"BSM": "S1", "geometry": cell(5, 0, 7, 1)}]),
+                     VersionMeta(source_file="t"))
+    a = assess(ws, 2024, codes=["wetland_protection"], registry=load_registry(path))
+    assert values(a, "wetland_protection") == {CITY: approx(100.0), A: approx(100.0),
+                                               B: approx(100.0)}
+    used = {d["dataset"] for d in row(a, "wetland_protection").datasets}
+    assert {"DLTB", "ZRBHD", "SDGY"} <= used
 
 
 def test_mapping_2000_coverage(assessment_2024):

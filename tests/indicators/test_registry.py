@@ -72,8 +72,12 @@ def test_selections_resolve_to_the_standard_codes():
     assert czc == {"201", "201A", "202", "202A", "203", "203A"}
     assert {"0701", "0702", "0601", "1003", "0603"} <= codes and "0101" not in codes
     assert reg.resolve_classes("village_construction")[1] == {"203", "203A"}
-    assert reg.resolve_classes("wetland")[0] == {"0303", "0304", "0306", "0402", "0603", "1105",
+    # 湿地 口径 default: the bulletin's 7 classes, 0603 盐田 out (official-tables.md §2, §6)
+    assert reg.resolve_classes("wetland")[0] == {"0303", "0304", "0306", "0402", "1105",
                                                  "1106", "1108"}
+    assert "0603" in reg.resolve_classes(["wetland"])[0]  # the 工作分类 00 set, as an option
+    assert reg.get("wetland").formula.classes == "wetland"
+    assert reg.get("wetland_protection").formula.numerator.zone == "ZRBHD"
     assert reg.resolve_classes("forest")[0] == {"0301", "0301K", "0302", "0302K"}
     assert reg.resolve_classes("grassland")[0] == {"0401", "0403", "0403K", "0404"}
     assert reg.resolve_classes(["group:耕地", "0301"])[0] == {"0101", "0102", "0103", "0301"}

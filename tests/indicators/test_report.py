@@ -9,10 +9,11 @@ import openpyxl
 import pytest
 
 from onemap.indicators import write_assessment_docx, write_assessment_xlsx
-from onemap.indicators.report import _light
+from onemap.indicators.report import _light, _reader
 
-HEADINGS = ["一、总体情况", "二、指标体检结果", "三、分县（市、区）情况", "四、重点指标分析", "五、专题图",
-            "六、预警与问题", "七、数据来源与说明", "附录　指标定义"]
+HEADINGS = ["一、总体情况", "二、主要问题", "三、指标体检结果", "四、分县（市、区）情况", "五、重点指标分析",
+            "六、专题图", "七、预警和缺少数据的指标", "八、建议和对策", "九、数据来源与说明",
+            "附录　指标定义"]
 
 
 def _glyph_warnings(records) -> list[str]:
@@ -39,12 +40,13 @@ def test_docx_structure(report):
     key = [r.name for r in a.indicators if r.key]
     assert sorted(h2) == sorted(key) and len(key) == 10
     title = next(p.text for p in d.paragraphs if p.style.name == "Title")
-    assert title == "吴忠市国土空间规划实施2024年度体检报告"
+    assert title == "吴忠市国土空间规划实施\n2024年度体检报告"     # broken after 实施 on the cover
     text = "\n".join(p.text for p in d.paragraphs)
     assert "共评估指标 23 项" in text and "达标 4 项" in text
     for w in a.warnings():
         if w["unit"] == "市域":
-            assert w["reason"] in text
+            assert _reader(w["reason"]) in text
+    assert "_target" not in text and "/work/" not in text and a.generated_at not in text
     # one status chart, one chart per key indicator, three maps
     assert len(d.inline_shapes) == 1 + 10 + 3
     for rel in d.part.rels.values():
@@ -56,27 +58,30 @@ def test_docx_tables(report):
     path, _, a = report
     d = docx.Document(str(path))
     main = d.tables[0]
-    assert [c.text for c in main.rows[0].cells] == ["序号", "维度", "指标", "类型", "单位", "现状值",
-                                                    "目标值", "差距", "趋势", "状态"]
-    assert len(main.rows) == 1 + 23
-    names = [r.cells[2].text for r in main.rows[1:]]
-    assert names[0] == "耕地保有量"                                    # 安全 first
-    forest = next(r for r in main.rows[1:] if r.cells[2].text == "森林覆盖率")
+    assert [c.text for c in main.rows[0].cells] == ["序号", "指标", "单位", "现状值", "目标值", "差距",
+                                                    "趋势", "状态"]
+    dims = {r.dimension for r in a.indicators}
+    assert len(main.rows) == 1 + 23 + len(dims)                     # a row per 维度 heads its group
+    names = [r.cells[1].text for r in main.rows[1:]]
+    assert names[0] == "安全" and names[1] == "耕地保有量"              # 安全 first
+    forest = next(r for r in main.rows[1:] if r.cells[1].text == "森林覆盖率")
     assert forest.cells[-1].text == "未达标"
     fill = forest.cells[-1]._tc.tcPr.xpath("./w:shd/@w:fill")
     assert fill == [_light(a.colours["未达标"])]
     counties = d.tables[1]
-    assert [c.text for c in counties.rows[0].cells] == ["指标", "单位", "全市", "利通区", "青铜峡市"]
+    assert [c.text for c in counties.rows[0].cells] == ["指标（单位）", "全市", "利通区", "青铜峡市"]
     warn = next(t for t in d.tables if t.rows[0].cells[0].text == "指标"
                 and [c.text for c in t.rows[0].cells] == ["指标", "行政区", "状态", "原因"])
     assert len(warn.rows) == 1 + len(a.warnings())
-    miss = next(t for t in d.tables if [c.text for c in t.rows[0].cells] == ["指标", "行政区",
-                                                                               "缺少的数据"])
-    assert any("草原综合植被盖度" in r.cells[2].text and r.cells[1].text == "青铜峡市"
+    miss = next(t for t in d.tables if [c.text for c in t.rows[0].cells] == ["指标", "缺少的数据",
+                                                                               "涉及范围"])
+    # grouped: one row per missing input, far fewer rows than (indicator × unit) pairs
+    assert len(miss.rows) - 1 < len(a.missing())
+    assert any("草原综合植被盖度" in r.cells[1].text and "青铜峡市" in r.cells[2].text
                for r in miss.rows[1:])
-    sources = next(t for t in d.tables if t.rows[0].cells[0].text == "数据集")
-    assert {(r.cells[0].text, r.cells[1].text) for r in sources.rows[1:]} >= {
-        ("DLTB", "2020"), ("DLTB", "2024"), ("STBHHX", "2022"), ("XZQ", "2020")}
+    assert not any("（" in r.cells[1].text and "_" in r.cells[1].text for r in miss.rows[1:])
+    sources = next(t for t in d.tables if t.rows[0].cells[0].text == "数据")
+    assert {r.cells[1].text for r in sources.rows[1:]} >= {"2020 年版", "2024 年版", "2022 年版"}
 
 
 def test_docx_charts_and_maps_use_a_cjk_font(report):
@@ -124,8 +129,9 @@ def test_period_report_title(ws, tmp_path):
 
     a = assess(ws, period="2021-2025", year=2024, codes=["grass_cover", "wetland"])
     d = docx.Document(str(write_assessment_docx(a, tmp_path / "p.docx", None, dpi=50)))
-    assert "2021—2025年评估报告" in d.paragraphs[0].text
-    assert "二、指标评估结果" in [p.text for p in d.paragraphs if p.style.name == "Heading 1"]
+    title = next(p.text for p in d.paragraphs if p.style.name == "Title")
+    assert "2021—2025年评估报告" in title
+    assert "三、指标评估结果" in [p.text for p in d.paragraphs if p.style.name == "Heading 1"]
 
 
 def test_xlsx(assessment_2024, tmp_path):

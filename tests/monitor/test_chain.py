@@ -109,7 +109,9 @@ def test_three_version_chain(chain_ws, tmp_path):
     assert row["new_construction_gd_m2"] == pytest.approx(new_gd, abs=0.01)
     assert row["illegal_gd_m2"] == pytest.approx(illegal, abs=0.01)
     assert row["ratio"] == pytest.approx(illegal / new_gd, abs=1e-4)
-    assert row["flagged"] and row["level"] == "严重" and a["flagged"] == ["640302"]
+    # one 15 % threshold (第15号令 第三条): a ratio far above it is still just 问责
+    assert row["ratio"] > 0.30 and a["threshold"] == 0.15 and "high_threshold" not in a
+    assert row["flagged"] and row["level"] == "问责" and a["flagged"] == ["640302"]
     assert row["cases"] == 2 and row["cases_illegal"] == 2 and row["cases_pending"] == 0
     wb = openpyxl.load_workbook(tmp_path / "acc.xlsx")
     assert wb.sheetnames == ["问责统计", "案件明细"]

@@ -165,8 +165,35 @@ def test_dltb_tiles_each_county(ws, dltb):
     county_of = dltb["ZLDWDM"].str.slice(0, 6)
     for _, row in xzq.iterrows():
         total = dltb.loc[county_of == row["XZQDM"], "TBMJ"].sum()
-        assert total == pytest.approx(row["DCMJ"], rel=1e-3), row["XZQMC"]
-        assert row["DCMJ"] == pytest.approx(ellipsoidal_area([row.geometry])[0], abs=0.01)
+        assert total == pytest.approx(row["JSMJ"], rel=1e-3), row["XZQMC"]
+        assert row["JSMJ"] == pytest.approx(ellipsoidal_area([row.geometry])[0], abs=0.01)
+
+
+def _cents(values) -> np.ndarray:
+    return np.rint(np.asarray(values, dtype=np.float64) * 100).astype(np.int64)
+
+
+def test_dcmj_is_the_exact_sum_of_the_patches(ws, dltb):
+    # a 三调 delivery's DCMJ 调查面积 is what its patches' TBMJ add up to, to the cent
+    xzq = ws.layers["XZQ"]["2023"]
+    by_county = pd.Series(_cents(dltb["TBMJ"])).groupby(dltb["ZLDWDM"].str.slice(0, 6).values).sum()
+    assert dict(zip(xzq["XZQDM"], _cents(xzq["DCMJ"]), strict=True)) == by_county.to_dict()
+    cj = ws.layers["CJDCQ"]["2023"]
+    by_village = pd.Series(_cents(dltb["TBMJ"])).groupby(dltb["ZLDWDM"].values).sum()
+    assert dict(zip(cj["ZLDWDM"], _cents(cj["DCMJ"]), strict=True)) == by_village.to_dict()
+    assert (_cents(cj["DCMJ"]) > 0).all()
+    assert "KZMJ" not in xzq.columns  # 三调 deliveries carry DCMJ and JSMJ (official-tables.md §6)
+
+
+def test_ysdm_follow_the_layer_schemas(ws):
+    from onemap.domain import layer_schema
+
+    assert (ws.layers["YJJBNTTB"]["2023"]["YSDM"] == "2005010300").all()
+    assert (ws.layers["XZQ"]["2023"]["YSDM"] == "1000600100").all()
+    for name, versions in ws.layers.items():
+        for gdf in versions.values():
+            if "YSDM" in gdf.columns:
+                assert (gdf["YSDM"] == (layer_schema(name).ysdm or "")).all(), name
 
 
 @pytest.mark.parametrize("year", ["2023", "2024"])
@@ -193,8 +220,8 @@ def test_parcels_lie_in_one_village(ws, dltb):
     # floating-point slivers only (≈ 0.1 mm wide along km-long edges)
     assert (outside < np.maximum(5.0, 1e-6 * dltb["TBMJ"].to_numpy())).all()
     # villages tile the counties too
-    county_area = ws.layers["XZQ"]["2023"].set_index("XZQDM")["DCMJ"]
-    per_county = cj.groupby(cj["ZLDWDM"].str.slice(0, 6))["DCMJ"].sum()
+    county_area = ws.layers["XZQ"]["2023"].set_index("XZQDM")["JSMJ"]
+    per_county = cj.groupby(cj["ZLDWDM"].str.slice(0, 6))["JSMJ"].sum()
     pd.testing.assert_series_equal(per_county.sort_index(), county_area.sort_index(), check_names=False, rtol=1e-3)
 
 
@@ -207,7 +234,7 @@ def test_codes(ws, dltb):
     cj = ws.layers["CJDCQ"]["2023"]
     assert cj["ZLDWDM"].str.len().eq(19).all()
     assert cj["ZLDWDM"].str.slice(0, 6).isin(counties).all()
-    assert {"XZMC", "ZLDWMC", "DCMJ"} <= set(cj.columns)
+    assert {"XZMC", "ZLDWMC", "DCMJ", "JSMJ"} <= set(cj.columns)
     # TBBH unique within a village
     assert not dltb.duplicated(["ZLDWDM", "TBBH"]).any()
     assert set(dltb["QSXZ"]) <= {"10", "20", "30"}
@@ -254,7 +281,15 @@ def test_cultivated_attributes(dltb):
 
 
 def test_czcsxm(dltb):
-    assert set(dltb["CZCSXM"]) <= {"", "201", "202", "203", "204", "205"}
+    assert set(dltb["CZCSXM"]) <= {"", "201", "202", "203", "203A", "204", "205"}
+    # as a real delivery: every 城镇村 class carries a code; 0601 away from towns is 203A
+    czc = {"05H1", "0508", "0601", "0701", "08H1", "08H2", "0809", "0810", "1004", "1201"}
+    assert (dltb.loc[dltb["DLBM"].isin(czc), "CZCSXM"] != "").all()
+    assert set(dltb.loc[dltb["DLBM"] == "0601", "CZCSXM"]) >= {"203A"}
+    assert (dltb.loc[dltb["DLBM"] == "09", "CZCSXM"] == "205").all()
+    town = dltb["CZCSXM"].isin(["201", "202"])
+    assert set(dltb.loc[town, "DLBM"]) >= {"1004", "0810"}  # non-building land in towns
+    assert (dltb.loc[dltb["DLBM"].isin(["1001", "1003", "1101"]), "CZCSXM"] == "").all()
     assert (dltb.loc[dltb["DLBM"] == "0702", "CZCSXM"] == "203").all()
     assert (dltb.loc[dltb["DLBM"] == "0602", "CZCSXM"] == "204").all()
     assert (dltb.loc[dltb["DLBM"].isin(CULTIVATED), "CZCSXM"] == "").all()

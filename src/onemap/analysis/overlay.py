@@ -15,6 +15,7 @@ import shapely
 from numpy.typing import NDArray
 
 from onemap.geo.area import ellipsoidal_area
+from onemap.geo.polygonal import polygonal as _polygonal
 
 
 @dataclass
@@ -38,20 +39,6 @@ class Pieces:
 
     def __len__(self) -> int:
         return len(self.left)
-
-
-def _polygonal(geoms: NDArray[np.object_]) -> NDArray[np.object_]:
-    """Keep only the polygonal part of each geometry (intersections can yield lines/points)."""
-    tid = shapely.get_type_id(geoms)
-    mixed = np.flatnonzero(tid == 7)
-    out = geoms.copy()
-    for i in mixed:
-        parts = shapely.get_parts(out[i])
-        polys = parts[np.isin(shapely.get_type_id(parts), (3, 6))]
-        out[i] = shapely.union_all(polys) if len(polys) else shapely.Polygon()
-    lines = np.isin(tid, (0, 1, 2, 4, 5))
-    out[lines] = shapely.Polygon()
-    return out
 
 
 def intersect_pieces(

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from onemap.analysis.units import unit_codes
 from onemap.domain import land_classes
 from onemap.errors import InputError
 from onemap.geo.area import M2_PER_HECTARE, M2_PER_MU
+from onemap.util import to_cents as _cents
 
 #: Columns of the long result table.
 STAT_COLUMNS = ["unit", "unit_name", "group", "dlbm", "dlmc", "tbdlmj_m2", "hectare", "mu"]
@@ -45,14 +45,6 @@ class BulletinTable:
     groups: pd.DataFrame
     level: str
     source: dict = field(default_factory=dict)
-
-
-def _cents(values: pd.Series) -> np.ndarray:
-    """m² with two decimals → exact int64 hundredths."""
-    arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
-    if np.isnan(arr).any():
-        raise InputError("TBDLMJ 存在空值，无法统计；请先补算图斑地类面积")
-    return np.rint(arr * 100.0).astype(np.int64)
 
 
 def bulletin_table(

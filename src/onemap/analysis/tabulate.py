@@ -61,6 +61,15 @@ The outside share is the patch's TBDLMJ minus its inside share, so for every
 unit, zone and class, inside + outside equals the foundation table
 (:func:`onemap.analysis.stats.bulletin_table`) to the hundredth of a m².
 The outside ``area_m2`` is the patch's ellipsoidal area minus the inside one.
+
+*田坎 share.* A patch carrying a 田坎 deduction (KCXS > 0) has KCMJ = TBMJ −
+TBDLMJ of 1203 田坎 in it. Where a zone cuts it, the piece's 田坎 share
+(piece area × KCXS, official-tables.md §4) is reported as ``tiankan_m2`` beside
+the net class area, in integer hundredths of m²: the whole KCMJ for a
+wholly-inside patch, else ``round(area, 2)`` minus the net share, clamped to
+``[0, KCMJ]``, so net + 田坎 of a cut piece is its area to the cent; the
+outside 田坎 is KCMJ minus the inside one. KCMJ is the patch's own field, else
+TBMJ − TBDLMJ, else ``round(area × KCXS, 2)``.
 """
 
 from __future__ import annotations
@@ -81,6 +90,7 @@ from onemap.analysis.overlay import intersect_pieces
 from onemap.analysis.units import unit_codes
 from onemap.errors import InputError
 from onemap.geo.area import ellipsoidal_area, ring_areas
+from onemap.util import to_cents as _cents
 
 #: Pairs of control lines that must not overlap (三区三线).
 CONFLICT_PAIRS: tuple[tuple[str, str], ...] = (
@@ -90,7 +100,7 @@ CONFLICT_PAIRS: tuple[tuple[str, str], ...] = (
 )
 
 #: Columns of :attr:`TabulationResult.rows` (``unit_name`` follows ``county`` when names are given).
-ROW_COLUMNS = ["county", "zone", "inside", "dlbm", "area_m2", "tbdlmj_m2"]
+ROW_COLUMNS = ["county", "zone", "inside", "dlbm", "area_m2", "tbdlmj_m2", "tiankan_m2"]
 
 #: Columns of the conflict table besides ``geometry``.
 CONFLICT_COLUMNS = ["zone_a", "zone_b", "county", "id_a", "id_b", "area_m2"]
@@ -123,8 +133,9 @@ class TabulationResult:
         the unit: ``county`` (the unit code at the chosen level), optional
         ``unit_name``, ``zone``, ``inside`` (bool), ``dlbm``, ``area_m2``
         (ellipsoidal area of the pieces), ``tbdlmj_m2`` (statistical area,
-        exact to the hundredth) and ``cents`` (``tbdlmj_m2`` as integer
-        hundredths of m²).
+        exact to the hundredth), ``tiankan_m2`` (the 1203 田坎 share of the
+        class's patches with a 田坎 deduction, exact to the hundredth; 0 when
+        none) and ``cents`` (``tbdlmj_m2`` as integer hundredths of m²).
     conflicts : geopandas.GeoDataFrame
         Overlaps between control lines that must not overlap, one row per
         overlapping pair of features and unit: ``zone_a``, ``zone_b``,
@@ -153,6 +164,7 @@ class TabulationResult:
             rec["inside"] = bool(rec["inside"])
             rec["area_m2"] = float(rec["area_m2"])
             rec["tbdlmj_m2"] = float(rec["tbdlmj_m2"])
+            rec["tiankan_m2"] = float(rec["tiankan_m2"])
             out.append(rec)
         return out
 
@@ -529,11 +541,28 @@ def _overlay(
 # --------------------------------------------------------------------------- public API
 
 
-def _cents(values: pd.Series, what: str) -> NDArray[np.int64]:
-    arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
-    if np.isnan(arr).any():
-        raise InputError(f"{what} 存在空值，无法统计；请先补算图斑地类面积")
-    return np.rint(arr * 100.0).astype(np.int64)
+def _tiankan_cents(
+    dltb: pd.DataFrame,
+    total_cents: NDArray[np.int64],
+    kcxs: NDArray[np.float64],
+    patch_area: NDArray[np.float64],
+) -> NDArray[np.int64]:
+    """KCMJ (田坎 deducted by coefficient) of every patch in hundredths of m².
+
+    The patch's KCMJ when given, else TBMJ − TBDLMJ, else ``round(area × KCXS, 2)``;
+    0 for patches without a deduction (KCXS ≤ 0).
+    """
+    if "KCMJ" in dltb.columns:
+        given = pd.to_numeric(dltb["KCMJ"], errors="coerce").to_numpy("float64") * 100.0
+    elif "TBMJ" in dltb.columns:
+        given = pd.to_numeric(dltb["TBMJ"], errors="coerce").to_numpy("float64") * 100.0
+        given = given - total_cents
+    else:
+        given = np.full(len(dltb), np.nan)
+    fallback = patch_area * kcxs * 100.0
+    kc = np.rint(np.where(np.isnan(given), fallback, given))
+    kc[kcxs <= 0] = 0
+    return np.maximum(kc, 0).astype(np.int64)
 
 
 def control_line_conflicts(
@@ -703,7 +732,8 @@ def tabulate(
     ----------
     dltb : geopandas.GeoDataFrame
         DLTB patches (EPSG:4490) with ``DLBM``, ``ZLDWDM`` and ``TBDLMJ``;
-        ``KCXS`` (0 when missing) and ``BSM`` are used when present.
+        ``KCXS`` (0 when missing), ``KCMJ`` / ``TBMJ`` (the 田坎 share) and
+        ``BSM`` are used when present.
     zones : mapping of str to geopandas.GeoDataFrame
         Zone layers by name, e.g. ``{"YJJBNTTB": …, "STBHHX": …, "CZKFBJ": …}``.
         Polygons of one layer may overlap; land inside two of them counts once.
@@ -809,6 +839,10 @@ def tabulate(
     cell_total = np.zeros(n_cells, dtype=np.int64)
     np.add.at(cell_total, cell, total_cents)
     cell_area = np.bincount(cell, weights=patch_area, minlength=n_cells)
+    kc_cents = _tiankan_cents(dltb, total_cents, kcxs, patch_area)
+    deducted = kc_cents > 0
+    # sums of integer cents below 2⁵³ are exact in float64
+    cell_kc = np.rint(np.bincount(cell, weights=kc_cents, minlength=n_cells)).astype(np.int64)
 
     frames = []
     repaired_patches = 0
@@ -825,13 +859,21 @@ def tabulate(
         in_cents = np.zeros(n_cells, dtype=np.int64)
         np.add.at(in_cents, cell, share)
         in_area = np.bincount(cell, weights=inside_area, minlength=n_cells)
-        for inside, cents, m2 in ((True, in_cents, in_area),
-                                  (False, cell_total - in_cents,
-                                   np.maximum(cell_area - in_area, 0.0))):
+        # 田坎 share of patches with a deduction: KCMJ when whole, else the piece's area to
+        # the cent minus its net share (net + 田坎 = the piece's area), within [0, KCMJ].
+        dp = np.flatnonzero(deducted & touched)
+        tk = np.where(whole[dp], kc_cents[dp],
+                      np.clip(np.rint(inside_area[dp] * 100.0).astype(np.int64) - share[dp],
+                              0, kc_cents[dp]))
+        in_tk = np.rint(np.bincount(cell[dp], weights=tk, minlength=n_cells)).astype(np.int64)
+        for inside, cents, m2, tk_cents in ((True, in_cents, in_area, in_tk),
+                                            (False, cell_total - in_cents,
+                                             np.maximum(cell_area - in_area, 0.0),
+                                             cell_kc - in_tk)):
             frames.append(pd.DataFrame({
                 "county": cell_unit, "zone": layer.name, "inside": inside,
                 "dlbm": cell_dlbm, "area_m2": m2,
-                "tbdlmj_m2": cents / 100.0, "cents": cents,
+                "tbdlmj_m2": cents / 100.0, "tiankan_m2": tk_cents / 100.0, "cents": cents,
             }))
         layer.info["patches_touched"] = int(touched.sum())
         layer.info["patches_whole"] = int(whole.sum())

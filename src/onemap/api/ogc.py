@@ -229,7 +229,7 @@ def _collection_doc(request: Request, info: VersionInfo, title: str) -> dict[str
     base = f"{root}/collections/{info.layer}"
     doc: dict[str, Any] = {
         "id": info.layer,
-        "title": f"{title} {info.version}",
+        "title": f"{title} {info.version}" + ("（模拟数据）" if info.meta.synthetic else ""),
         "description": f"数据集 {info.dataset} 版本 {info.version}，{info.feature_count} 个要素"
                        + ("（模拟数据）" if info.meta.synthetic else ""),
         "itemType": "feature",

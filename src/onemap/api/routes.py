@@ -530,18 +530,18 @@ def check_result(check_id: str, request: Request,
 def check_report(check_id: str, request: Request,
                  user: Analyst) -> FileResponse:
     """The Chinese DOCX report of a check (with the site map when a CJK font is available)."""
-    from onemap.control.report import render_site_map, write_check_docx
+    from onemap.control.report import check_context, render_site_map, write_check_docx
 
     result, checker, _by = _kept_check(request, check_id, user)
     ctx = context(request)
+    doc_ctx = check_context(ctx.store, result)
     try:
-        png = render_site_map(result, checker)
+        png = render_site_map(result, checker, synthetic=bool(doc_ctx.synthetic),
+                              map_approval=doc_ctx.map_approval)
     except OneMapError:
         png = None
-    settings = getattr(ctx.store, "settings", None)
-    ws_name = settings().get("name", "") if callable(settings) else ""
     out = Path(tempfile.mkdtemp(prefix="onemap-")) / f"check-{check_id}.docx"
-    write_check_docx(result, out, map_png=png, workspace=ws_name)
+    write_check_docx(result, out, map_png=png, context=doc_ctx)
     return _download(out, DOCX, f"合规性审查报告-{check_id}.docx")
 
 

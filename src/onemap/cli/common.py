@@ -11,9 +11,11 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
+from onemap.cli.usage import ChineseGroup
 from onemap.errors import OneMapError
 
 app = typer.Typer(
+    cls=ChineseGroup,
     help="OneMap 自然资源一张图：工作空间、数据入库、统计。",
     no_args_is_help=True,
     add_completion=False,

@@ -18,16 +18,19 @@ def check(
     site: Annotated[Path, typer.Argument(help="用地范围：GeoJSON、Shapefile（可压缩）、KML 或报盘坐标 TXT")],
     use: Annotated[str | None, typer.Option(help="拟用途，如 城镇建设、工业、交通、水利、农业设施")] = None,
     flag: Annotated[list[str] | None, typer.Option(help="项目标记（可多次），如 国家重大项目")] = None,
-    docx: Annotated[Path | None, typer.Option(help="输出预审报告 DOCX")] = None,
+    docx: Annotated[Path | None, typer.Option(help="输出预审意见 DOCX")] = None,
+    name: Annotated[str | None, typer.Option(help="项目名称（报盘文件有项目名称时可省略）")] = None,
+    applicant: Annotated[str | None, typer.Option(help="建设单位")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """用地合规性检查：占用地类、三条控制线和检查图层、用途管制规则逐条判定。"""
-    from onemap.control.check import run_check
+    from onemap.services import run_check
     from onemap.store import open_workspace
 
     try:
         store = open_workspace(ws)
-        result = run_check(store, site, use=use, docx=docx, flags=flag or None)
+        result = run_check(store, site, use=use, docx=docx, flags=flag or None, name=name,
+                           applicant=applicant)
     except OneMapError as exc:
         _fail(exc, as_json)
     if as_json:
@@ -36,10 +39,38 @@ def check(
     print_check(result)
 
 
+def _print_linear(result: dict) -> None:
+    """A line or point site: its length and what it crosses or falls in (no area)."""
+    crossed = result["crossed"]
+    if result["kind"] == "线":
+        out.print(f"线状地块：长度 {result['length_m']:,.2f} 米（不计面积）")
+    else:
+        out.print("点状地块（不计面积）")
+    classes = Table(title="穿越的地类" if result["kind"] == "线" else "所在地类")
+    for col in ("地类编码", "地类名称", "长度（米）", "图斑"):
+        classes.add_column(col)
+    for c in crossed["classes"]:
+        classes.add_row(c["dlbm"], c["dlmc"], f"{c['length_m']:,.2f}" if result["kind"] == "线"
+                        else "—", "、".join(c["bsm"][:8]))
+    out.print(classes)
+    layers = Table(title="控制线与检查图层")
+    for col in ("图层", "状态", "线内长度（米）", "涉及要素"):
+        layers.add_column(col)
+    for name, info in crossed["layers"].items():
+        length = info.get("length_m")
+        layers.add_row(f"{name} {info.get('title', '')}", str(info.get("status", "")),
+                       "—" if length is None else f"{length:,.2f}", "、".join(info["ids"][:8]))
+    out.print(layers)
+    out.print(f"结论：{result['overall']}")
+
+
 def print_check(result: dict) -> None:
     """Print a compliance check result for people."""
+    if result.get("kind", "面") != "面":
+        _print_linear(result)
+        return
     area = result["site_area_m2"]
-    out.print(f"用地面积：{area:,.2f} 平方米（{area / 10000:,.4f} 公顷，{area / (10000 / 15):,.2f} 亩）")
+    out.print(f"用地面积：{area / 10000:,.2f} 公顷（{area / (10000 / 15):,.2f} 亩，{area:,.2f} 平方米）")
     classes = Table(title="占用地类")
     for col in ("地类编码", "面积（平方米）", "面积（亩）"):
         classes.add_column(col, justify="right" if col != "地类编码" else "left")
@@ -63,7 +94,12 @@ def print_check(result: dict) -> None:
         rules.add_row(r["rule"], r["verdict"], r["reason"])
     out.print(rules, width=max(out.width, 140))
     for p in result.get("parcels") or []:
-        out.print(f"  · 地块 {p.get('name', '')}：{p['site_area_m2']:,.2f} 平方米")
+        if p.get("site_area_m2") is None:
+            length = p.get("length_m")
+            out.print(f"  · 地块 {p.get('name', '')}：{p.get('kind')}状，"
+                      + (f"长度 {length:,.2f} 米" if length is not None else "不计面积"))
+        else:
+            out.print(f"  · 地块 {p.get('name', '')}：{p['site_area_m2']:,.2f} 平方米")
     if result.get("docx"):
         out.print(f"已输出报告：{result['docx']}")
 

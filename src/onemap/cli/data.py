@@ -78,27 +78,46 @@ def ingest(
 
 @app.command()
 def catalog(ws: WsArg, as_json: JsonOpt = False) -> None:
-    """列出工作空间中的数据集及其版本。"""
+    """列出工作空间中的数据集、版本及派生来源，以及所用领域数据文件的出处。"""
+    from onemap.domain import sources
     from onemap.store import open_workspace
+    from onemap.store.base import lineage
 
     try:
         store = open_workspace(ws)
         datasets = store.datasets()
+        domain_files = sources.describe()
     except OneMapError as exc:
         _fail(exc, as_json)
     if as_json:
-        _emit_json({"workspace": store.location, "datasets": [d.to_dict() for d in datasets]})
+        listed = []
+        for d in datasets:
+            item = d.to_dict()
+            for v, row in zip(d.versions, item["versions"], strict=True):
+                row["lineage"] = lineage(datasets, v.id)
+            listed.append(item)
+        _emit_json({"workspace": store.location, "datasets": listed,
+                    "domain_files": domain_files})
         return
     table = Table(title=f"工作空间目录：{store.location}")
-    for col in ("数据集", "名称", "版本", "要素数", "来源", "模拟数据", "入库时间"):
+    for col in ("数据集", "名称", "版本", "要素数", "来源", "派生自", "模拟数据", "入库时间"):
         table.add_column(col)
     for d in datasets:
         for v in d.versions:
+            made_from = "、".join(f"{i.dataset} {i.version}" for i in v.meta.inputs)
             table.add_row(
                 d.name, d.title, v.version, f"{v.feature_count:,}", v.meta.source_file,
-                "是" if v.meta.synthetic else "否", v.created_at,
+                made_from, "是" if v.meta.synthetic else "否", v.created_at,
             )
     out.print(table)
+    files = domain_files["files"]
+    replaced = [f for f in files if f["source"] == "override"]
+    where = domain_files["override_dir"]
+    out.print(f"领域数据文件 {len(files)} 个：" + (
+        f"覆盖目录 {where} 替换了 {len(replaced)} 个（{'、'.join(f['name'] for f in replaced) or '无'}）"
+        if where else "均为随软件发布的版本（未设置 ONEMAP_DOMAIN_DIR）"), highlight=False)
+    for path in domain_files["ignored"]:
+        out.print(f"  · 覆盖目录中的 {path} 与任何数据文件都不同名，未被使用", highlight=False)
 
 
 @app.command()
@@ -182,3 +201,31 @@ def sample(
             out.print(f"  · {d.name} {d.title} {v.version}：{v.feature_count:,} 个要素")
 
 
+
+
+@app.command()
+def settings(
+    ws: WsArg,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="设置项 键=值（可多次），如 编制单位=吴忠市自然资源局；值为空则删除")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """工作空间设置：行政区名称、编制单位、文号、审图号（报告的标题、落款和地图标注使用）。"""
+    from onemap.cli.common import open_store
+    from onemap.reports.document import setting_keys
+    from onemap.services import update_settings
+
+    try:
+        result = update_settings(open_store(ws), set_ or [])
+    except OneMapError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _emit_json(result)
+        return
+    labels = {"name": "工作空间名称", "region": "行政区划代码", **setting_keys()}
+    table = Table(title="工作空间设置")
+    table.add_column("设置项")
+    table.add_column("值")
+    for key, label in labels.items():
+        table.add_row(f"{label}（{key}）", result.get(key, "（未设置）"))
+    out.print(table)

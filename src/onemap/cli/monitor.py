@@ -51,6 +51,7 @@ SUMMARY_LABELS = {
     "unmatched_new_area_m2": "后时相未匹配面积（平方米）",
     "invalid_geometries_repaired": "修复的无效几何数",
     "zygd_area_m2": "占用耕地面积（平方米）",
+    "zygd_tiankan_m2": "占用耕地图斑中的田坎 1203（平方米）",
 }
 
 

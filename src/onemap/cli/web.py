@@ -24,6 +24,7 @@ def serve(
     port: Annotated[int, typer.Option(help="端口")] = 8000,
     anonymous_read: Annotated[bool | None, typer.Option("--anonymous-read/--login-required",
                                                         help="是否允许未登录浏览（默认按工作空间设置）")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """启动一张图网页服务：地图、REST API、OGC API – Features、矢量瓦片。"""
     from onemap.api.app import serve as run
@@ -31,8 +32,12 @@ def serve(
     try:
         open_store(ws).close()
     except OneMapError as exc:
-        _fail(exc, False)
-    out.print(f"一张图服务：http://{host}:{port}/ （OGC API：/ogc，接口文档：/api/docs），按 Ctrl+C 停止")
+        _fail(exc, as_json)
+    url = f"http://{host}:{port}"
+    if as_json:
+        _emit_json({"url": f"{url}/", "ogc": f"{url}/ogc", "api_docs": f"{url}/api/docs"})
+    else:
+        out.print(f"一张图服务：{url}/ （OGC API：/ogc，接口文档：/api/docs），按 Ctrl+C 停止")
     run(ws, host=host, port=port, anonymous_read=anonymous_read)
 
 
@@ -98,6 +103,7 @@ def user_passwd(
     username: Annotated[str, typer.Argument(help="用户名")],
     password: Annotated[str | None, typer.Option(help="新密码（不给则交互输入）")] = None,
     actor: ActorOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """修改用户密码。"""
     from onemap.store.users import set_password
@@ -105,8 +111,11 @@ def user_passwd(
     try:
         set_password(open_store(ws).sql_engine(), username, _password(password), actor=_actor(actor))
     except OneMapError as exc:
-        _fail(exc, False)
-    out.print(f"已修改 {username} 的密码")
+        _fail(exc, as_json)
+    if as_json:
+        _emit_json({"username": username, "password_changed": True})
+    else:
+        out.print(f"已修改 {username} 的密码")
 
 
 @user_app.command("token")
@@ -139,6 +148,7 @@ def user_anonymous(
     ws: WsArg,
     allow: Annotated[bool, typer.Argument(help="true 允许未登录浏览，false 必须登录")],
     actor: ActorOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """设置是否允许未登录浏览（写操作始终需要登录）。"""
     from onemap.store.users import set_anonymous_read
@@ -146,7 +156,10 @@ def user_anonymous(
     try:
         set_anonymous_read(open_store(ws).sql_engine(), allow, actor=_actor(actor))
     except OneMapError as exc:
-        _fail(exc, False)
-    out.print("已允许未登录浏览" if allow else "已设置为必须登录")
+        _fail(exc, as_json)
+    if as_json:
+        _emit_json({"anonymous_read": allow})
+    else:
+        out.print("已允许未登录浏览" if allow else "已设置为必须登录")
 
 

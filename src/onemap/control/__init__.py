@@ -1,8 +1,8 @@
 """Compliance check of a site (合规性审查): land classes occupied, control layers, use-control rules.
 
 Use :class:`SiteChecker` to check many sites against one workspace (layers are
-loaded once), :func:`check_site` for one, and :func:`run_check` for the
-``onemap check`` command (JSON dict, optional DOCX report).
+loaded once) and :func:`check_site` for one. The ``onemap check`` use case (JSON dict,
+optional DOCX report) is :func:`onemap.services.run_check`.
 """
 
 from onemap.control.check import (
@@ -11,7 +11,6 @@ from onemap.control.check import (
     LayerResult,
     SiteChecker,
     check_site,
-    run_check,
 )
 from onemap.control.layers import LayerSpec, load_check_layers
 from onemap.control.rules import RuleSet, load_rules
@@ -30,5 +29,4 @@ __all__ = [
     "load_rules",
     "prepare_site",
     "read_site",
-    "run_check",
 ]

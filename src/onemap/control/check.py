@@ -33,10 +33,12 @@ import shapely.errors
 from numpy.typing import NDArray
 
 from onemap.control.layers import LayerSpec, resolve_check_layers
+from onemap.control.linear import POINT_TYPES, crossings, geodesic_length
 from onemap.control.rules import Facts, RuleResult, RuleSet, apply_rules, load_rules, worst
 from onemap.control.site import Site, prepare_site, read_site
 from onemap.errors import WorkspaceError
 from onemap.geo.area import M2_PER_HECTARE, M2_PER_MU, ellipsoidal_area
+from onemap.geo.polygonal import polygonal as _polygonal
 from onemap.store.base import Store
 
 __all__ = [
@@ -45,7 +47,6 @@ __all__ = [
     "LayerResult",
     "SiteChecker",
     "check_site",
-    "run_check",
 ]
 
 #: DLTB attributes the checker keeps in memory.
@@ -53,6 +54,8 @@ DLTB_COLUMNS = ["BSM", "DLBM", "DLMC", "GDPDJB", "KCXS", "ZLDWDM"]
 #: Status of a check layer.
 CHECKED = "已检查"
 MISSING = "未入库，未检查"
+#: The class code the 田坎 share of cut patches is reported under.
+TIANKAN_DLBM = "1203"
 #: How many ids a reason lists before "等 N 个".
 IDS_IN_REASON = 10
 
@@ -81,6 +84,10 @@ class ClassArea:
         Ellipsoidal area of the pieces.
     tbdlmj_m2 : float
         Σ piece area × (1 − KCXS) (田坎 deducted).
+    tiankan_m2 : float
+        Σ piece area × KCXS: the 田坎 share of the class's patches, reported as
+        1203 beside the net class area (official-tables.md §4); ``tbdlmj_m2 +
+        tiankan_m2 = area_m2``.
     patches : int
         Number of DLTB patches cut.
     bsm : list of str
@@ -94,12 +101,14 @@ class ClassArea:
     tbdlmj_m2: float
     patches: int
     bsm: list[str] = field(default_factory=list)
+    tiankan_m2: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (m², 公顷, 亩; ``bsm`` = the DLTB patches cut)."""
         return {
             "dlbm": self.dlbm, "dlmc": self.dlmc, "group": self.group,
             "area_m2": _r(self.area_m2), "tbdlmj_m2": _r(self.tbdlmj_m2),
+            "tiankan_m2": _r(self.tiankan_m2),
             "area_ha": _r(_ha(self.area_m2), 4), "area_mu": _r(_mu(self.area_m2)),
             "tbdlmj_mu": _r(_mu(self.tbdlmj_m2)), "patches": self.patches,
             "bsm": list(self.bsm),
@@ -172,7 +181,8 @@ class CheckResult:
     by_group : dict
         Bulletin group → area (m²).
     cultivated : dict
-        耕地: ``area_m2``, ``tbdlmj_m2``, ``by_dlbm`` and ``by_slope`` (GDPDJB) in m².
+        耕地: ``area_m2``, ``tbdlmj_m2``, ``tiankan_m2`` (its 田坎 share, 1203),
+        ``by_dlbm`` and ``by_slope`` (GDPDJB) in m².
     layers : dict
         Dataset → :class:`LayerResult`, standard layers first.
     extent : dict
@@ -199,6 +209,18 @@ class CheckResult:
         Site file.
     source_crs : str or None
         CRS of the site file.
+    kind : str
+        ``"面"``; ``"线"`` or ``"点"`` for a line or point site (图形属性 of a 报盘
+        file): then no area is reported (``area_m2`` is 0 and serialised as null),
+        no area rule is applied, and :attr:`crossed` says what it meets.
+    length_m : float or None
+        Geodesic length of a line site.
+    crossed : dict or None
+        Line/point sites: ``classes`` (DLTB classes met, with ``length_m`` and
+        ``bsm``), ``layers`` (check layers: ``ids`` met and ``length_m`` inside)
+        and ``extent`` (``outside_m`` of a line, ``outside_points`` of points).
+    project_name : str or None
+        The project's name given by the site file (项目名称), for the report.
     """
 
     name: str
@@ -219,6 +241,10 @@ class CheckResult:
     geometry: Any = None
     file_name: str | None = None
     source_crs: str | None = None
+    kind: str = "面"
+    length_m: float | None = None
+    crossed: dict[str, Any] | None = None
+    project_name: str | None = None
 
     @property
     def by_dlbm(self) -> dict[str, float]:
@@ -229,15 +255,20 @@ class CheckResult:
         """JSON-ready dict.
 
         Keys: ``name``, ``site_area_m2`` (+ ``_ha``, ``_mu``), ``by_dlbm``,
-        ``classes``, ``by_group``, ``by_unit``, ``cultivated``, ``layers``, ``extent``,
+        ``classes``, ``by_group``, ``by_unit``, ``cultivated``, ``tiankan`` (the 田坎
+        share under the site as 1203: ``dlbm``, ``area_m2``, ``by_dlbm``), ``layers``, ``extent``,
         ``rules`` (each with ``id``, ``rule``, ``verdict``, ``reason``,
         ``basis``), ``overall``, ``use``, ``flags``, ``messages``,
         ``sources``, ``file``, ``source_crs``, and ``parcels`` (one such dict
         per parcel, only for a multi-parcel site).
         """
+        if self.kind != "面":
+            return self._linear_dict()
         cult = self.cultivated
         d: dict[str, Any] = {
             "name": self.name,
+            "project_name": self.project_name,
+            "kind": self.kind,
             "file": self.file_name,
             "source_crs": self.source_crs,
             "use": self.use,
@@ -249,9 +280,15 @@ class CheckResult:
             "classes": [c.to_dict() for c in self.classes],
             "by_group": {k: _r(v) for k, v in self.by_group.items()},
             "by_unit": {k: _r(v) for k, v in self.by_unit.items()},
+            "tiankan": {
+                "dlbm": TIANKAN_DLBM,
+                "area_m2": _r(sum(c.tiankan_m2 for c in self.classes)),
+                "by_dlbm": {c.dlbm: _r(c.tiankan_m2) for c in self.classes if c.tiankan_m2 > 0},
+            },
             "cultivated": {
                 "area_m2": _r(cult["area_m2"]),
                 "tbdlmj_m2": _r(cult["tbdlmj_m2"]),
+                "tiankan_m2": _r(cult.get("tiankan_m2", 0.0)),
                 "area_mu": _r(_mu(cult["area_m2"])),
                 "tbdlmj_mu": _r(_mu(cult["tbdlmj_m2"])),
                 "by_dlbm": {k: _r(v) for k, v in cult["by_dlbm"].items()},
@@ -268,6 +305,21 @@ class CheckResult:
             "overall": self.overall,
             "messages": list(self.messages),
             "sources": dict(self.sources),
+        }
+        if self.parcels:
+            d["parcels"] = [p.to_dict() for p in self.parcels]
+        return d
+
+    def _linear_dict(self) -> dict[str, Any]:
+        """A line or point site: length and what it meets, never an area."""
+        d: dict[str, Any] = {
+            "name": self.name, "project_name": self.project_name, "kind": self.kind,
+            "file": self.file_name, "source_crs": self.source_crs, "use": self.use,
+            "flags": list(self.flags), "site_area_m2": None, "site_area_ha": None,
+            "site_area_mu": None,
+            "length_m": _r(self.length_m) if self.length_m is not None else None,
+            "crossed": self.crossed, "rules": [], "overall": self.overall,
+            "messages": list(self.messages), "sources": dict(self.sources),
         }
         if self.parcels:
             d["parcels"] = [p.to_dict() for p in self.parcels]
@@ -348,6 +400,9 @@ class SiteChecker:
         Pieces smaller than this are edge noise: not counted as a hit.
     progress : callable, optional
         ``progress(step, done, total)`` while loading.
+    linear_verdict : str
+        Overall verdict of a line or point site, to which the area rules do not
+        apply (default 需论证: an officer weighs what it crosses).
 
     Raises
     ------
@@ -372,8 +427,10 @@ class SiteChecker:
         dltb: str = "DLTB",
         min_piece_m2: float = 0.01,
         progress: Callable[[str, int, int], None] | None = None,
+        linear_verdict: str = "需论证",
     ):
         self.store = store
+        self.linear_verdict = linear_verdict
         self.rules = rules if isinstance(rules, RuleSet) else load_rules(rules)
         self.min_piece_m2 = float(min_piece_m2)
         versions = dict(versions or {})
@@ -547,23 +604,26 @@ class SiteChecker:
         site_area, cut = self._cut(g)
         # DLTB
         rows, areas, _ = cut[self.dltb_name]
-        tbdlmj = areas * (1.0 - self._kcxs[rows])
+        tiankan = areas * self._kcxs[rows]  # the 田坎 share (1203) of cut patches
+        tbdlmj = areas - tiankan
         code_idx = self._dlbm_idx[rows]
         classes: list[ClassArea] = []
         by_group: dict[str, float] = {}
         cult_by_dlbm: dict[str, float] = {}
         cult_by_slope: dict[str, float] = {}
-        cult_area = cult_tbdlmj = 0.0
+        cult_area = cult_tbdlmj = cult_tiankan = 0.0
         if len(rows):
             uniq, inv = np.unique(code_idx, return_inverse=True)
             a_sum = np.bincount(inv, weights=areas, minlength=len(uniq))
             t_sum = np.bincount(inv, weights=tbdlmj, minlength=len(uniq))
+            k_sum = np.bincount(inv, weights=tiankan, minlength=len(uniq))
             counts = np.bincount(inv, minlength=len(uniq))
             for k, ci in enumerate(uniq):  # uniq is sorted, so classes come in DLBM order
                 group = self._code_group[ci]
                 bsm = sorted(self._bsm[rows[inv == k]].tolist(), key=_id_key)
                 classes.append(ClassArea(str(self._dlbm_codes[ci]), self._code_name[ci], group,
-                                         float(a_sum[k]), float(t_sum[k]), int(counts[k]), bsm))
+                                         float(a_sum[k]), float(t_sum[k]), int(counts[k]), bsm,
+                                         float(k_sum[k])))
                 by_group[group] = by_group.get(group, 0.0) + float(a_sum[k])
                 if self._code_cultivated[ci]:
                     cult_by_dlbm[classes[-1].dlbm] = float(a_sum[k])
@@ -571,6 +631,7 @@ class SiteChecker:
             if cult.any():
                 cult_area = float(areas[cult].sum())
                 cult_tbdlmj = float(tbdlmj[cult].sum())
+                cult_tiankan = float(tiankan[cult].sum())
                 for s_val, a in zip(self._gdpdjb[rows[cult]], areas[cult], strict=True):
                     cult_by_slope[s_val] = cult_by_slope.get(s_val, 0.0) + float(a)
                 cult_by_slope = dict(sorted(cult_by_slope.items()))
@@ -633,6 +694,7 @@ class SiteChecker:
         return {
             "name": name, "area_m2": site_area, "classes": classes, "by_group": by_group,
             "cultivated": {"area_m2": cult_area, "tbdlmj_m2": cult_tbdlmj,
+                           "tiankan_m2": cult_tiankan,
                            "by_dlbm": cult_by_dlbm, "by_slope": cult_by_slope},
             "layers": layers, "extent": extent, "by_unit": by_unit,
         }
@@ -645,10 +707,13 @@ class SiteChecker:
             "extent.outside_ratio": m["extent"]["outside_ratio"],
             "cultivated.area_m2": m["cultivated"]["area_m2"],
             "cultivated.tbdlmj_m2": m["cultivated"]["tbdlmj_m2"],
+            "cultivated.tiankan_m2": m["cultivated"]["tiankan_m2"],
+            "tiankan.area_m2": sum(c.tiankan_m2 for c in m["classes"]),
         }
         for c in m["classes"]:
             num[f"dlbm.{c.dlbm}.area_m2"] = c.area_m2
             num[f"dlbm.{c.dlbm}.tbdlmj_m2"] = c.tbdlmj_m2
+            num[f"dlbm.{c.dlbm}.tiankan_m2"] = c.tiankan_m2
             num[f"group.{c.group}.area_m2"] = num.get(f"group.{c.group}.area_m2", 0.0) + c.area_m2
             num[f"group.{c.group}.tbdlmj_m2"] = (
                 num.get(f"group.{c.group}.tbdlmj_m2", 0.0) + c.tbdlmj_m2)
@@ -729,23 +794,88 @@ class SiteChecker:
         use_ = self.rules.check_use(use)
         flags_ = self.rules.check_flags(list(flags or []))
         if isinstance(site, shapely.Geometry):
-            return self._result(site, name or "地块", use_, flags_)
+            return self._any_result(site, name or "地块", use_, flags_)
         if isinstance(site, gpd.GeoDataFrame):
             site = prepare_site(site, file_name=name or "<地块>")
         geoms = list(site.gdf.geometry.values)
         names = site.names
+        shapes = site.shapes
         if len(geoms) == 1:
-            result = self._result(geoms[0], name or names[0], use_, flags_)
+            result = self._any_result(geoms[0], name or names[0], use_, flags_)
         else:
-            total = shapely.union_all(np.asarray(geoms, dtype=object))
-            result = self._result(total, name or f"{site.file_name}（{len(geoms)} 个地块合计）",
-                                  use_, flags_)
-            result.parcels = [self._result(g, n, use_, flags_)
+            polys = [g for g, s in zip(geoms, shapes, strict=True) if s == "面"]
+            whole = name or f"{site.name or site.file_name}（{len(geoms)} 个地块合计）"
+            total = shapely.union_all(np.asarray(polys or geoms, dtype=object))
+            result = (self._result if polys else self._linear_result)(total, whole, use_, flags_)
+            result.parcels = [self._any_result(g, n, use_, flags_)
                               for g, n in zip(geoms, names, strict=True)]
+            linear = [p for p in result.parcels if p.kind != "面"]
+            if polys and linear:
+                result.overall = worst([result.overall] + [p.overall for p in linear])
+                result.messages.append(
+                    "合计面积只含面状地块；线状、点状地块（" + "、".join(p.name for p in linear)
+                    + "）不计面积，另列")
         result.messages = list(site.messages) + result.messages
         result.file_name = site.file_name
         result.source_crs = site.source_crs
+        result.project_name = site.name
         return result
+
+    def _any_result(self, g: shapely.Geometry, name: str, use: str,
+                    flags: list[str]) -> CheckResult:
+        if shapely.get_type_id(g) in (3, 6):
+            return self._result(g, name, use, flags)
+        return self._linear_result(g, name, use, flags)
+
+    def _linear_result(self, g: shapely.Geometry, name: str, use: str,
+                       flags: list[str]) -> CheckResult:
+        """A line or point site: what it crosses or falls in, its length; no area, no area rule."""
+        kind = "点" if shapely.get_type_id(g) in POINT_TYPES else "线"
+        idx, lengths = crossings(g, self._dltb_geoms, self._dltb_tree)
+        codes = self._dlbm_idx[idx]
+        classes = []
+        for ci in np.unique(codes):
+            m = codes == ci
+            classes.append({"dlbm": str(self._dlbm_codes[ci]), "dlmc": self._code_name[ci],
+                            "group": self._code_group[ci], "length_m": _r(lengths[m].sum()),
+                            "bsm": sorted(self._bsm[idx[m]].tolist(), key=_id_key)})
+        layers: dict[str, dict[str, Any]] = {}
+        messages = [f"“{name}”为{kind}状地块（图形属性为{kind}）：不计面积，列出其"
+                    f"{'穿越' if kind == '线' else '所在'}的地类图斑和控制线；用途管制规则按面积判定，"
+                    "对其不适用，须逐项论证"]
+        for spec in self.specs:
+            loaded = self.layers.get(spec.dataset)
+            if loaded is None:
+                layers[spec.dataset] = {"title": spec.title, "kind": spec.kind,
+                                        "status": MISSING, "ids": [], "count": 0}
+                messages.append(f"{spec.title}（{spec.dataset}）未入库，未检查")
+                continue
+            li, _ = crossings(g, loaded.geoms, loaded.tree)
+            ids = sorted(set(loaded.ids[li].tolist()), key=_id_key)
+            entry: dict[str, Any] = {"title": spec.title, "kind": spec.kind, "status": CHECKED,
+                                     "version": loaded.version, "ids": ids, "count": len(ids)}
+            if kind == "线":
+                inside = shapely.intersection(g, shapely.union_all(loaded.geoms[li])) \
+                    if len(li) else None
+                entry["length_m"] = _r(geodesic_length(inside))
+            layers[spec.dataset] = entry
+        cover_geoms = (self._xzq.geoms[crossings(g, self._xzq.geoms, self._xzq.tree)[0]]
+                       if self._xzq is not None else self._dltb_geoms[idx])
+        outside = shapely.difference(g, shapely.union_all(cover_geoms))
+        extent: dict[str, Any] = {"basis": self.extent_basis}
+        if kind == "线":
+            extent["outside_m"] = _r(geodesic_length(outside))
+        else:
+            extent["outside_points"] = 0 if outside.is_empty else len(shapely.get_parts(outside))
+        return CheckResult(
+            name=name, area_m2=0.0, classes=[], by_group={},
+            cultivated={"area_m2": 0.0, "tbdlmj_m2": 0.0, "by_dlbm": {}, "by_slope": {}},
+            layers={}, extent={"inside_m2": 0.0, "outside_m2": 0.0, "outside_ratio": 0.0,
+                               "basis": self.extent_basis},
+            rules=[], overall=self.linear_verdict, use=use, flags=list(flags),
+            messages=messages, sources=dict(self.sources), geometry=g, kind=kind,
+            length_m=geodesic_length(g) if kind == "线" else None,
+            crossed={"classes": classes, "layers": layers, "extent": extent})
 
     def features_near(self, dataset: str, bbox: tuple[float, float, float, float],
                       ) -> tuple[NDArray[np.object_], NDArray[np.object_] | None]:
@@ -774,20 +904,6 @@ class SiteChecker:
         if i < len(self._dlbm_codes) and self._dlbm_codes[i] == dlbm:
             return self._code_group[i]
         return "未知地类"
-
-
-def _polygonal(geoms: NDArray[np.object_]) -> NDArray[np.object_]:
-    """Polygonal part of each intersection (lines and points where edges only touch dropped)."""
-    tid = shapely.get_type_id(geoms)
-    out = geoms
-    odd = np.flatnonzero(~np.isin(tid, (3, 6)))
-    if len(odd):
-        out = geoms.copy()
-        for i in odd:
-            parts = shapely.get_parts(geoms[i])
-            polys = parts[np.isin(shapely.get_type_id(parts), (3, 6))]
-            out[i] = shapely.union_all(polys) if len(polys) else shapely.Polygon()
-    return out
 
 
 def _id_key(v: str) -> tuple[int, Any]:
@@ -842,59 +958,3 @@ def check_site(
         site = read_site(site, layer=layer, encoding=encoding, crs=crs)
     checker = checker or SiteChecker(store, check_layers, rules=rules)
     return checker.check(site, use=use, flags=flags)
-
-
-def run_check(
-    store: Store,
-    site_path: str | Path,
-    *,
-    use: str | None = None,
-    docx: str | Path | None = None,
-    flags: Iterable[str] | None = None,
-    map_png: str | Path | None = None,
-) -> dict[str, Any]:
-    """The ``onemap check WS SITE [--use U] [--docx OUT]`` use case.
-
-    Parameters
-    ----------
-    store : Store
-        The workspace.
-    site_path : str or Path
-        Site file.
-    use : str, optional
-        Intended use (拟用途).
-    docx : str or Path, optional
-        Write the Chinese DOCX report there.
-    flags : iterable of str, optional
-        Project flags (国家重大项目 …).
-    map_png : str or Path, optional
-        Also write the map picture there.
-
-    Returns
-    -------
-    dict
-        :meth:`CheckResult.to_dict`, plus ``docx`` (path written) when asked.
-
-    Raises
-    ------
-    onemap.errors.OneMapError
-        Unreadable or invalid site, workspace without DLTB, unknown use or
-        flag, no CJK font for the map.
-    """
-    site = read_site(site_path)
-    checker = SiteChecker(store)
-    result = checker.check(site, use=use, flags=flags)
-    out = result.to_dict()
-    if docx is not None or map_png is not None:
-        from onemap.control.report import render_site_map, write_check_docx
-
-        png = render_site_map(result, checker)
-        if map_png is not None:
-            Path(map_png).parent.mkdir(parents=True, exist_ok=True)
-            Path(map_png).write_bytes(png)
-            out["map_png"] = str(map_png)
-        if docx is not None:
-            settings = getattr(store, "settings", None)
-            ws_name = settings().get("name", "") if callable(settings) else ""
-            out["docx"] = str(write_check_docx(result, docx, map_png=png, workspace=ws_name))
-    return out

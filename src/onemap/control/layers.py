@@ -11,11 +11,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from onemap.control.rules import bureau_file
+from onemap.domain.sources import SHIPPED_DIRS
 from onemap.errors import DomainDataError, Problem
 
 __all__ = ["LayerSpec", "load_check_layers", "resolve_check_layers"]
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = SHIPPED_DIRS["control"]
 DEFAULT_CHECK_LAYERS = DATA_DIR / "check_layers.yaml"
 
 #: Catalog ``kind`` that marks a workspace dataset as a check layer.
@@ -46,7 +47,8 @@ class LayerSpec(BaseModel):
     dataset: str = Field(pattern=r"^[A-Z][A-Z0-9_]{0,63}$")
     title: str = Field(min_length=1)
     id_field: str = "BSM"
-    kind: Literal["constraint", "boundary", "hazard", "resource", "heritage", "other"] = (
+    kind: Literal["constraint", "boundary", "hazard", "resource", "heritage", "planning",
+                  "other"] = (
         "constraint"
     )
     group_field: str | None = None
@@ -96,11 +98,7 @@ def load_check_layers(path: str | Path | None = None) -> list[LayerSpec]:
     onemap.errors.DomainDataError
         If the file is unreadable or malformed.
     """
-    p = Path(path) if path is not None else bureau_file("check_layers.yaml",
-                                                         DEFAULT_CHECK_LAYERS)
-    if not p.is_file():
-        raise DomainDataError(f"检查图层配置不存在：{p}",
-                              [Problem("check_layers_file", "文件不存在", file=str(p))])
+    p = bureau_file("check_layers.yaml", path)
     return list(_load(str(p.resolve()), p.stat().st_mtime))
 
 

@@ -13,7 +13,6 @@ Facts are the numbers a check computes, flat and named by dotted paths
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
+from onemap.domain import sources
 from onemap.errors import DomainDataError, InputError, Problem
 
 __all__ = [
@@ -39,18 +39,21 @@ __all__ = [
 #: Verdicts, best first.
 VERDICTS = ("符合", "需论证", "不符合")
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = sources.SHIPPED_DIRS["control"]
 DEFAULT_RULES = DATA_DIR / "rules.yaml"
 #: Environment variable of the bureau's directory of edited domain tables (as onemap.domain).
-ENV_OVERRIDE_DIR = "ONEMAP_DOMAIN_DIR"
+ENV_OVERRIDE_DIR = sources.ENV_OVERRIDE_DIR
 
 
-def bureau_file(name: str, shipped: Path) -> Path:
-    """The bureau's edited copy of a control table, if ``ONEMAP_DOMAIN_DIR`` holds one."""
-    folder = os.environ.get(ENV_OVERRIDE_DIR, "").strip()
-    if folder and (Path(folder) / name).is_file():
-        return Path(folder) / name
-    return shipped
+def bureau_file(name: str, path: str | Path | None = None) -> Path:
+    """The control table to read: ``path``, else the ``ONEMAP_DOMAIN_DIR`` copy, else the shipped one.
+
+    Raises
+    ------
+    onemap.errors.DomainDataError
+        If ``path`` is not a file or the override directory is invalid (the message names the path).
+    """
+    return sources.resolve("control", name, path)
 
 _OPS = {
     "gt": lambda a, b: a > b,
@@ -119,14 +122,21 @@ class Rule(BaseModel):
     id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
     title: str = Field(min_length=1)
     basis: str = ""
+    source: str = ""
+    advice: dict[Verdict, str] = Field(default_factory=dict)
     uses: list[str] | None = None
     missing_layer_verdict: Verdict = "需论证"
     outcomes: list[Outcome] = Field(min_length=1)
 
-    @field_validator("basis", "title")
+    @field_validator("basis", "title", "source")
     @classmethod
     def _fold(cls, v: str) -> str:
         return _tidy(v)
+
+    @field_validator("advice")
+    @classmethod
+    def _fold_advice(cls, v: dict[str, str]) -> dict[str, str]:
+        return {k: _tidy(t) for k, t in v.items()}
 
     _layers: frozenset[str] | None = PrivateAttr(default=None)
 
@@ -340,10 +350,7 @@ def load_rules(path: str | Path | None = None) -> RuleSet:
         If the file is unreadable or any rule, condition or reason template is
         malformed (the message names the rule and the place).
     """
-    p = Path(path) if path is not None else bureau_file("rules.yaml", DEFAULT_RULES)
-    if not p.is_file():
-        raise DomainDataError(f"规则文件不存在：{p}", [Problem("rules_file", "文件不存在",
-                                                               file=str(p))])
+    p = bureau_file("rules.yaml", path)
     return _load_cached(str(p.resolve()), p.stat().st_mtime)
 
 
@@ -470,6 +477,10 @@ class RuleResult:
         符合 / 需论证 / 不符合.
     reason : str
         The filled reason.
+    advice : str
+        What the applicant must do for this verdict (the rule's ``advice``; "" if none).
+    source : str
+        Where the legal basis was checked (the rule's ``source``).
     """
 
     id: str
@@ -477,23 +488,34 @@ class RuleResult:
     basis: str
     verdict: str
     reason: str
+    advice: str = ""
+    source: str = ""
 
     def to_dict(self) -> dict[str, str]:
         """JSON-ready dict; ``rule`` is the title."""
         return {"id": self.id, "rule": self.title, "verdict": self.verdict,
-                "reason": self.reason, "basis": self.basis}
+                "reason": self.reason, "basis": self.basis, "advice": self.advice}
 
 
 def apply_rule(rule: Rule, facts: Facts) -> RuleResult:
-    """Evaluate one rule against the facts."""
+    """Evaluate one rule against the facts (with the advice and source of its verdict)."""
+    result = _apply_rule(rule, facts)
+    if not result.advice:
+        result.advice = rule.advice.get(result.verdict, "")
+    result.source = rule.source
+    return result
+
+
+def _apply_rule(rule: Rule, facts: Facts) -> RuleResult:
     if rule.uses is not None and facts.use not in rule.uses:
         return RuleResult(rule.id, rule.title, rule.basis, "符合",
                           f"拟用途为{facts.use}，本条仅适用于{'、'.join(rule.uses)}，不适用。")
     missing = sorted(rule.layers() & set(facts.missing_layers))
     if missing:
-        titles = "、".join(f"{facts.missing_layers[d]}（{d}）" for d in missing)
+        titles = "、".join(facts.missing_layers[d] for d in missing)
         return RuleResult(rule.id, rule.title, rule.basis, rule.missing_layer_verdict,
-                          f"{titles}未入库，无法判定本条，须人工核查。")
+                          f"{titles}未入库，无法判定本条，须人工核查。",
+                          advice=f"{titles}未入库，审查人员须核实拟用地是否涉及，必要时补充相关材料。")
     for outcome in rule.outcomes:
         if evaluate_condition(outcome.when, facts):
             return RuleResult(rule.id, rule.title, rule.basis, outcome.verdict,

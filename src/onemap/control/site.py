@@ -2,14 +2,16 @@
 
 Accepted: GeoJSON, Shapefile (zipped or not), GeoPackage, FileGDB (through
 :func:`onemap.io.readers.read_source`), KML/KMZ (GDAL's KML drivers) and the
-报盘 coordinate text file (:mod:`onemap.io.bopan`). Every feature is one
-parcel; a file with several features is checked parcel by parcel and in total.
+报盘 coordinate text file (:mod:`onemap.io.bopan`) and the 矿业权拐点 file
+(:mod:`onemap.io.guaidian`). Every feature is one parcel; a file with several
+features is checked parcel by parcel and in total.
 
-The result is always CGCS2000 lon/lat (EPSG:4490) polygons. Invalid
-geometries are repaired when the repair keeps an area (a self-intersecting
-"bow-tie" becomes its two lobes) and the repair is said in
-:attr:`Site.messages`; geometries that collapse (collinear or repeated
-points) are refused with a clear error.
+The result is always CGCS2000 lon/lat (EPSG:4490). Parcels are polygons, except
+the 报盘 parcels whose 图形属性 is 线 (a line: the check reports its length and
+what it crosses) or 点 (points: what they fall in). Invalid polygons are repaired
+when the repair keeps an area (a self-intersecting "bow-tie" becomes its two
+lobes) and the repair is said in :attr:`Site.messages`; geometries that collapse
+(collinear or repeated points) are refused with a clear error.
 """
 
 from __future__ import annotations
@@ -28,14 +30,17 @@ from onemap.errors import InputError, Problem, ReadError, Report
 from onemap.geo.area import ellipsoidal_area
 from onemap.geo.clean import repair_geometries
 from onemap.geo.crs import detect_crs, to_storage
+from onemap.io.bopan import looks_like_bopan, read_bopan
+from onemap.io.coordtext import CoordinateFile
+from onemap.io.guaidian import looks_like_guaidian, read_guaidian
 
-__all__ = ["Site", "prepare_site", "read_site"]
+__all__ = ["SHAPES", "Site", "prepare_site", "read_site"]
 
 #: Attribute names (upper-case) tried, in order, for a parcel's display name.
 NAME_FIELDS = ("PARCEL_NAME", "地块名称", "DKMC", "NAME", "名称", "XMMC", "项目名称", "MC",
                "PARCEL_NO", "地块号", "DKH", "DKBH", "ID")
-
-
+#: Parcel shapes (图形属性) and the geometry family each must have.
+SHAPES = {"面": "Polygon", "线": "LineString", "点": "Point"}
 
 @dataclass
 class Site:
@@ -44,10 +49,18 @@ class Site:
     Attributes
     ----------
     gdf : geopandas.GeoDataFrame
-        One row per parcel, EPSG:4490, columns ``name`` and ``geometry``
-        (valid polygons or multipolygons).
+        One row per parcel, EPSG:4490, columns ``name``, ``shape`` (面, 线 or 点)
+        and ``geometry`` (valid polygons or multipolygons; lines or points for
+        线/点 parcels of a 报盘 file).
     file_name : str
         Name used in messages and reports.
+    name : str or None
+        The project's name when the file gives one (项目名称 of a 报盘 or 拐点
+        file): the name of the whole site in the report.
+    metadata : dict
+        What else the file says about the project: for coordinate text files
+        ``format`` (报盘/拐点), ``attributes`` (header entries as written) and
+        ``sections`` (other sections, e.g. ``[项目信息]``).
     source_crs : str or None
         CRS of the file as read (``"EPSG:4524"`` …).
     messages : list of str
@@ -62,11 +75,20 @@ class Site:
     source_crs: str | None = None
     messages: list[str] = field(default_factory=list)
     report: Report = field(default_factory=Report)
+    name: str | None = None
+    metadata: dict = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
         """Parcel names, in file order."""
         return [str(n) for n in self.gdf["name"]]
+
+    @property
+    def shapes(self) -> list[str]:
+        """Parcel shapes (面, 线 or 点), in file order."""
+        if "shape" not in self.gdf.columns:
+            return ["面"] * len(self.gdf)
+        return [str(s) for s in self.gdf["shape"]]
 
 
 def _note(site_report: Report, messages: list[str], rule: str, text: str, **where) -> None:
@@ -153,8 +175,9 @@ def prepare_site(
     source_crs: str | None = None,
     report: Report | None = None,
     messages: list[str] | None = None,
+    shapes: list[str] | None = None,
 ) -> Site:
-    """Check, reproject and repair site polygons.
+    """Check, reproject and repair site parcels.
 
     Parameters
     ----------
@@ -172,6 +195,9 @@ def prepare_site(
         Recorded source CRS (when ``gdf`` was already reprojected).
     report, messages : optional
         Notes gathered so far (reader remarks), extended here.
+    shapes : list of str, optional
+        Declared shape of each row (面, 线 or 点, the 报盘 图形属性); by default
+        every parcel must be a polygon.
 
     Returns
     -------
@@ -191,13 +217,22 @@ def prepare_site(
         msg = f"{shown} 中没有任何地块"
         raise InputError(msg, [Problem("site_empty", msg, file=shown)])
     names = _name_column(gdf, name_field)
-    frame = gpd.GeoDataFrame({"name": names}, geometry=list(gdf.geometry.values), crs=gdf.crs)
+    kinds = list(shapes) if shapes is not None else ["面"] * len(gdf)
+    frame = gpd.GeoDataFrame({"name": names, "shape": kinds}, geometry=list(gdf.geometry.values),
+                             crs=gdf.crs)
     before = np.asarray(frame.geometry.values, dtype=object)
     present = ~(shapely.is_missing(before) | shapely.is_empty(before))
+    polygon = np.asarray([k == "面" for k in kinds])
     invalid = np.zeros(len(before), dtype=bool)
-    invalid[present] = ~shapely.is_valid(before[present])
+    invalid[present & polygon] = ~shapely.is_valid(before[present & polygon])
     reasons = {int(i): shapely.is_valid_reason(before[i]) for i in np.flatnonzero(invalid)}
-    frame, _ = repair_geometries(frame, id_field="name", file_name=shown, expected="Polygon")
+    parts = []
+    for kind, family in SHAPES.items():
+        rows = frame[[k == kind for k in kinds]]
+        if len(rows):
+            parts.append(repair_geometries(rows, id_field="name", file_name=shown,
+                                           expected=family)[0])
+    frame = gpd.GeoDataFrame(pd.concat(parts).sort_index(), geometry="geometry", crs=gdf.crs)
     frame, src = _to_storage_crs(frame, frame.crs, shown, crs, report, messages)
     source_crs = source_crs or src
     if reasons:
@@ -208,9 +243,10 @@ def prepare_site(
                   f"地块“{names[k]}”几何无效（{_reason_zh(reason)}），已自动修复：修复后为 {parts} "
                   f"个面、面积 {areas[k]:.2f} 平方米；请核对界址点顺序",
                   file=shown, row=names[k])
-    if len(frame) > 1:
-        areas = ellipsoidal_area(frame.geometry.values)
-        union = float(ellipsoidal_area([shapely.union_all(frame.geometry.values)])[0])
+    if polygon.sum() > 1:
+        polys = frame.geometry.values[polygon]
+        areas = ellipsoidal_area(polys)
+        union = float(ellipsoidal_area([shapely.union_all(polys)])[0])
         overlap = float(areas.sum()) - union
         if overlap > max(1.0, 1e-6 * union):
             _note(report, messages, "site_parcels_overlap",
@@ -283,21 +319,11 @@ def read_site(
     if not p.exists():
         msg = f"文件不存在：{path}"
         raise ReadError(msg, [Problem("file_not_found", msg, file=shown)])
-    from onemap.io.bopan import looks_like_bopan, read_bopan
-
-    if suffix == ".txt" or (suffix not in (".shp", ".zip", ".gpkg", ".gdb", ".geojson",
-                                            ".json", ".kml", ".kmz") and looks_like_bopan(p)):
-        data = read_bopan(p, encoding=encoding, file_name=shown)
-        for item in data.report.items:
-            report.items.append(item)
-            messages.append(item.message)
-        gdf = data.gdf.copy()
-        gdf["NAME"] = [
-            str(r.parcel_name or "").strip() or (f"地块{r.parcel_no}" if r.parcel_no else "")
-            for r in data.gdf.itertuples()
-        ]
-        return prepare_site(gdf, file_name=shown, name_field=name_field or "NAME",
-                            source_crs=data.source_crs, report=report, messages=messages)
+    other = suffix not in (".shp", ".zip", ".gpkg", ".gdb", ".geojson", ".json", ".kml", ".kmz")
+    if suffix == ".txt" or (other and (looks_like_bopan(p) or looks_like_guaidian(p))):
+        reader = read_guaidian if looks_like_guaidian(p) and not looks_like_bopan(p) else read_bopan
+        return _coordinate_site(reader(p, encoding=encoding, file_name=shown), name_field,
+                                report, messages)
     if suffix in (".kml", ".kmz"):
         gdf = _read_kml(p, shown)
         return prepare_site(gdf, file_name=shown, name_field=name_field, crs=crs,
@@ -313,3 +339,23 @@ def read_site(
         gdf = gdf.set_crs(source.crs, allow_override=True)
     return prepare_site(gdf, file_name=source.file_name, name_field=name_field, crs=crs,
                         report=report, messages=messages)
+
+
+def _coordinate_site(data: CoordinateFile, name_field: str | None, report: Report,
+                     messages: list[str]) -> Site:
+    """A site from a 报盘 or 拐点 file: parcel names, shapes and the project's metadata."""
+    for item in data.report.items:
+        report.items.append(item)
+        messages.append(item.message)
+    gdf = data.gdf.copy()
+    gdf["NAME"] = [
+        str(r.parcel_name or "").strip() or (f"地块{r.parcel_no}" if r.parcel_no else "")
+        for r in data.gdf.itertuples()
+    ]
+    site = prepare_site(gdf, file_name=data.file_name, name_field=name_field or "NAME",
+                        source_crs=data.source_crs, report=report, messages=messages,
+                        shapes=list(data.gdf["shape"]))
+    site.name = data.name
+    site.metadata = {"format": data.format, "attributes": dict(data.attributes),
+                     "sections": {k: dict(v) for k, v in data.sections.items()}}
+    return site

@@ -11,7 +11,6 @@ Chinese message names the file and the entry concerned.
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -20,13 +19,14 @@ import pandas as pd
 import yaml
 from pydantic import ValidationError
 
+from onemap.domain import sources
 from onemap.errors import DomainDataError, Problem
 
 #: Environment variable naming the override directory.
-ENV_OVERRIDE_DIR = "ONEMAP_DOMAIN_DIR"
+ENV_OVERRIDE_DIR = sources.ENV_OVERRIDE_DIR
 
 #: Directory of the shipped tables.
-SHIPPED_DIR = Path(__file__).resolve().parent / "data"
+SHIPPED_DIR = sources.SHIPPED_DIRS["domain"]
 
 #: The file names OneMap reads (a file of another name in the override directory is ignored).
 DATA_FILES = (
@@ -44,30 +44,8 @@ DATA_FILES = (
 #: A cache key for one file: its path and modification time.
 SourceKey = tuple[str, int]
 
-
-def override_dir() -> Path | None:
-    """Return the override directory named by ``ONEMAP_DOMAIN_DIR``, if set.
-
-    Returns
-    -------
-    pathlib.Path or None
-        The directory, or None when the variable is unset or empty.
-
-    Raises
-    ------
-    DomainDataError
-        If the variable names something that is not a directory.
-    """
-    value = os.environ.get(ENV_OVERRIDE_DIR, "").strip()
-    if not value:
-        return None
-    path = Path(value).expanduser()
-    if not path.is_dir():
-        raise DomainDataError(
-            f"环境变量 {ENV_OVERRIDE_DIR} 指向的目录不存在：{path}",
-            [Problem("domain_data", "覆盖目录不存在", file=str(path))],
-        )
-    return path
+#: The override directory (see :func:`onemap.domain.sources.override_dir`).
+override_dir = sources.override_dir
 
 
 def resolve(name: str) -> Path:
@@ -88,16 +66,7 @@ def resolve(name: str) -> Path:
     DomainDataError
         If the override directory is invalid or the shipped file is missing.
     """
-    over = override_dir()
-    if over is not None and (over / name).is_file():
-        return over / name
-    path = SHIPPED_DIR / name
-    if not path.is_file():
-        raise DomainDataError(
-            f"缺少领域数据文件 {name}（{path}）",
-            [Problem("domain_data", "文件不存在", file=str(path))],
-        )
-    return path
+    return sources.resolve("domain", name)
 
 
 def source_key(name: str) -> SourceKey:

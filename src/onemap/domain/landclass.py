@@ -5,7 +5,13 @@ Source of truth:
 * ``landclass_sandiao.csv`` — every code, its names, 三大类 (``three_class``),
   and the flags ``is_k``, ``wetland``, ``linear``, ``cultivated``;
 * ``bulletin_groups.yaml`` — the 8 bulletin groups plus 其他土地, in order, each
-  listing its codes. The CSV column ``bulletin_group`` must agree with it.
+  listing its codes (the grouping by DLBM alone), and the 城镇村属性码 rule: every
+  patch whose CZCSXM is 201–205 (with or without the suffix A) counts under
+  城镇村及工矿用地 whatever its DLBM (:meth:`LandClassTable.czc_code`,
+  :meth:`LandClassTable.czc_classes`). The CSV column ``bulletin_group`` must agree.
+
+The 工作分类 group 00 湿地 (the ``wetland`` flag) holds 8 classes including 0603 盐田;
+the bulletin's 湿地 group holds 7 (0603 is not among them).
 """
 
 from __future__ import annotations
@@ -25,8 +31,10 @@ GROUPS_FILE = "bulletin_groups.yaml"
 
 #: 三大类 names.
 THREE_CLASSES = ("农用地", "建设用地", "未利用地")
-#: The bulletin group that the ``wetland`` flag must coincide with.
+#: The bulletin group whose codes must all carry the ``wetland`` flag.
 WETLAND_GROUP = "湿地"
+#: The 工作分类 一级 code of the wetland group.
+WETLAND_LEVEL1 = "00"
 
 CSV_COLUMNS = (
     "code",
@@ -83,7 +91,9 @@ class LandClassRow(BaseModel):
             if self.three_class or self.bulletin_group or self.parent:
                 raise ValueError("一级行不填 three_class、bulletin_group、parent")
             return
-        if not self.code.startswith(self.level1_code):
+        if self.wetland != (self.level1_code == WETLAND_LEVEL1):
+            raise ValueError("wetland 须当且仅当一级代码为 00 湿地时为 true")
+        if not self.code.startswith(self.level1_code) and self.level1_code != WETLAND_LEVEL1:
             raise ValueError(f"代码 {self.code} 与一级代码 {self.level1_code} 不符")
         if not self.three_class:
             raise ValueError("二级行须填写 three_class（农用地/建设用地/未利用地）")
@@ -110,6 +120,31 @@ class BulletinGroup(BaseModel):
     note: str | None = None
 
 
+class CzcClass(BaseModel):
+    """One 城镇村属性码 row of the 城镇村及工矿用地 rule (``czc.codes``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: StrictStr = Field(pattern=r"^[0-9]{3}$")
+    name: str = Field(min_length=1)
+
+
+class CzcRule(BaseModel):
+    """The ``czc`` block of ``bulletin_groups.yaml``.
+
+    Every patch whose CZCSXM is one of ``codes`` (or one of them followed by
+    ``suffix``) counts under ``group`` whatever its DLBM.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    group: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+    suffix: str = ""
+    suffix_note: str | None = None
+    codes: list[CzcClass] = Field(min_length=1)
+
+
 class BulletinGroupsFile(BaseModel):
     """The whole of ``bulletin_groups.yaml``."""
 
@@ -119,6 +154,7 @@ class BulletinGroupsFile(BaseModel):
     source: str | None = None
     note: str | None = None
     groups: list[dict[str, object]] = Field(min_length=1)
+    czc: CzcRule
 
 
 class LandClassTable:
@@ -135,12 +171,26 @@ class LandClassTable:
         Level-1 rows.
     groups : list of BulletinGroup
         Bulletin groups in report order.
+    czc : CzcRule
+        The 城镇村属性码 rule of the bulletin.
     """
 
-    def __init__(self, classes: pd.DataFrame, level1: pd.DataFrame, groups: list[BulletinGroup]):
+    def __init__(
+        self,
+        classes: pd.DataFrame,
+        level1: pd.DataFrame,
+        groups: list[BulletinGroup],
+        czc: CzcRule,
+    ):
         self._frame = classes.reset_index(drop=True)
         self._level1 = level1.reset_index(drop=True)
         self._groups = list(groups)
+        self._czc = czc
+        self._czc_base: dict[str, str] = {}
+        for c in czc.codes:
+            self._czc_base[c.code] = c.code
+            if czc.suffix:
+                self._czc_base[c.code + czc.suffix] = c.code
         rows = self._frame.set_index("code")
         self._names: dict[str, str] = rows["name"].to_dict()
         self._level1_names: dict[str, str] = self._level1.set_index("code")["name"].to_dict()
@@ -252,6 +302,50 @@ class LandClassTable:
                 return list(g.codes)
         raise KeyError(f"没有名为 {group!r} 的统计分组")
 
+    @property
+    def czc_group(self) -> str:
+        """str: the bulletin group that takes every patch carrying a CZCSXM of the rule."""
+        return self._czc.group
+
+    def czc_classes(self) -> list[tuple[str, str]]:
+        """Return the 城镇村属性码 rows of the rule, in order, with their names.
+
+        Returns
+        -------
+        list of (str, str)
+            ``[("201", "城市"), ("202", "建制镇"), …, ("205", …)]``: the rows of the
+            城镇村及工矿用地面积汇总表.
+        """
+        return [(c.code, c.name) for c in self._czc.codes]
+
+    @property
+    def czc_codes(self) -> frozenset[str]:
+        """Every CZCSXM value that counts (the base codes and their A forms)."""
+        return frozenset(self._czc_base)
+
+    def czc_code(self, value: object) -> str | None:
+        """Return the base 城镇村属性码 of a CZCSXM value, or None when it does not count.
+
+        Parameters
+        ----------
+        value : object
+            A CZCSXM value as read (surrounding spaces ignored; None/NaN/"" give None).
+
+        Returns
+        -------
+        str or None
+            ``"201"`` for ``"201"`` and ``"201A"``; None for ``""``, ``"206"``, ``None``.
+
+        Examples
+        --------
+        >>> lc = land_classes()
+        >>> lc.czc_code("202A"), lc.czc_code(" 204 "), lc.czc_code("")
+        ('202', '204', None)
+        """
+        if not isinstance(value, str):
+            return None
+        return self._czc_base.get(value.strip())
+
     def three_class(self, code: str) -> str:
         """Return the 三大类 of a level-2 code: 农用地, 建设用地 or 未利用地.
 
@@ -355,12 +449,15 @@ def _parse_classes(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return classes, level1
 
 
-def _parse_groups(path: Path) -> list[BulletinGroup]:
+def _parse_groups(path: Path) -> tuple[list[BulletinGroup], CzcRule]:
     doc = _files.read_yaml(path)
     try:
         parsed = BulletinGroupsFile.model_validate(doc)
     except ValidationError as exc:
         raise _files.validation_failure(path, "文件结构", exc) from exc
+    seen_czc = [c.code for c in parsed.czc.codes]
+    if len(set(seen_czc)) != len(seen_czc):
+        raise _files.fail(path, "czc", "城镇村属性码重复", field="codes")
     groups: list[BulletinGroup] = []
     for i, raw in enumerate(parsed.groups):
         name = raw.get("name") if isinstance(raw, dict) else None
@@ -372,7 +469,9 @@ def _parse_groups(path: Path) -> list[BulletinGroup]:
         if any(g.name == group.name for g in groups):
             raise _files.fail(path, where, "分组名称重复", field="name")
         groups.append(group)
-    return groups
+    if not any(g.name == parsed.czc.group for g in groups):
+        raise _files.fail(path, "czc", f"分组 {parsed.czc.group} 不是已定义的分组", field="group")
+    return groups, parsed.czc
 
 
 def _cross_check(
@@ -414,9 +513,12 @@ def _cross_check(
                 f"而 {GROUPS_FILE} 将其归入 {owner[code]}",
                 field="bulletin_group",
             )
-        if rec["wetland"] != (owner[code] == WETLAND_GROUP):
+        if owner[code] == WETLAND_GROUP and not rec["wetland"]:
             raise _files.fail(
-                csv_path, f"代码 {code}", "wetland 标记须与湿地分组一致", field="wetland"
+                csv_path,
+                f"代码 {code}",
+                "公报湿地分组的代码须属于工作分类 00 湿地（wetland 为 true）",
+                field="wetland",
             )
 
 
@@ -424,9 +526,9 @@ def _cross_check(
 def _load(csv_key: SourceKey, groups_key: SourceKey) -> LandClassTable:
     csv_path, groups_path = Path(csv_key[0]), Path(groups_key[0])
     classes, level1 = _parse_classes(csv_path)
-    groups = _parse_groups(groups_path)
+    groups, czc = _parse_groups(groups_path)
     _cross_check(csv_path, groups_path, classes, groups)
-    return LandClassTable(classes, level1, groups)
+    return LandClassTable(classes, level1, groups, czc)
 
 
 def land_classes() -> LandClassTable:

@@ -8,6 +8,7 @@ Files: ``layers.yaml`` (attribute schema of each layer), ``codelists.yaml``
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -95,6 +96,15 @@ class LayerSchema(BaseModel):
         Geometry type (``Polygon`` for every layer shipped; multi-parts accepted).
     ysdm : str or None
         要素代码 where known.
+    ysdm_confirmed : bool
+        Whether ``ysdm`` is backed by a named source (``ysdm_source``); an
+        unconfirmed code is a placeholder to check against the database standard.
+    ysdm_source : str or None
+        Where the code comes from, or why it stays unconfirmed.
+    area_fields : list of str
+        Fields that may hold the unit's official area, in order of preference
+        (e.g. XZQ: DCMJ 调查面积 of a 三调 delivery, else KZMJ 控制面积 of older ones);
+        see :meth:`area_field`.
     id_field : str
         Identity field (``BSM``).
     unit_field : str or None
@@ -111,6 +121,9 @@ class LayerSchema(BaseModel):
     title: str = Field(min_length=1)
     geometry: Literal["Point", "LineString", "Polygon"]
     ysdm: StrictStr | None = None
+    ysdm_confirmed: bool = False
+    ysdm_source: str | None = None
+    area_fields: list[str] = Field(default_factory=list)
     id_field: str
     unit_field: str | None = None
     note: str | None = None
@@ -126,7 +139,31 @@ class LayerSchema(BaseModel):
             raise ValueError(f"id_field {self.id_field} 不在字段列表中")
         if self.unit_field is not None and self.unit_field not in names:
             raise ValueError(f"unit_field {self.unit_field} 不在字段列表中")
+        for f in self.area_fields:
+            if f not in names:
+                raise ValueError(f"area_fields 中的 {f} 不在字段列表中")
+        if self.ysdm is not None and not self.ysdm_source:
+            raise ValueError("填写了 ysdm 的图层须在 ysdm_source 中注明来源或“未确认”")
+        if self.ysdm_confirmed and self.ysdm is None:
+            raise ValueError("ysdm_confirmed 为 true 时须填写 ysdm")
         return self
+
+    def area_field(self, columns: Iterable[str]) -> str | None:
+        """Return the first of :attr:`area_fields` present among ``columns``.
+
+        Parameters
+        ----------
+        columns : iterable of str
+            Column names of a layer as delivered (upper case).
+
+        Returns
+        -------
+        str or None
+            E.g. ``"DCMJ"`` for a 三调 XZQ, ``"KZMJ"`` for an older one, ``"JBNTMJ"``
+            for a YJJBNTTB that writes it so; None when the layer carries none of them.
+        """
+        present = set(columns)
+        return next((f for f in self.area_fields if f in present), None)
 
     @property
     def field_names(self) -> list[str]:
@@ -279,12 +316,16 @@ class RequiredIfParams(BaseModel):
 
 
 class InCodelistParams(BaseModel):
-    """Params of ``in_codelist``: ``fields``, ``codelist`` or ``values``, ``exclude``."""
+    """Params of ``in_codelist``: ``fields``, ``codelist`` or ``values``, ``exclude``.
+
+    ``values: $ysdm`` means the layer's own 要素代码 (``ysdm`` of its schema); the
+    rule then only applies to layers whose code is confirmed (``ysdm_confirmed``).
+    """
 
     model_config = ConfigDict(extra="forbid")
     fields: list[str] | Literal["$codelist"]
     codelist: str | None = None
-    values: list[StrictStr] | None = None
+    values: list[StrictStr] | Literal["$ysdm"] | None = None
     exclude: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")

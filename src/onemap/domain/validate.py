@@ -282,7 +282,12 @@ def _run_in_codelist(t: _Table, rule: QcRule, scope: Mask) -> _Outcome:
     for f in _fields_of(t, spec.fields):
         if f in spec.exclude or not t.has(f):
             continue
-        if spec.values is not None:
+        if spec.values == "$ysdm":
+            if t.schema.ysdm is None or not t.schema.ysdm_confirmed:
+                continue  # an unconfirmed code is not enforced
+            allowed = frozenset({t.schema.ysdm})
+            expect = f"应为 {t.schema.ysdm}（{t.schema.title}的要素代码）"
+        elif spec.values is not None:
             allowed = frozenset(spec.values)
             expect = "应为 " + "、".join(spec.values)
         else:

@@ -18,6 +18,7 @@ import shapely
 from numpy.typing import NDArray
 
 from onemap.errors import InputError, Problem, Report
+from onemap.geo.polygonal import polygonal
 
 __all__ = ["MAX_AREA_LOSS", "repair_geometries", "row_labels"]
 
@@ -90,32 +91,6 @@ def _make_valid(geoms: NDArray[np.object_]) -> NDArray[np.object_]:
         return shapely.make_valid(geoms, method="structure", keep_collapsed=False)
     except (TypeError, ValueError):  # shapely < 2.1: only the linework method
         return shapely.make_valid(geoms)
-
-
-def _polygons_in(geom: shapely.Geometry) -> list[shapely.Geometry]:
-    """All polygons in a geometry, collections flattened."""
-    tid = shapely.get_type_id(geom)
-    if tid == _POLYGON:
-        return [] if geom.is_empty else [geom]
-    if tid in (_MULTIPOLYGON, _COLLECTION):
-        return [p for part in shapely.get_parts(geom) for p in _polygons_in(part)]
-    return []
-
-
-def _polygonal(geoms: NDArray[np.object_]) -> NDArray[np.object_]:
-    """Keep only the polygonal part of each geometry (empty polygon if none)."""
-    out = geoms.copy()
-    tids = shapely.get_type_id(geoms)
-    for i in np.flatnonzero(~np.isin(tids, (_POLYGON, _MULTIPOLYGON))):
-        polys = _polygons_in(geoms[i]) if geoms[i] is not None else []
-        if not polys:
-            out[i] = shapely.Polygon()
-        elif len(polys) == 1:
-            out[i] = polys[0]
-        else:
-            multi = shapely.MultiPolygon(polys)
-            out[i] = multi if multi.is_valid else shapely.union_all(polys)
-    return out
 
 
 def _only_polygonal(geom: shapely.Geometry) -> bool:
@@ -238,7 +213,7 @@ def repair_geometries(
 
     if convertible:
         conv = np.asarray(convertible, dtype=np.intp)
-        geoms[conv] = _polygonal(geoms[conv])
+        geoms[conv] = polygonal(geoms[conv])
         labels, _texts = row_labels(gdf, conv, id_field)
         for label in labels:
             report.add(
@@ -270,7 +245,7 @@ def _repair_invalid(
         return
     before = geoms[invalid]
     reasons = shapely.is_valid_reason(before)
-    fixed = _polygonal(_make_valid(before))
+    fixed = polygonal(_make_valid(before))
     area_before = shapely.area(before)
     area_after = shapely.area(fixed)
     with np.errstate(invalid="ignore", divide="ignore"):

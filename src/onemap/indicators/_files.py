@@ -7,19 +7,19 @@ named by ``ONEMAP_DOMAIN_DIR``; it then replaces the shipped file.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from onemap.domain import sources
 from onemap.errors import DomainDataError, Problem
 
 #: Directory of the shipped indicator files.
-SHIPPED_DIR = Path(__file__).resolve().parent / "data"
+SHIPPED_DIR = sources.SHIPPED_DIRS["indicators"]
 #: Environment variable of the override directory (shared with :mod:`onemap.domain`).
-ENV_OVERRIDE_DIR = "ONEMAP_DOMAIN_DIR"
+ENV_OVERRIDE_DIR = sources.ENV_OVERRIDE_DIR
 
 
 def resolve(name: str, path: str | Path | None = None) -> Path:
@@ -28,17 +28,9 @@ def resolve(name: str, path: str | Path | None = None) -> Path:
     Raises
     ------
     DomainDataError
-        If ``path`` is given and does not exist.
+        If ``path`` is given and does not exist, or the override directory is invalid.
     """
-    if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise DomainDataError(f"找不到文件：{p}", [Problem("indicator_data", "文件不存在", file=str(p))])
-        return p
-    over = os.environ.get(ENV_OVERRIDE_DIR, "").strip()
-    if over and (Path(over) / name).is_file():
-        return Path(over) / name
-    return SHIPPED_DIR / name
+    return sources.resolve("indicators", name, path)
 
 
 _CJK = r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]"

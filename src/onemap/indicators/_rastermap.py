@@ -97,7 +97,8 @@ def extent_of(*arrays: np.ndarray) -> tuple[float, float, float, float]:
 def raster_map(rasters: list[tuple[np.ndarray, np.ndarray, float]], vectors: list, *,
                extent: tuple[float, float, float, float], title: str,
                labels: list[tuple[float, float, str]], legend: list[tuple[str, str]], note: str,
-               dpi: int, size_inches: tuple[float, float] = (6.3, 5.6)) -> bytes:
+               dpi: int, size_inches: tuple[float, float] = (6.3, 5.6), synthetic: bool = False,
+               map_approval: str = "") -> bytes:
     """Draw raster fills under vector layers and return the PNG.
 
     Parameters
@@ -114,6 +115,10 @@ def raster_map(rasters: list[tuple[np.ndarray, np.ndarray, float]], vectors: lis
         Place labels.
     legend : list of (text, colour)
         Legend entries of the raster layers.
+    synthetic : bool
+        Mark the map 模拟数据 (:func:`onemap.reports.maps.synthetic_mark`).
+    map_approval : str
+        审图号; the map is marked 示意图 without one.
     note : str
         Small text under the map.
     dpi : int
@@ -134,6 +139,7 @@ def raster_map(rasters: list[tuple[np.ndarray, np.ndarray, float]], vectors: lis
     from matplotlib.patches import Patch
 
     from onemap.reports.fonts import cjk_rc
+    from onemap.reports.maps import draw_inner_band, map_note, synthetic_mark
 
     minx, miny, maxx, maxy = extent
     coslat = max(float(np.cos(np.radians((miny + maxy) / 2))), 0.01)
@@ -157,12 +163,17 @@ def raster_map(rasters: list[tuple[np.ndarray, np.ndarray, float]], vectors: lis
                 if not paths:
                     continue
                 face = layer.facecolor or "none"
+                banded = layer.inner_band > 0 and layer.hatch
                 ax.add_collection(PathCollection(
                     paths, facecolors=face, edgecolors=layer.edgecolor, linewidths=layer.linewidth,
-                    linestyles=layer.linestyle, hatch=layer.hatch,
+                    linestyles=layer.linestyle, hatch=None if banded else layer.hatch,
                     alpha=layer.alpha if face != "none" else None))
+                if banded:
+                    draw_inner_band(ax, layer)
                 if layer.label:
-                    handles.append(Patch(facecolor=face, edgecolor=layer.edgecolor,
+                    legend_face = (face if face == "none"
+                                   else matplotlib.colors.to_rgba(face, layer.alpha))
+                    handles.append(Patch(facecolor=legend_face, edgecolor=layer.edgecolor,
                                          linestyle=layer.linestyle, hatch=layer.hatch, label=layer.label))
             for x, y, text in labels:
                 ax.text(x, y, text, ha="center", va="center", fontsize=8, color="#B00000",
@@ -187,11 +198,13 @@ def raster_map(rasters: list[tuple[np.ndarray, np.ndarray, float]], vectors: lis
             if handles:
                 ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7,
                           frameon=False, borderaxespad=0.0)
-            if note:
-                fig.text(0.01, 0.01, note, fontsize=6, color="#555555", ha="left", va="bottom")
+            mark = f"审图号：{map_approval}" if map_approval else "示意图"
+            map_note(ax, "；".join(x for x in (mark, note) if x))
+            if synthetic:
+                synthetic_mark(fig, ax)
             fig.tight_layout()
             buf = io.BytesIO()
-            fig.savefig(buf, format="png", dpi=dpi)
+            fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", pad_inches=0.05)
         finally:
             plt.close(fig)
     return buf.getvalue()

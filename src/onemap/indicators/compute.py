@@ -20,7 +20,6 @@ layers (or the layer's own XZQDM when there is no XZQ).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,10 +35,11 @@ from onemap.indicators import formula as fm
 from onemap.indicators.inputs import CITY, InputSet
 from onemap.indicators.quantities import Quantity, convert, parse_unit
 from onemap.indicators.registry import Registry
+from onemap.util import to_cents as _cents
+from onemap.util import version_year
 
 __all__ = ["Evaluator", "UnitFrame", "Values", "version_year", "workspace_units"]
 
-_YEAR_RE = re.compile(r"^(\d{4})")
 _AREA = parse_unit(fm.AREA_UNIT)
 #: Datasets surveyed every year: using an older version for a year is noted.
 #: Plan and boundary layers (STBHHX, CZKFBJ, XZQ …) stay valid until replaced.
@@ -49,12 +49,6 @@ ANNUAL_DATASETS = frozenset({"DLTB"})
 FRAME_DATASETS = frozenset({"XZQ"})
 #: Tolerance under which a cut patch counts as wholly inside (as in onemap.analysis.tabulate).
 _WHOLE_M2, _WHOLE_REL = 0.005, 1e-6
-
-
-def version_year(label: str) -> int | None:
-    """Year a version label stands for (its leading four digits), or None."""
-    m = _YEAR_RE.match(str(label).strip())
-    return int(m.group(1)) if m else None
 
 
 # ---------------------------------------------------------------------------- units
@@ -138,7 +132,8 @@ def workspace_units(store, inputs: InputSet | None = None) -> UnitFrame:
     if inputs is not None:
         for k, v in inputs.names().items():
             names.setdefault(k, v)
-    city_name = names.get(region) or names.get(CITY) or settings.get("name") or "全市"
+    city_name = (names.get(region) or settings.get("region_name") or names.get(CITY)
+                 or settings.get("name") or "全市")
     names[CITY] = city_name
     return UnitFrame(city_code=region or CITY, city_name=city_name, counties=sorted(counties),
                      names=names)
@@ -204,10 +199,6 @@ class Values:
                      {k: list(v) for k, v in self.notes.items()},
                      list(self.datasets), list(self.inputs))
         return out
-
-
-def _cents(values: pd.Series) -> np.ndarray:
-    return np.rint(pd.to_numeric(values, errors="coerce").to_numpy("float64") * 100.0).astype(np.int64)
 
 
 def _polygons(geoms: np.ndarray) -> np.ndarray:
@@ -503,21 +494,25 @@ class Evaluator:
         self._note_all(out, self._version_note(info, year))
         return out
 
-    def _zone_inside(self, dltb_info, zone_info, codes, czc) -> tuple[dict[str, int], int]:
-        key = (dltb_info.id, zone_info.id, codes, czc)
+    def _zone_inside(self, dltb_info, zone_infos, codes, czc) -> tuple[dict[str, int], int]:
+        key = (dltb_info.id, tuple(z.id for z in zone_infos), codes, czc)
         if key not in self._zone_memo:
             from onemap.analysis.tabulate import tabulate
 
             df = self.read(dltb_info)
             sel = df.loc[self._select(df, codes, czc)]
-            zone = self.read(zone_info)
+            # several zone layers are one zone: tabulate counts overlapping polygons once
+            parts = [self.read(z)[["geometry"]] for z in zone_infos]
+            zone = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry",
+                                    crs=parts[0].crs)
+            name = "+".join(z.dataset for z in zone_infos)
             per: dict[str, int] = {}
             if len(sel) and len(zone):
                 cols = [c for c in ("BSM", "DLBM", "ZLDWDM", "TBDLMJ", "KCXS") if c in sel.columns]
                 res = tabulate(gpd.GeoDataFrame(sel[cols], geometry=sel.geometry, crs=sel.crs),
-                               {zone_info.dataset: zone[["geometry"]]}, level="county",
-                               conflict_pairs=(), source={"DLTB": self._prov(dltb_info),
-                                       zone_info.dataset: self._prov(zone_info)})
+                               {name: zone}, level="county", conflict_pairs=(),
+                               source={"DLTB": self._prov(dltb_info),
+                                       name: {z.dataset: self._prov(z) for z in zone_infos}})
                 inside = res.rows[res.rows["inside"].astype(bool)]
                 per = {str(k): int(v) for k, v in inside.groupby("county")["cents"].sum().items()}
             self._zone_memo[key] = per
@@ -528,9 +523,12 @@ class Evaluator:
         info = self.version_for(e.dataset, year)
         if info is None:
             return self._all_missing(_AREA, self._no_version(e.dataset, year))
-        zinfo = self.version_for(e.zone, year)
-        if zinfo is None:
-            return self._all_missing(_AREA, self._no_version(e.zone, year))
+        zinfos = []
+        for name in e.zones:
+            zinfo = self.version_for(name, year)
+            if zinfo is None:
+                return self._all_missing(_AREA, self._no_version(name, year))
+            zinfos.append(zinfo)
         df = self.read(info)
         codes, czc = self.registry.resolve_classes(e.classes, e.czcsxm)
         for col in ("DLBM", "ZLDWDM", "TBDLMJ") + (("CZCSXM",) if czc else ()):
@@ -538,11 +536,12 @@ class Evaluator:
                 return self._all_missing(_AREA, f"{e.dataset} {info.version} 缺少 {col} 字段")
         if pd.to_numeric(df.loc[self._select(df, codes, czc), "TBDLMJ"], errors="coerce").isna().any():
             return self._all_missing(_AREA, f"{e.dataset} {info.version} 有图斑的 TBDLMJ 为空")
-        per, _total = self._zone_inside(info, zinfo, codes, czc)
-        out = Values(_AREA, datasets=[self._prov(info), self._prov(zinfo)])
+        per, _total = self._zone_inside(info, zinfos, codes, czc)
+        out = Values(_AREA, datasets=[self._prov(info)] + [self._prov(z) for z in zinfos])
         self._dltb_units(out, pd.Series(per, dtype="int64"), info)
         self._note_all(out, self._version_note(info, year))
-        self._note_all(out, self._version_note(zinfo, year))
+        for zinfo in zinfos:
+            self._note_all(out, self._version_note(zinfo, year))
         return out
 
     def _k_class_transition(self, e: fm.ClassTransition, year: int) -> Values:

@@ -123,13 +123,22 @@ class ClassArea(_Expr):
 
 
 class ClassInZone(_Expr):
-    """TBDLMJ share of a class selection inside a zone layer."""
+    """TBDLMJ share of a class selection inside a zone layer, or inside any of several.
+
+    ``zone`` is one layer name or a list of them (e.g. 自然保护地 and 湿地公园 for the
+    湿地保护率 口径); land inside several counts once.
+    """
 
     kind: Literal["class_in_zone"]
     dataset: str = "DLTB"
     classes: str | list[str]
     czcsxm: list[str] | None = None
-    zone: str
+    zone: str | list[str] = Field(min_length=1)
+
+    @property
+    def zones(self) -> list[str]:
+        """The zone layer names (one or several)."""
+        return [self.zone] if isinstance(self.zone, str) else list(self.zone)
 
 
 class ClassTransition(_Expr):
@@ -263,7 +272,7 @@ def datasets(expr: Any) -> list[str]:
         if node.kind in ("class_area", "class_transition", "layer_area", "field_sum"):
             names = [node.dataset]
         elif node.kind == "class_in_zone":
-            names = [node.dataset, node.zone]
+            names = [node.dataset, *node.zones]
         for n in names:
             if n not in out:
                 out.append(n)
@@ -347,7 +356,9 @@ def describe(expr: Any, names: dict[str, str] | None = None, titles: dict[str, s
     if kind == "class_area":
         return f"Σ{expr.area_field}[{_classes_text(expr.classes, expr.czcsxm, titles)}]"
     if kind == "class_in_zone":
-        return f"Σ{_classes_text(expr.classes, expr.czcsxm, titles)}∩{expr.zone}"
+        zones = expr.zones
+        zone_text = zones[0] if len(zones) == 1 else "（" + "∪".join(zones) + "）"
+        return f"Σ{_classes_text(expr.classes, expr.czcsxm, titles)}∩{zone_text}"
     if kind == "class_transition":
         return (f"新增[{_classes_text(expr.to_classes, None, titles)}"
                 f"←上年{_classes_text(expr.from_classes, None, titles)}]")

@@ -12,12 +12,14 @@ missing); 七、数据来源与说明 (dataset versions, input imports, registry
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import shapely
+import yaml
 
 from onemap.indicators._rastermap import extent_of, raster_map
 from onemap.indicators.assess import Assessment, IndicatorResult
@@ -25,18 +27,21 @@ from onemap.indicators.compute import version_year
 from onemap.indicators.inputs import CITY
 from onemap.indicators.registry import DIMENSIONS, STATUSES
 from onemap.reports import charts
-from onemap.reports import docx as rd
+from onemap.reports.document import DocumentInfo, OfficialDocument, synthetic_sources
+from onemap.reports.numbers import fmt_number
 
 __all__ = ["render_maps", "write_assessment_docx", "write_assessment_xlsx"]
 
 _NUMERALS = "一二三四五六七八九十"
 #: Map styles of the control lines: dataset → (label, face, edge, width, style, hatch, alpha).
 CONTROL_STYLES: dict[str, tuple[str, str | None, str, float, str, str | None, float]] = {
-    "YJJBNTTB": ("永久基本农田", "#F3E28B", "#A0522D", 0.6, "-", "////", 0.8),
-    "STBHHX": ("生态保护红线", "#7BC47F", "#1B7F3B", 1.0, "-", None, 0.6),
-    "CZKFBJ": ("城镇开发边界", None, "#7B1FA2", 1.4, "--", None, 1.0),
-    "ZRBHD": ("自然保护地", None, "#00695C", 1.0, "-.", None, 1.0),
+    "YJJBNTTB": ("永久基本农田", "#F3E28B", "#A0522D", 0.6, "-", "////", 0.55),
+    "STBHHX": ("生态保护红线", "#7BC47F", "#1B7F3B", 1.0, "-", "\\\\\\\\", 0.45),
+    "CZKFBJ": ("城镇开发边界", "#CE93D8", "#7B1FA2", 1.2, "--", "....", 0.3),
+    "ZRBHD": ("自然保护地", "#80CBC4", "#00695C", 1.0, "-.", "xxxx", 0.35),
 }
+#: Width of the hatched band inside each zone's edge, as a share of the map's larger side.
+INNER_BAND = 0.006
 
 
 def _hex(colour: str) -> str:
@@ -128,7 +133,8 @@ VECTOR_LIMIT = 20_000
 
 
 def render_maps(assessment: Assessment, store, *, dpi: int = 150,
-                vector_limit: int = VECTOR_LIMIT) -> list[tuple[str, bytes | None, str]]:
+                vector_limit: int = VECTOR_LIMIT, synthetic: bool = False,
+                map_approval: str = "") -> list[tuple[str, bytes | None, str]]:
     """The thematic maps of the report.
 
     Parameters
@@ -141,6 +147,10 @@ def render_maps(assessment: Assessment, store, *, dpi: int = 150,
         Resolution.
     vector_limit : int
         Layers with more polygons are rasterised (control lines: a quarter of it).
+    synthetic : bool
+        Mark every map 模拟数据.
+    map_approval : str
+        审图号 (maps are marked 示意图 without one).
 
     Returns
     -------
@@ -152,6 +162,7 @@ def render_maps(assessment: Assessment, store, *, dpi: int = 150,
     from onemap.reports.maps import GROUP_COLOURS, MapLayer, render_map
 
     year = assessment.year
+    marks = {"synthetic": synthetic, "map_approval": map_approval}
     out: list[tuple[str, bytes | None, str]] = []
     c_codes, c_geoms = _county_outlines(store, year)
     names = dict(assessment.counties)
@@ -166,7 +177,7 @@ def render_maps(assessment: Assessment, store, *, dpi: int = 150,
     title = f"{year}年土地利用现状图"
     info = _latest(store, "DLTB", year)
     if info is None:
-        out.append((title, None, f"工作空间没有 {year} 年或更早的 DLTB 版本，未绘制"))
+        out.append((title, None, f"工作空间没有 {year} 年或更早的地类图斑，未绘制"))
     else:
         dltb = store.read("DLTB", info.version, columns=["DLBM"])
         lc = land_classes()
@@ -176,15 +187,15 @@ def render_maps(assessment: Assessment, store, *, dpi: int = 150,
         faces = np.array([GROUP_COLOURS.get(g, "#CCCCCC") for g in groups], dtype=object)
         present = [g for g in lc.bulletin_groups() if g in set(groups)]
         legend = [(g, GROUP_COLOURS.get(g, "#CCCCCC")) for g in present]
-        note = f"数据：DLTB {info.version}（三调工作分类统计分组）"
+        note = f"数据：地类图斑 {info.version} 年版（三调工作分类统计分组）"
         if len(geoms) > vector_limit:
             png = raster_map([(geoms, faces, 1.0)], [outline], extent=extent_of(geoms, c_geoms),
-                             title=title, labels=labels, legend=legend, note=note, dpi=dpi)
+                             title=title, labels=labels, legend=legend, note=note, dpi=dpi, **marks)
         else:
             layer = MapLayer(list(geoms), facecolors=list(faces), edgecolor="#777777",
                              linewidth=0.2, legend=legend)
-            png = render_map([layer, outline], title=title, labels=labels, dpi=dpi, note=note)
-        out.append((title, png, f"DLTB {info.version}"))
+            png = render_map([layer, outline], title=title, labels=labels, dpi=dpi, note=note, **marks)
+        out.append((title, png, f"地类图斑 {info.version} 年版"))
 
     # 2. control lines
     title = "三条控制线及自然保护地分布图"
@@ -198,13 +209,17 @@ def render_maps(assessment: Assessment, store, *, dpi: int = 150,
             continue
         geoms = np.asarray(g.geometry.values, dtype=object)
         every.append(geoms)
-        used.append(f"{ds} {v.version}")
+        used.append(f"{label} {v.version} 年版")
         if len(geoms) > vector_limit // 4 and face:
             rasters.append((geoms, np.full(len(geoms), face, dtype=object), alpha))
             legend.append((label, face))
         else:
             vectors.append(MapLayer(list(geoms), label=label, facecolor=face, edgecolor=edge,
                                     linewidth=width, linestyle=style, hatch=hatch, alpha=alpha))
+    if every:
+        bx = shapely.total_bounds(np.concatenate(every))
+        for layer in vectors:
+            layer.inner_band = INNER_BAND * max(bx[2] - bx[0], bx[3] - bx[1])
     if not used:
         out.append((title, None, "工作空间没有永久基本农田、生态保护红线、城镇开发边界图层，未绘制"))
     else:
@@ -212,9 +227,9 @@ def render_maps(assessment: Assessment, store, *, dpi: int = 150,
         note = "数据：" + "，".join(used)
         if rasters:
             png = raster_map(rasters, base + vectors, extent=extent_of(*every, c_geoms), title=title,
-                             labels=labels, legend=legend, note=note, dpi=dpi)
+                             labels=labels, legend=legend, note=note, dpi=dpi, **marks)
         else:
-            png = render_map(base + vectors, title=title, labels=labels, dpi=dpi, note=note)
+            png = render_map(base + vectors, title=title, labels=labels, dpi=dpi, note=note, **marks)
         out.append((title, png, "，".join(used)))
 
     # 3. change hot spots by county
@@ -226,7 +241,7 @@ def render_maps(assessment: Assessment, store, *, dpi: int = 150,
         r = None
     values = {u.unit: u.value for u in r.units if u.unit != CITY} if r else {}
     if not len(c_geoms) or not any(v is not None for v in values.values()):
-        why = "缺少 XZQ 行政区图层" if not len(c_geoms) else f"{r.name if r else code}没有分县数值"
+        why = "缺少行政区图层" if not len(c_geoms) else f"{r.name if r else code}没有分县数值"
         out.append((title, None, f"{why}，未绘制"))
     else:
         import matplotlib
@@ -249,7 +264,7 @@ def render_maps(assessment: Assessment, store, *, dpi: int = 150,
             layers.append(MapLayer(list(bhtb), label="变化图斑", facecolor="#8B0000",
                                    edgecolor="#8B0000", linewidth=0.3))
         png = render_map(layers, title=title, labels=labels, dpi=dpi,
-                         note=f"着色：{r.name}（{r.unit}），颜色越深数值越大")
+                         note=f"着色：{r.name}（{r.unit}），颜色越深数值越大", **marks)
         out.append((title, png, r.name))
     return out
 
@@ -289,9 +304,109 @@ def _chart_for(r: IndicatorResult, a: Assessment, dpi: int) -> bytes:
                                   year=a.year, dpi=dpi)
 
 
+#: Units shown in another unit in the DOCX (one area unit per report): unit → (shown, factor, decimals).
+DOCX_UNITS: dict[str, tuple[str, float, int]] = {"平方千米": ("公顷", 100.0, 2), "公顷": ("公顷", 1.0, 2)}
+_KEY = re.compile(r"（[a-z][a-z0-9_]*）")
+#: Dataset codes a reader may meet in reasons → names (the catalog title wins when known).
+_DATASET_WORDS = {"DLTB": "地类图斑", "XZQ": "行政区", "CJDCQ": "村级调查区", "YJJBNTTB": "永久基本农田",
+                  "STBHHX": "生态保护红线", "CZKFBJ": "城镇开发边界", "ZRBHD": "自然保护地",
+                  "BHTB": "变化图斑"}
+
+
+#: Field names of the standard a reader may meet in notes and formulas → what they hold.
+_FIELD_WORDS = {"YJJBNTMJ": "永久基本农田面积", "TBDLMJ": "图斑地类面积", "TBMJ": "图斑面积",
+                "KCXS": "扣除地类系数", "ZLDWDM": "坐落单位代码", "DLBM": "地类编码", "CZCSXM": "城镇村属性码",
+                "XZQDM": "行政区代码", "GDPDJB": "耕地坡度级别"}
+_CODE_IN_BRACKETS = re.compile(r"（[A-Z][A-Z0-9_]+）")
+_NO_DATASET = re.compile(r"没有 ?[A-Z][A-Z0-9_]+ ?数据集")
+
+
+def _reader(text: str) -> str:
+    """A text as a reader sees it: no internal keys or field names, dataset codes named."""
+    text = _KEY.sub(" ", text).replace("  ", " ")
+    text = _CODE_IN_BRACKETS.sub("", text)
+    text = _NO_DATASET.sub("没有该图层", text)
+    for code, word in _FIELD_WORDS.items():
+        text = re.sub(rf" ?(?<![A-Za-z0-9_]){code} ?字段", word, text)
+    for code, word in {**_DATASET_WORDS, **_FIELD_WORDS}.items():
+        text = re.sub(rf"(?<![A-Za-z0-9_]){code}(?![A-Za-z0-9_])", word, text)
+    return text
+
+
+def _shown(r: IndicatorResult) -> tuple[str, float, int]:
+    return DOCX_UNITS.get(r.unit, (r.unit, 1.0, r.decimals))
+
+
+def _val(r: IndicatorResult, v: float | None) -> str:
+    unit, factor, dec = _shown(r)
+    return fmt_number(None if v is None else v * factor, dec)
+
+
+def _target(r: IndicatorResult, t: Any) -> str:
+    if t is None:
+        return "—"
+    if isinstance(t, list | tuple):
+        return f"{_val(r, t[0])}～{_val(r, t[1])}"
+    return _val(r, t)
+
+
+def _trend_short(trend: dict[str, Any], r: IndicatorResult) -> str:
+    if trend.get("points", 0) < 2:
+        return "—"
+    change = trend["change"]
+    sign = "+" if change > 0 else ("−" if change < 0 else "±")
+    return f"{trend['assessment']} {sign}{_val(r, abs(change))}"
+
+
+def _gap_short(u, r: IndicatorResult) -> str:
+    if u.gap is None:
+        return "—"
+    sign = "+" if u.gap > 0 else ("−" if u.gap < 0 else "")
+    return f"{sign}{_val(r, abs(u.gap))}"
+
+
+def _grouped_missing(a: Assessment) -> list[list[str]]:
+    """缺少数据 grouped: one row per missing input, with the indicators and units it blocks."""
+    groups: dict[str, dict[str, list[str]]] = {}
+    county_names = [n for _, n in a.counties]
+    for m in a.missing():
+        unit = m["unit_name"] if m["unit_code"] != a.city_code else "全市"
+        for text in m["missing"]:
+            t = _reader(text)
+            for name in [a.city_name, *county_names]:
+                t = t.replace(f" {name}", "").replace(name, "")
+            t = re.sub(r"\s*全市\s*$", "", t).strip("；，。 ")
+            g = groups.setdefault(t, {"names": [], "units": []})
+            if m["name"] not in g["names"]:
+                g["names"].append(m["name"])
+            if unit not in g["units"]:
+                g["units"].append(unit)
+    rows = []
+    for text, g in groups.items():
+        units = g["units"]
+        counties = [u for u in units if u != "全市"]
+        if "全市" in units and len(counties) == len(county_names) and county_names:
+            scope = f"全市及 {len(counties)} 个县（市、区）"
+        elif "全市" in units:
+            scope = "全市" + (f"及{'、'.join(counties)}" if counties else "")
+        else:
+            scope = "、".join(counties)
+        rows.append(["、".join(g["names"]), text, scope])
+    return rows
+
+
+def _context(a: Assessment, store) -> tuple[dict[str, str], list[str]]:
+    if store is None:
+        return {}, []
+    settings = store.settings()
+    used = [(d["dataset"], d["version"]) for d in a.datasets_used()]
+    return settings, synthetic_sources(store, used)
+
+
 def write_assessment_docx(assessment: Assessment, path: str | Path, store=None, *,
-                          maps: bool = True, dpi: int = 150, vector_limit: int = VECTOR_LIMIT) -> Path:
-    """Write the 体检/评估 report as DOCX.
+                          maps: bool = True, dpi: int = 150, vector_limit: int = VECTOR_LIMIT,
+                          template: dict[str, Any] | None = None) -> Path:
+    """Write the 体检/评估 report as DOCX (公文 format, :mod:`onemap.reports.document`).
 
     Parameters
     ----------
@@ -300,13 +415,16 @@ def write_assessment_docx(assessment: Assessment, path: str | Path, store=None, 
     path : str or Path
         Output ``.docx``.
     store : onemap.store.Store, optional
-        Workspace for the thematic maps (no maps without it).
+        Workspace: settings (编制单位, 文号, 审图号), the synthetic marks of the
+        inputs, and the thematic maps (no maps without it).
     maps : bool
         Draw the thematic maps.
     dpi : int
         Resolution of charts and maps.
     vector_limit : int
         See :func:`render_maps`.
+    template : dict, optional
+        Document template (:func:`onemap.reports.document.load_template`).
 
     Returns
     -------
@@ -316,155 +434,214 @@ def write_assessment_docx(assessment: Assessment, path: str | Path, store=None, 
     a = assessment
     colours = a.colours
     kind_word = "评估" if a.kind == "评估" else "体检"
-    doc = rd.new_document(a.title, f"生成时间：{a.generated_at}　指标库版本：{a.registry.get('version', '')}")
+    settings, synthetic = _context(a, store)
+    title = a.title.replace("国土空间规划实施", "国土空间规划实施\n", 1)
+    doc = OfficialDocument(DocumentInfo(
+        title=title, org=settings.get("org", ""),
+        doc_number=settings.get("assess_doc_number", ""), synthetic=bool(synthetic), cover=True),
+        template)
+    doc.toc()
     sec = iter(_NUMERALS)
+    fig_no, tab_no = 1, 1
 
     # 一、总体情况
-    rd.add_heading(doc, f"{next(sec)}、总体情况", 1)
+    doc.heading(f"{next(sec)}、总体情况", 1)
     summ = a.summary()
     city = summ["city"]
     basic = sum(1 for r in a.indicators if r.level == "基本")
     period = f"{a.period[0]}—{a.period[1]}年" if a.period else f"{a.year}年"
-    rd.add_paragraph(doc, (
+    doc.paragraph(
         f"本次{kind_word}对{a.city_name}{period}国土空间规划实施情况进行评估，共评估指标 "
         f"{len(a.indicators)} 项（基本指标 {basic} 项、推荐指标 {len(a.indicators) - basic} 项），"
         f"覆盖全市及 {len(a.counties)} 个县（市、区）。全市层面："
-        + "，".join(f"{s} {city[s]} 项" for s in STATUSES) + "。"))
-    rd.add_picture(doc, charts.status_chart({s: city[s] for s in STATUSES}, colours,
-                                            title="全市指标状态统计", dpi=dpi),
-                   width_cm=13.0, caption="图 1　全市指标状态统计")
-    warn = [w for w in a.warnings() if w["unit"] == CITY]
-    if warn:
-        rd.add_paragraph(doc, "主要问题：", bold=True)
-        for w in warn:
-            rd.add_paragraph(doc, f"● {w['name']}（{w['status']}）：{w['reason']}",
-                             colour=_hex(colours[w["status"]]))
-    else:
-        rd.add_paragraph(doc, "全市层面没有预警或未达标指标。")
-    if city["缺少数据"]:
-        rd.add_paragraph(doc, f"另有 {city['缺少数据']} 项指标全市层面缺少数据，见“预警与问题”。")
+        + "，".join(f"{s} {city[s]} 项" for s in STATUSES) + "。")
+    if synthetic:
+        doc.paragraph("本报告所用数据含模拟数据（" + "、".join(_reader(x) for x in synthetic)
+                      + "），结论仅供演示，不得作为决策依据。", bold=True, colour="C00000")
+    doc.picture(charts.status_chart({s: city[s] for s in STATUSES}, colours,
+                                    title="全市指标状态统计", dpi=dpi),
+                width_cm=13.0, caption=f"图 {fig_no}　全市指标状态统计")
+    fig_no += 1
 
-    # 二、指标体检结果
-    rd.add_heading(doc, f"{next(sec)}、指标{kind_word}结果", 1)
-    rows, status_cells = [], []
-    for i, r in enumerate(_sorted(a), start=1):
+    # 二、主要问题
+    doc.heading(f"{next(sec)}、主要问题", 1)
+    warns = a.warnings()
+    city_warn = [w for w in warns if w["unit"] == CITY]
+    if city_warn:
+        doc.paragraph(f"全市层面有 {len(city_warn)} 项指标预警或未达标：")
+        for i, w in enumerate(city_warn, start=1):
+            doc.paragraph(f"{i}. {w['name']}（{w['status']}）。{_reader(w['reason'])}",
+                          colour=_hex(colours[w["status"]]))
+    else:
+        doc.paragraph("全市层面没有预警或未达标的指标。")
+    county_warn: dict[str, list[str]] = {}
+    for w in warns:
+        if w["unit"] != CITY:
+            county_warn.setdefault(w["name"], []).append(w["unit_name"])
+    if county_warn:
+        doc.paragraph("分县（市、区）看：" + "；".join(
+            f"{n}在{'、'.join(us)}预警或未达标" for n, us in county_warn.items()) + "。")
+    missing_rows = _grouped_missing(a)
+    if city["缺少数据"]:
+        doc.paragraph(f"另有 {city['缺少数据']} 项指标全市层面缺少数据，共缺 {len(missing_rows)} 项"
+                      "基础数据（见表 4），相应指标本次无法判断。")
+
+    # 三、指标体检结果
+    doc.heading(f"{next(sec)}、指标{kind_word}结果", 1)
+    rows, status_cells, bold_rows = [], [], []
+    i = 0
+    last_dim = None
+    for r in _sorted(a):
         u = r.city
         if u is None:
             continue
-        rows.append([i, r.dimension, r.name, r.level, r.unit, r.fmt(u.value),
-                     r.fmt_unit(u.target) if u.target is not None else "—", _gap_text(u, r),
-                     _trend_text(u.trend, r), u.status])
+        if r.dimension != last_dim:
+            bold_rows.append(len(rows))
+            rows.append(["", r.dimension, "", "", "", "", "", ""])
+            status_cells.append(None)
+            last_dim = r.dimension
+        i += 1
+        rows.append([i, r.name + ("" if r.level == "基本" else "（推荐）"), _shown(r)[0], _val(r, u.value),
+                     _target(r, u.target), _gap_short(u, r), _trend_short(u.trend, r), u.status])
         status_cells.append(u.status)
-    table = rd.add_table(doc, ["序号", "维度", "指标", "类型", "单位", "现状值", "目标值", "差距", "趋势",
-                               "状态"], rows, caption=f"表 1　{a.city_name}指标{kind_word}结果（全市）",
-                         font_size_pt=8, widths_cm=(0.9, 1.0, 3.6, 1.0, 1.6, 1.9, 2.3, 1.5, 2.7, 1.3))
+    table = doc.table(["序号", "指标", "单位", "现状值", "目标值", "差距", "趋势", "状态"], rows,
+                      caption=f"表 {tab_no}　{a.city_name}指标{kind_word}结果（全市）",
+                      bold_rows=bold_rows, font_pt=9)
+    tab_no += 1
     for row, st in zip(table.rows[1:], status_cells, strict=True):
-        _shade(row.cells[-1], _light(colours[st]))
+        if st:
+            _shade(row.cells[-1], _light(colours[st]))
+        else:
+            _shade(row.cells[1], "F2F2F2")
+    doc.note("面积类指标统一以公顷表示；“（推荐）”为推荐指标，其余为基本指标。")
 
-    # 三、分县情况
+    # 四、分县情况
     if a.counties:
-        rd.add_heading(doc, f"{next(sec)}、分县（市、区）情况", 1)
-        header = ["指标", "单位", "全市"] + [n for _, n in a.counties]
+        doc.heading(f"{next(sec)}、分县（市、区）情况", 1)
+        header = ["指标（单位）", "全市"] + [n for _, n in a.counties]
         rows, cell_status = [], []
         for r in _sorted(a):
             by = {u.unit: u for u in r.units}
             keys = [CITY] + [c for c, _ in a.counties]
-            rows.append([r.name, r.unit] + [r.fmt(by[k].value) if k in by else "—" for k in keys])
+            if not any(k in by and by[k].value is not None for k in keys):
+                continue
+            rows.append([f"{r.name}（{_shown(r)[0]}）"] + [_val(r, by[k].value) if k in by else "—"
+                                                          for k in keys])
             cell_status.append([by[k].status if k in by else None for k in keys])
-        table = rd.add_table(doc, header, rows, caption=f"表 2　分县（市、区）指标值（{a.year} 年）",
-                             font_size_pt=8)
+        table = doc.table(header, rows, caption=f"表 {tab_no}　分县（市、区）指标值（{a.year}年）",
+                          font_pt=8)
+        tab_no += 1
         for row, sts in zip(table.rows[1:], cell_status, strict=True):
             for j, st in enumerate(sts):
                 if st:
-                    _shade(row.cells[2 + j], _light(colours[st]))
-        rd.add_paragraph(doc, "单元格底色表示状态：" + "、".join(
-            f"{s}（{'绿' if s == '达标' else ''}{'黄' if s == '预警' else ''}{'红' if s == '未达标' else ''}"
-            f"{'灰' if s == '缺少数据' else ''}{'蓝灰' if s == '仅监测' else ''}）" for s in STATUSES) + "。",
-            size_pt=8)
+                    _shade(row.cells[1 + j], _light(colours[st]))
+        doc.note("单元格底色表示状态（绿：达标，黄：预警，红：未达标，灰：缺少数据，蓝灰：仅监测）；"
+                 "各县均无数值的指标未列出。")
 
-    # 四、重点指标分析
-    rd.add_heading(doc, f"{next(sec)}、重点指标分析", 1)
-    fig_no = 2
+    # 五、重点指标分析
+    doc.heading(f"{next(sec)}、重点指标分析", 1)
     for r in _sorted(a):
         if not r.key:
             continue
-        rd.add_heading(doc, r.name, 2)
+        doc.heading(r.name, 2)
         u = r.city
-        rd.add_paragraph(doc, f"定义：{r.definition}")
-        rd.add_paragraph(doc, f"计算：{r.formula}；目标：{r.targets or '无'}。")
+        doc.paragraph(f"定义：{r.definition}")
         if u is not None:
-            rd.add_paragraph(doc, f"全市：{u.reason}", colour=_hex(colours[u.status]))
-        rd.add_picture(doc, _chart_for(r, a, dpi), width_cm=16.0,
-                       caption=f"图 {fig_no}　{r.name}（{r.unit}）")
-        fig_no += 1
+            doc.paragraph(f"全市：{_reader(u.reason)}", colour=_hex(colours[u.status]))
+        has = any(charts.has_values(dict(x.series)) for x in r.units) or any(
+            x.value is not None for x in r.units)
+        if has:
+            doc.picture(_chart_for(r, a, dpi), width_cm=15.5,
+                        caption=f"图 {fig_no}　{r.name}（{r.unit}）")
+            fig_no += 1
+        else:
+            doc.paragraph(f"{r.name}：无数据，未绘制图表。")
 
-    # 五、专题图
-    rd.add_heading(doc, f"{next(sec)}、专题图", 1)
+    # 六、专题图
+    doc.heading(f"{next(sec)}、专题图", 1)
     if store is None or not maps:
-        rd.add_paragraph(doc, "未提供工作空间，未绘制专题图。")
+        doc.paragraph("未提供工作空间，未绘制专题图。")
     else:
-        for title, png, note in render_maps(a, store, dpi=dpi, vector_limit=vector_limit):
+        for mtitle, png, note in render_maps(a, store, dpi=dpi, vector_limit=vector_limit,
+                                             synthetic=bool(synthetic),
+                                             map_approval=settings.get("map_approval", "")):
             if png is None:
-                rd.add_paragraph(doc, f"{title}：{note}")
+                doc.paragraph(f"{mtitle}：{_reader(note)}。")
             else:
-                rd.add_picture(doc, png, width_cm=15.0, caption=f"图 {fig_no}　{title}")
+                doc.picture(png, width_cm=15.0, caption=f"图 {fig_no}　{mtitle}")
                 fig_no += 1
 
-    # 六、预警与问题
-    rd.add_heading(doc, f"{next(sec)}、预警与问题", 1)
-    warns = a.warnings()
+    # 七、预警与缺少数据
+    doc.heading(f"{next(sec)}、预警和缺少数据的指标", 1)
     if warns:
-        t = rd.add_table(doc, ["指标", "行政区", "状态", "原因"],
-                         [[w["name"], w["unit_name"], w["status"], w["reason"]] for w in warns],
-                         caption="表 3　预警和未达标指标", font_size_pt=8, widths_cm=(3.2, 2.2, 1.4, 9.8))
+        t = doc.table(["指标", "行政区", "状态", "原因"],
+                      [[w["name"], w["unit_name"], w["status"], _reader(w["reason"])] for w in warns],
+                      caption=f"表 {tab_no}　预警和未达标指标", font_pt=9)
+        tab_no += 1
         for row, w in zip(t.rows[1:], warns, strict=True):
             _shade(row.cells[2], _light(colours[w["status"]]))
     else:
-        rd.add_paragraph(doc, "没有预警或未达标的指标。")
-    miss = a.missing()
-    if miss:
-        t = rd.add_table(doc, ["指标", "行政区", "缺少的数据"],
-                         [[m["name"], m["unit_name"], "；".join(m["missing"])] for m in miss],
-                         caption="表 4　缺少数据的指标（补齐后可重新体检）", font_size_pt=8,
-                         widths_cm=(3.2, 2.2, 11.2))
-        for row in t.rows[1:]:
-            _shade(row.cells[2], _light(colours["缺少数据"], 0.75))
+        doc.paragraph("没有预警或未达标的指标。")
+    if missing_rows:
+        doc.table(["指标", "缺少的数据", "涉及范围"], missing_rows,
+                  caption=f"表 {tab_no}　缺少的基础数据（补齐后可重新{kind_word}）", font_pt=9)
+        tab_no += 1
 
-    # 七、数据来源与说明
-    rd.add_heading(doc, f"{next(sec)}、数据来源与说明", 1)
+    # 八、建议和对策
+    doc.heading(f"{next(sec)}、建议和对策", 1)
+    advice = _advice_texts()
+    n = 0
+    for w in city_warn:
+        n += 1
+        doc.paragraph(f"{n}. " + advice[w["status"]].format(name=w["name"]))
+    if county_warn:
+        n += 1
+        doc.paragraph(f"{n}. " + advice["分县"].format(
+            items="；".join(f"{k}（{'、'.join(v)}）" for k, v in county_warn.items())))
+    if missing_rows:
+        n += 1
+        doc.paragraph(f"{n}. " + advice["缺少数据"].format(count=len(missing_rows)))
+    if n == 0:
+        doc.paragraph(advice["达标"])
+
+    # 九、数据来源与说明
+    doc.heading(f"{next(sec)}、数据来源与说明", 1)
     ds = a.datasets_used()
     if ds:
-        rd.add_table(doc, ["数据集", "版本", "版本编号"],
-                     [[d["dataset"], d["version"], d.get("version_id") or ""] for d in ds],
-                     caption="表 5　使用的数据集版本", font_size_pt=8)
+        titles = {d.name: d.title for d in store.datasets()} if store is not None else {}
+        doc.table(["数据", "版本"], [[titles.get(d["dataset"]) or _reader(d["dataset"]),
+                                     f"{d['version']} 年版"] for d in ds],
+                  caption=f"表 {tab_no}　使用的数据", font_pt=9)
+        tab_no += 1
     imports = a.inputs_used()
-    src = a.inputs
-    rd.add_paragraph(doc, "填报数据：" + (f"工作空间导入批次 {', '.join(map(str, imports))}"
-                                      if imports else "未使用")
-                     + (f"（合并至批次 {src.get('latest')}）" if src.get("latest") else "")
-                     + (f"；文件 {src.get('file')}" if src.get("file") else "") + "。")
+    doc.paragraph("填报数据：" + (f"工作空间导入批次 {', '.join(map(str, imports))}" if imports
+                                 else "未使用") + "。")
     reg = a.registry
-    rd.add_paragraph(doc, f"指标库：{reg.get('where', '')}（版本 {reg.get('version', '')}，"
-                          f"SHA-256 {str(reg.get('sha256', ''))[:12]}…）。")
+    doc.paragraph(f"指标库：{'本局定制指标库' if reg.get('kind') != 'shipped' else '平台内置指标库'}"
+                  f"（版本 {reg.get('version', '')}）。")
     notes: dict[str, list[str]] = {}
     for r in a.indicators:
         for u in r.units:
-            for n in u.notes:
-                notes.setdefault(n, [])
-                if r.name not in notes[n]:
-                    notes[n].append(r.name)
-    if notes:
-        rd.add_paragraph(doc, "计算说明：", bold=True)
-        for n, who in notes.items():
-            rd.add_paragraph(doc, f"● {n}（{'、'.join(who)}）", size_pt=9)
+            for note in u.notes:
+                notes.setdefault(_reader(note), [])
+                if r.name not in notes[_reader(note)]:
+                    notes[_reader(note)].append(r.name)
+    for note, who in notes.items():
+        doc.note(f"● {note}（{'、'.join(who)}）")
 
     # 附录
-    rd.add_heading(doc, "附录　指标定义", 1)
-    rd.add_table(doc, ["指标", "维度/类别", "定义", "计算", "依据"],
-                 [[f"{r.name}（{r.code}）", f"{r.dimension}/{r.category}（{r.level}）", r.definition,
-                   r.formula, r.basis] for r in _sorted(a)],
-                 font_size_pt=7.5, widths_cm=(2.8, 2.2, 5.2, 3.8, 2.6))
-    return rd.save(doc, path)
+    doc.heading("附录　指标定义", 1)
+    doc.table(["指标", "维度/类别", "定义", "计算"],
+              [[r.name, f"{r.dimension}/{r.category}", r.definition, _reader(r.formula)]
+               for r in _sorted(a)], font_pt=8)
+    doc.signoff()
+    return doc.save(path)
+
+
+def _advice_texts() -> dict[str, str]:
+    """Sentences of the 建议和对策 section (indicators/data/report_text.yaml)."""
+    path = Path(__file__).parent / "data" / "report_text.yaml"
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["advice"]
 
 
 # ---------------------------------------------------------------------------- XLSX

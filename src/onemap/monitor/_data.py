@@ -8,33 +8,30 @@ of the same name. Callers may also pass an explicit path.
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from onemap.domain import sources
 from onemap.errors import DomainDataError, Problem
 
 #: Directory of the shipped monitoring files.
-SHIPPED_DIR = Path(__file__).resolve().parent / "data"
+SHIPPED_DIR = sources.SHIPPED_DIRS["monitor"]
 #: Environment variable of the override directory (shared with :mod:`onemap.domain`).
-ENV_OVERRIDE_DIR = "ONEMAP_DOMAIN_DIR"
+ENV_OVERRIDE_DIR = sources.ENV_OVERRIDE_DIR
 
 
 def resolve(name: str, path: str | Path | None = None) -> Path:
-    """Return the file to read: ``path`` if given, else the override copy, else the shipped one."""
-    if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise DomainDataError(f"找不到文件：{p}", [Problem("domain_data", "文件不存在",
-                                                           file=str(p))])
-        return p
-    over = os.environ.get(ENV_OVERRIDE_DIR, "").strip()
-    if over and (Path(over) / name).is_file():
-        return Path(over) / name
-    return SHIPPED_DIR / name
+    """Return the file to read: ``path`` if given, else the override copy, else the shipped one.
+
+    Raises
+    ------
+    DomainDataError
+        If ``path`` is given and does not exist, or the override directory is invalid.
+    """
+    return sources.resolve("monitor", name, path)
 
 
 def read_yaml(path: Path) -> tuple[dict[str, Any], str]:

@@ -4,8 +4,10 @@
   non-construction to construction land, whatever their verdict.
 - 违法占用耕地面积: 耕地 area of cases an officer determined 违法 (the officer's
   ``illegal_gd_area_m2`` when given at 判定, else the suspected 耕地 area).
-- ratio = 违法 ÷ 新增; a county is flagged when it reaches the threshold
-  (15 %, ``accountability.yaml``). Suspected patches not yet determined are
+- ratio = 违法 ÷ 新增 over one calendar year; a county is flagged when it
+  reaches the one threshold of 监察部 人社部 国土资源部令 第15号 第三条 (15 %,
+  ``accountability.yaml``). There is no second, "heavier" ratio: heavier
+  sanctions depend on circumstances, which the platform does not judge. Suspected patches not yet determined are
   shown separately with the ratio they would give if all were 违法, so a
   county is warned before the figures are final.
 """
@@ -26,10 +28,9 @@ from onemap.monitor import _data
 
 @dataclass
 class Thresholds:
-    """Ratios that flag a county."""
+    """The ratio that flags a county (one threshold, 第15号令 第三条)."""
 
     threshold: float = 0.15
-    high_threshold: float | None = 0.30
     version: str = ""
 
 
@@ -37,15 +38,16 @@ class Thresholds:
 def _load(key: tuple[str, int]) -> Thresholds:
     path = Path(key[0])
     data, _ = _data.read_yaml(path)
+    unknown = sorted(set(data) - {"version", "source", "threshold"})
+    if unknown:
+        raise _data.fail(path, unknown[0], "不认识的设置（问责只有一个阈值 threshold）")
     try:
         t = float(data.get("threshold", 0.15))
-        h = data.get("high_threshold")
-        h = float(h) if h is not None else None
     except (TypeError, ValueError) as exc:
         raise _data.fail(path, "threshold", "应为 0～1 之间的数") from exc
-    if not 0 < t <= 1 or (h is not None and not t <= h <= 1):
-        raise _data.fail(path, "threshold", "应为 0～1 之间的数，且 high_threshold ≥ threshold")
-    return Thresholds(t, h, str(data.get("version", "")))
+    if not 0 < t <= 1:
+        raise _data.fail(path, "threshold", "应为 0～1 之间的数")
+    return Thresholds(t, str(data.get("version", "")))
 
 
 def load_thresholds(path: str | Path | None = None) -> Thresholds:
@@ -144,8 +146,7 @@ def accountability_table(
         flagged = ratio is not None and ratio >= th.threshold
         level = ""
         if flagged:
-            level = ("严重" if th.high_threshold is not None and ratio >= th.high_threshold
-                     else "问责")
+            level = "问责"
         elif upper is not None and upper >= th.threshold:
             level = "预警（待判定案件可能使比例达到阈值）"
         rows.append({

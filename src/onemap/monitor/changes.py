@@ -15,6 +15,8 @@ Versions are compared by patch id (BSM) first; only what changed is overlaid:
    are slivers of re-drawn edges and are counted, not reported.
 
 Every change piece gets its official ellipsoidal area, 耕地 area (× (1−KCXS)),
+the 田坎 share of a 耕地 piece with a deduction (``tiankan_m2``, reported as 1203
+beside the net 耕地 area: its area to the cent minus the net area, official-tables.md §4),
 unit codes, and the control-line flags: 涉及永久基本农田 (SFYN), 涉及生态保护红线
 (SFHX), inside 城镇开发边界. Overlaying two whole versions instead is ~40× slower
 and most of its "changes" are slivers.
@@ -54,7 +56,7 @@ DEFAULT_IGNORE = ("SJNF", "fid", "FID", "OBJECTID")
 #: Column order of a change-patch table (geometry last).
 CHANGE_COLUMNS = [
     "tbbh", "kind", "bsm_before", "bsm_after", "before", "before_name", "after", "after_name",
-    "code_system", "area_m2", "gd_area_m2", "st_area_m2", "zygd", "zyst",
+    "code_system", "area_m2", "gd_area_m2", "tiankan_m2", "st_area_m2", "zygd", "zyst",
     "new_construction", "new_construction_gd_m2",
     "yn_area_m2", "sfyn", "hx_area_m2", "sfhx", "czkfbj_area_m2", "in_czkfbj", "czkfbj_pos",
     "zldwdm", "county", "village", "lon", "lat", "change_date",
@@ -269,6 +271,10 @@ def annotate_changes(
         cols[f"after_{col}"] = after[col].to_numpy()
     gd = np.where(before["cultivated"], area * (1.0 - np.clip(kcxs, 0.0, 1.0)), 0.0)
     cols["gd_area_m2"] = np.round(gd, 2)
+    # 田坎 share (1203) of a 耕地 piece with a deduction: net + 田坎 = the piece's area to the cent
+    deducted = before["cultivated"].to_numpy() & (kcxs > 0)
+    cols["tiankan_m2"] = np.where(
+        deducted, np.maximum(np.round(np.round(area, 2) - cols["gd_area_m2"], 2), 0.0), 0.0)
     cols["st_area_m2"] = np.round(np.where(before["paddy"], gd, 0.0), 2)
     cols["zygd"] = before["cultivated"].to_numpy() & ~after["cultivated"].to_numpy()
     cols["zyst"] = cols["zygd"] & before["paddy"].to_numpy()
@@ -490,7 +496,8 @@ def detect_changes(
 def change_totals(changes: pd.DataFrame) -> dict[str, Any]:
     """Totals of a change table: farmland, paddy, new construction, flags, transitions."""
     if len(changes) == 0:
-        return {"zygd_area_m2": 0.0, "zyst_area_m2": 0.0, "new_construction_area_m2": 0.0,
+        return {"zygd_area_m2": 0.0, "zygd_tiankan_m2": 0.0, "zyst_area_m2": 0.0,
+                "new_construction_area_m2": 0.0,
                 "new_construction_gd_m2": 0.0, "sfyn_count": 0, "sfhx_count": 0,
                 "construction_outside_czkfbj": 0, "by_transition": []}
     zygd = changes["zygd"].astype(bool)
@@ -499,6 +506,8 @@ def change_totals(changes: pd.DataFrame) -> dict[str, Any]:
              .agg(["count", "sum"]).reset_index().sort_values("sum", ascending=False))
     return {
         "zygd_area_m2": round(float(changes.loc[zygd, "gd_area_m2"].sum()), 2),
+        "zygd_tiankan_m2": (round(float(changes.loc[zygd, "tiankan_m2"].sum()), 2)
+                            if "tiankan_m2" in changes.columns else 0.0),
         "zyst_area_m2": round(float(changes.loc[changes["zyst"].astype(bool),
                                                 "st_area_m2"].sum()), 2),
         "new_construction_area_m2": round(float(changes.loc[newc, "area_m2"].sum()), 2),

@@ -42,8 +42,9 @@ from onemap.monitor.monitoring import monitoring_changes, normalize_date
 from onemap.monitor.rules import load_rules
 from onemap.store import audit, integrity
 from onemap.store import cases as tables
-from onemap.store.base import Store, VersionInfo, VersionMeta
+from onemap.store.base import Store, VersionInfo, VersionInput, VersionMeta
 from onemap.store.catalog import dumps, now_iso
+from onemap.util import version_year as _year_of
 
 #: Dataset holding change sets (one version per comparison).
 CHANGESET_DATASET = "BHTB"
@@ -109,11 +110,6 @@ def _read_controls(store: Store, names: tuple[str, ...] | list[str],
     return layers, consulted
 
 
-def _year_of(label: str) -> int | None:
-    m = re.search(r"(19|20)\d{2}", str(label))
-    return int(m.group(0)) if m else None
-
-
 def _change_date(label: str) -> str:
     text = str(label)
     if re.fullmatch(r"\d{4}", text):
@@ -149,9 +145,15 @@ def _write_gpkg(path: str | Path, layers: dict[str, gpd.GeoDataFrame], store: St
     return str(out)
 
 
+def _inputs(consulted: list[dict[str, Any]]) -> list[VersionInput]:
+    """The catalogued versions among the layers consulted (the lineage of a derived set)."""
+    return [VersionInput(c["dataset"], c["version"], c.get("role", "")) for c in consulted
+            if c.get("status") == "used" and c.get("dataset") and c.get("version")]
+
+
 def _save_version(store: Store, dataset: str, version: str, gdf: gpd.GeoDataFrame,
-                  notes: dict[str, Any], actor: str, digest_parts: list[str]
-                  ) -> dict[str, Any]:
+                  notes: dict[str, Any], actor: str, digest_parts: list[str],
+                  inputs: list[VersionInput]) -> dict[str, Any]:
     have = _have(store)
     if dataset in have and any(v.version == version for v in have[dataset].versions):
         info = store.version(dataset, version)
@@ -166,7 +168,7 @@ def _save_version(store: Store, dataset: str, version: str, gdf: gpd.GeoDataFram
         VersionMeta(source_file="", source_checksum=digest, source_crs="EPSG:4490",
                     created_by=actor or "onemap monitor",
                     area_totals={"area_m2": round(float(gdf["area_m2"].sum()), 2)},
-                    notes=_jsonable(notes)),
+                    notes=_jsonable(notes), inputs=inputs),
         title=_TITLES.get(dataset, dataset), kind="vector")
     return {"dataset": dataset, "version": version, "version_id": info.id, "saved": True,
             "existing": False}
@@ -260,7 +262,8 @@ def run_changes(
                  "summary": {k: v for k, v in res.summary.items() if k != "by_transition"}}
         changeset = _save_version(store, CHANGESET_DATASET, label, res.changes, notes, actor,
                                   [str(info_a.id), str(info_b.id), info_a.meta.source_checksum,
-                                   info_b.meta.source_checksum, dumps(consulted)])
+                                   info_b.meta.source_checksum, dumps(consulted)],
+                                  _inputs(consulted))
     out_path = None
     if gpkg:
         out_path = _write_gpkg(gpkg, {"changes": res.changes,
@@ -335,7 +338,8 @@ def run_monitoring(
                  "year": year, "summary": {k: v for k, v in summary.items()
                                            if k != "by_transition"}}
         changeset = _save_version(store, CHANGESET_DATASET, label, changes, notes, actor,
-                                  [str(info.id), info.meta.source_checksum, dumps(consulted)])
+                                  [str(info.id), info.meta.source_checksum, dumps(consulted)],
+                                  _inputs(consulted))
     out_path = _write_gpkg(gpkg, {"changes": changes}, store) if gpkg else None
     return {"changeset": changeset, "source": source, "consulted": consulted,
             "summary": _jsonable(summary),
@@ -430,7 +434,9 @@ def judge_changes(
             {"run_id": run_id, "changeset": info.version, "as_of": result.as_of,
              "rules_sha256": rs.sha256, "summary": result.summary,
              "consulted": result.consulted},
-            actor, [str(run_id), info.version, rs.sha256, result.as_of])
+            actor, [str(run_id), info.version, rs.sha256, result.as_of],
+            [VersionInput.of(info, "changeset")]
+            + [VersionInput(a.dataset, a.version, "approval") for a in approvals.values()])
     out_path = _write_gpkg(gpkg, {"judged": patches}, store) if gpkg else None
     rows_out: list[dict[str, Any]] = []
     if rows:
@@ -781,8 +787,7 @@ def accountability(
     cdf = pd.DataFrame(cases) if cases else pd.DataFrame()
     th = acc.load_thresholds()
     if threshold is not None:
-        th = acc.Thresholds(float(threshold), max(th.high_threshold or 0, float(threshold)),
-                            th.version)
+        th = acc.Thresholds(float(threshold), th.version)
     try:
         from onemap.services import workspace_unit_names
 
@@ -822,7 +827,6 @@ def accountability(
     return {
         "year": int(year),
         "threshold": th.threshold,
-        "high_threshold": th.high_threshold,
         "sources": [{"run_id": x.id, "changeset": x.changeset_version, "as_of": x.as_of}
                     for x in latest.values()],
         "rows": rows,

@@ -15,8 +15,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from onemap.reports.fonts import cjk_rc
+from onemap.reports.numbers import axis_formatter, fmt_number
 
-__all__ = ["bar_chart", "indicator_chart", "line_chart", "status_chart"]
+__all__ = ["bar_chart", "has_values", "indicator_chart", "line_chart", "status_chart"]
 
 #: Colours of the series lines (the first is the city).
 SERIES_COLOURS = ("#1F4E79", "#C55A11", "#548235", "#7030A0", "#BF9000", "#2E75B6", "#843C0C",
@@ -48,6 +49,26 @@ def _finish(plt, fig, out: str | Path | None, dpi: int) -> bytes:
     return data
 
 
+def _label(v: float) -> str:
+    """A value label: plain digits with separators (2 decimals below 1 000, none above)."""
+    return fmt_number(v, 0 if abs(v) >= 1000 else 2)
+
+
+def has_values(*collections) -> bool:
+    """Whether any of the mappings (or sequences) holds a number (charts without one are not drawn)."""
+    for c in collections:
+        if not c:
+            continue
+        values = c.values() if isinstance(c, Mapping) else c
+        for v in values:
+            if isinstance(v, Mapping):
+                if has_values(v):
+                    return True
+            elif v is not None and not (isinstance(v, float) and math.isnan(v)):
+                return True
+    return False
+
+
 def _nan(v: float | None) -> float:
     return float("nan") if v is None else float(v)
 
@@ -62,7 +83,7 @@ def _draw_lines(ax, series: Mapping[str, Mapping[int, float | None]],
                 color=SERIES_COLOURS[i % len(SERIES_COLOURS)], label=name)
         for x, y in zip(years, ys, strict=True):
             if i == 0 and not math.isnan(y):
-                ax.annotate(f"{y:,.4g}", (x, y), textcoords="offset points", xytext=(0, 6),
+                ax.annotate(_label(y), (x, y), textcoords="offset points", xytext=(0, 6),
                             ha="center", fontsize=7, color=SERIES_COLOURS[0])
     if targets:
         ty = sorted(targets)
@@ -73,6 +94,7 @@ def _draw_lines(ax, series: Mapping[str, Mapping[int, float | None]],
     if years:
         ax.set_xlim(years[0] - 0.5, years[-1] + 0.5)
     ax.tick_params(axis="y", labelsize=8)
+    ax.yaxis.set_major_formatter(axis_formatter())
     ax.set_ylabel(ylabel, fontsize=8)
     ax.set_title(title, fontsize=10)
     ax.grid(axis="y", alpha=0.3)
@@ -130,7 +152,7 @@ def _draw_bars(ax, labels: Sequence[str], values: Sequence[float | None], colour
     vals = [0.0 if v is None else float(v) for v in values]
     bars = ax.bar(xs, vals, color=list(colours), edgecolor="#444444", linewidth=0.5)
     for b, v in zip(bars, values, strict=True):
-        text = "缺数" if v is None else f"{v:,.4g}"
+        text = "无数据" if v is None else _label(v)
         ax.annotate(text, (b.get_x() + b.get_width() / 2, b.get_height()),
                     textcoords="offset points", xytext=(0, 3), ha="center", fontsize=7)
     if reference is not None:
@@ -141,6 +163,7 @@ def _draw_bars(ax, labels: Sequence[str], values: Sequence[float | None], colour
     ax.set_xticklabels(list(labels), fontsize=8, rotation=30 if len(labels) > 4 else 0,
                        ha="right" if len(labels) > 4 else "center")
     ax.tick_params(axis="y", labelsize=8)
+    ax.yaxis.set_major_formatter(axis_formatter())
     ax.set_ylabel(ylabel, fontsize=8)
     ax.set_title(title, fontsize=10)
     ax.grid(axis="y", alpha=0.3)
@@ -166,7 +189,7 @@ def bar_chart(
     labels : sequence of str
         Category names.
     values : sequence of float or None
-        Values (None is drawn as an empty bar labelled 缺数).
+        Values (None is drawn as an empty bar labelled 无数据).
     colours : sequence of str, optional
         One colour per bar (e.g. by status).
     title, ylabel : str

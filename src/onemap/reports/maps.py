@@ -19,7 +19,8 @@ import shapely
 
 from onemap.reports.fonts import cjk_rc
 
-__all__ = ["GROUP_COLOURS", "MapLayer", "render_map"]
+__all__ = ["GROUP_COLOURS", "MapLayer", "draw_inner_band", "map_note", "render_map",
+           "synthetic_mark"]
 
 #: Fill colours of the 三调 bulletin groups (approximations of the 三调 mapping palette,
 #: to confirm against the official 制图 specification).
@@ -62,6 +63,10 @@ class MapLayer:
         Opacity of the fill.
     legend : list of (str, str)
         Extra legend entries ``(label, fill colour)`` (e.g. one per land-class group).
+    inner_band : float
+        Width (map units) of a hatched band drawn along the inside of each
+        polygon's edge, so the inside of a zone reads at a glance (0: none;
+        the hatch then fills the whole polygon).
     """
 
     geoms: Sequence[shapely.Geometry]
@@ -74,6 +79,7 @@ class MapLayer:
     hatch: str | None = None
     alpha: float = 1.0
     legend: list[tuple[str, str]] = field(default_factory=list)
+    inner_band: float = 0.0
 
 
 def _path(geom: shapely.Geometry):
@@ -136,6 +142,66 @@ def _north_arrow(ax, extent: tuple[float, float, float, float], fontsize: float)
     ax.text(x, y1, "北", ha="center", va="bottom", fontsize=fontsize)
 
 
+def _draw_lines_points(ax, layer: MapLayer) -> bool:
+    """Draw the line and point parts of a layer (a 线状 or 点状 site); whether there were any."""
+    drawn = False
+    geoms = np.asarray([g for g in layer.geoms if g is not None], dtype=object)
+    if not len(geoms):
+        return False
+    odd = geoms[~np.isin(shapely.get_type_id(geoms), (3, 6))]  # not (multi)polygons
+    for g in odd:
+        if g.is_empty:
+            continue
+        for part in shapely.get_parts(g):
+            tid = shapely.get_type_id(part)
+            if tid in (1, 2):  # LineString, LinearRing
+                xy = np.asarray(part.coords)[:, :2]
+                ax.plot(xy[:, 0], xy[:, 1], color=layer.edgecolor, linewidth=layer.linewidth,
+                        linestyle=layer.linestyle, solid_capstyle="round")
+                drawn = True
+            elif tid == 0:  # Point
+                ax.plot([part.x], [part.y], marker="o", markersize=6, color=layer.edgecolor,
+                        markeredgecolor="white")
+                drawn = True
+    return drawn
+
+
+def _line_handle(layer: MapLayer):
+    from matplotlib.lines import Line2D
+
+    return Line2D([0], [0], color=layer.edgecolor, linewidth=layer.linewidth,
+                  linestyle=layer.linestyle, label=layer.label)
+
+
+def draw_inner_band(ax, layer: MapLayer) -> None:
+    """Hatch a band along the inside of each polygon's edge (the inside of the zone)."""
+    from matplotlib.collections import PathCollection
+
+    geoms = np.asarray([g for g in layer.geoms if g is not None and not g.is_empty], dtype=object)
+    if not len(geoms):
+        return
+    bands = shapely.difference(geoms, shapely.buffer(geoms, -layer.inner_band))
+    paths = [p for p in (_path(b) for b in bands) if p is not None]
+    if paths:
+        ax.add_collection(PathCollection(paths, facecolors="none", edgecolors=layer.edgecolor,
+                                         linewidths=0.0, hatch=layer.hatch))
+
+
+def synthetic_mark(fig, ax) -> None:
+    """The 模拟数据 mark: a red line above the map and a light diagonal word across it."""
+    ax.annotate("模拟数据　仅供演示，不得作为审批依据", xy=(0.5, 1.0), xycoords="axes fraction",
+                xytext=(0, 22), textcoords="offset points", ha="center", va="bottom",
+                fontsize=8, color="#C00000", fontweight="bold")
+    ax.text(0.5, 0.5, "模拟数据", transform=ax.transAxes, ha="center", va="center",
+            fontsize=40, color="#C00000", alpha=0.18, rotation=30, zorder=10)
+
+
+def map_note(ax, text: str) -> None:
+    """Small grey text under the map's axis labels (示意图/审图号, sources)."""
+    ax.annotate(text, xy=(0.0, 0.0), xycoords="axes fraction", xytext=(0, -32),
+                textcoords="offset points", ha="left", va="top", fontsize=6, color="#555555")
+
+
 def render_map(
     layers: Sequence[MapLayer],
     out: str | Path | None = None,
@@ -146,6 +212,8 @@ def render_map(
     size_inches: tuple[float, float] = (6.3, 5.6),
     dpi: int = 150,
     note: str = "",
+    synthetic: bool = False,
+    map_approval: str = "",
 ) -> bytes:
     """Draw layers (bottom first) and return the PNG bytes.
 
@@ -167,6 +235,10 @@ def render_map(
         Resolution.
     note : str
         Small text under the map (source, version).
+    synthetic : bool
+        Any layer is synthetic: a red 模拟数据 mark across the map.
+    map_approval : str
+        审图号; without one the map is marked 示意图.
 
     Returns
     -------
@@ -206,25 +278,32 @@ def render_map(
                     paths.append(p)
                     if layer.facecolors is not None:
                         colours.append(layer.facecolors[i])
+                if _draw_lines_points(ax, layer) and layer.label:
+                    handles.append(_line_handle(layer))
                 if not paths:
                     continue
                 if layer.facecolors is not None:
                     face: object = colours
                 else:
                     face = layer.facecolor if layer.facecolor else "none"
+                banded = layer.inner_band > 0 and layer.hatch
                 coll = PathCollection(
                     paths, facecolors=face, edgecolors=layer.edgecolor,
                     linewidths=layer.linewidth, linestyles=layer.linestyle,
-                    alpha=None, hatch=layer.hatch,
+                    alpha=None, hatch=None if banded else layer.hatch,
                 )
                 if layer.alpha < 1.0 and face != "none":
                     coll.set_alpha(layer.alpha)
                 ax.add_collection(coll)
+                if banded:
+                    draw_inner_band(ax, layer)
                 for text, colour in layer.legend:
                     handles.append(Patch(facecolor=colour, edgecolor="#666666", label=text))
                 if layer.label:
+                    legend_face = ("none" if not layer.facecolor else
+                                   matplotlib.colors.to_rgba(layer.facecolor, layer.alpha))
                     handles.append(Patch(
-                        facecolor=layer.facecolor or "none", edgecolor=layer.edgecolor,
+                        facecolor=legend_face, edgecolor=layer.edgecolor,
                         linewidth=max(layer.linewidth, 1.0), linestyle=layer.linestyle,
                         hatch=layer.hatch, label=layer.label,
                     ))
@@ -246,11 +325,14 @@ def render_map(
             if handles:
                 ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0),
                           fontsize=7, frameon=False, borderaxespad=0.0)
-            if note:
-                fig.text(0.01, 0.01, note, fontsize=6, color="#555555", ha="left", va="bottom")
+            mark = f"审图号：{map_approval}" if map_approval else "示意图"
+            note = "；".join(x for x in (mark, note) if x)
+            map_note(ax, note)
+            if synthetic:
+                synthetic_mark(fig, ax)
             fig.tight_layout()
             buf = io.BytesIO()
-            fig.savefig(buf, format="png", dpi=dpi)
+            fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", pad_inches=0.05)
         finally:
             plt.close(fig)
     data = buf.getvalue()

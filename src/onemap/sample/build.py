@@ -13,6 +13,7 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
+from onemap.domain import layer_schema
 from onemap.errors import InputError
 from onemap.geo.area import ellipsoidal_area
 from onemap.sample import admin
@@ -484,7 +485,7 @@ class _Builder:
         counts = np.diff(np.r_[start, n])
         seq = np.arange(n) - np.repeat(start, counts) + 1
         table.cols["TBBH"] = seq.astype(str).astype(object)
-        table.cols["YSDM"] = np.full(n, cfg.ysdm.get("DLTB", ""), dtype=object)
+        table.cols["YSDM"] = np.full(n, _ysdm(cfg, "DLTB"), dtype=object)
         table.cols["SJNF"] = np.full(n, cfg.years["base"], dtype=np.int64)
         set_areas(table, area[order])
         # achieved shares per county (TBMJ, all classes, bulletin groups)
@@ -564,11 +565,16 @@ class _Builder:
         cfg = self.cfg
         base = str(cfg.years["base"])
         change = str(cfg.years.get("change", cfg.years["base"] + 1))
-        ys = cfg.ysdm
+        ys = {name: _ysdm(cfg, name) for name in ("XZQ", "CJDCQ", "DLTB", "YJJBNTTB")}
         counties = cfg.counties
         layers: dict[str, dict[str, gpd.GeoDataFrame]] = {}
-        # XZQ
-        dcmj = np.round(self.bounds.areas, 2)
+        # XZQ: DCMJ 调查面积 = the exact sum of the base year's TBMJ (as a 三调 delivery, whose
+        # patch areas are adjusted to the control area), JSMJ 计算面积 = the polygon's own area.
+        cents = np.rint(t23.cols["TBMJ"].astype(np.float64) * 100.0).astype(np.int64)
+        county_cents = np.zeros(len(counties), dtype=np.int64)
+        np.add.at(county_cents, t23.cols["_county"].astype(np.int64), cents)
+        village_cents = np.zeros(len(self.villages_code12), dtype=np.int64)
+        np.add.at(village_cents, t23.cols["_village"].astype(np.int64), cents)
         layers["XZQ"] = {
             base: _frame(
                 {
@@ -576,8 +582,8 @@ class _Builder:
                     "YSDM": [ys.get("XZQ", "")] * len(counties),
                     "XZQDM": [c.code for c in counties],
                     "XZQMC": [c.name for c in counties],
-                    "DCMJ": dcmj,
-                    "KZMJ": dcmj.copy(),
+                    "DCMJ": county_cents / 100.0,
+                    "JSMJ": np.round(self.bounds.areas, 2),
                 },
                 self.bounds.geoms,
             )
@@ -592,7 +598,8 @@ class _Builder:
                     "YSDM": [ys.get("CJDCQ", "")] * len(vorder),
                     "ZLDWDM": [self.villages_code12[i] + "0000000" for i in vorder],
                     "ZLDWMC": [self.villages_name[i] for i in vorder],
-                    "DCMJ": np.round(ellipsoidal_area(vg), 2),
+                    "DCMJ": village_cents[vorder] / 100.0,
+                    "JSMJ": np.round(ellipsoidal_area(vg), 2),
                     "XZMC": [self.villages_town[i] for i in vorder],
                 },
                 vg,
@@ -665,7 +672,7 @@ class _Builder:
         for i, r in enumerate(rows):
             seq[r.county] = seq.get(r.county, 0) + 1
             data["BSM"].append(i + 1)
-            data["YSDM"].append(self.cfg.ysdm.get(name, ""))
+            data["YSDM"].append(_ysdm(self.cfg, name))
             if id_field:
                 data[id_field].append(f"{prefix}{counties[r.county].code}{seq[r.county]:03d}")
             for f in attr_fields:
@@ -748,6 +755,13 @@ class _Builder:
             },
             "changes": log.counts,
         }
+
+
+def _ysdm(cfg: RegionConfig, layer: str) -> str:
+    """要素代码 of a sample layer: the region's override, else the layer schema's code."""
+    if layer in cfg.ysdm:
+        return cfg.ysdm[layer]
+    return layer_schema(layer).ysdm or ""
 
 
 def _dissolve(members: np.ndarray):

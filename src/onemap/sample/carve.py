@@ -16,6 +16,8 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from onemap.geo.polygonal import polygonal as _polygonal_all
+from onemap.geo.polygonal import polygonal_or_none as _polygonal
 from onemap.sample.config import LinearFeature
 from onemap.sample.fields import LocalFrame
 from onemap.sample.tessellation import GRID
@@ -65,25 +67,6 @@ def ribbons_for_county(features: list[LinearFeature], county_deg, frame: LocalFr
     return out
 
 
-def polygonal_only(geoms: np.ndarray) -> np.ndarray:
-    """Drop the points and lines that a snap-rounded overlay may leave in a collection."""
-    geoms = np.asarray(geoms, dtype=object)
-    mixed = np.flatnonzero(shapely.get_type_id(geoms) == 7)
-    for i in mixed:
-        parts = shapely.get_parts(geoms[i])
-        parts = parts[shapely.get_type_id(parts) == 3]
-        geoms[i] = shapely.multipolygons(parts) if len(parts) else shapely.Polygon()
-    return geoms
-
-
-def _polygonal(geom):
-    parts = shapely.get_parts(geom)
-    parts = parts[(shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)]
-    if len(parts) == 0:
-        return None
-    return shapely.multipolygons(parts) if len(parts) > 1 else parts[0]
-
-
 def carve(
     geoms: np.ndarray,
     village: NDArray[np.int64],
@@ -130,10 +113,10 @@ def carve(
             cur = current[hit]
             # rest and taken come from the same pair of inputs, so their cut
             # edges are noded identically and the two never overlap
-            taken = polygonal_only(shapely.intersection(cur, rb.geom, grid_size=GRID))
+            taken = _polygonal_all(shapely.intersection(cur, rb.geom, grid_size=GRID))
             ok = shapely.area(taken) > 0.0
             hit, cur, taken = hit[ok], cur[ok], taken[ok]
-            current[hit] = polygonal_only(shapely.difference(cur, rb.geom, grid_size=GRID))
+            current[hit] = _polygonal_all(shapely.difference(cur, rb.geom, grid_size=GRID))
             touched[hit] = True
         else:
             taken = np.zeros(0, dtype=object)

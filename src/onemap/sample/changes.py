@@ -25,7 +25,7 @@ import shapely
 from numpy.typing import NDArray
 
 from onemap.geo.area import ellipsoidal_area
-from onemap.sample.carve import polygonal_only
+from onemap.geo.polygonal import polygonal as polygonal_only
 from onemap.sample.config import RegionConfig
 from onemap.sample.dltb import AttributeRules, ParcelTable, set_areas
 from onemap.sample.fields import FeatureRaster

@@ -57,6 +57,7 @@ class ClassSpec(_Model):
     qsxz: str = ""
     czc: bool = False
     czcsxm: str = ""
+    czc_far: str = ""
     carved: bool = False
 
 
@@ -200,7 +201,7 @@ class RegionConfig(_Model):
     """All parameters of one region's synthetic sample."""
 
     region: RegionInfo
-    ysdm: dict[str, str]
+    ysdm: dict[str, str] = Field(default_factory=dict)
     years: dict[str, int]
     tessellation: TessellationSpec = TessellationSpec()
     density: dict[str, float]

@@ -19,22 +19,12 @@ import shapely
 from numpy.typing import NDArray
 
 from onemap.geo.area import ellipsoidal_area
+from onemap.geo.polygonal import polygonal_or_none as _polygonal
 from onemap.sample.config import RegionConfig, Reserve
 from onemap.sample.fields import LocalFrame
 
 #: Overlap below this (m²) counts as touching only.
 TOUCH_M2 = 1.0
-
-
-def _polygonal(geom):
-    """Polygonal part of a geometry, or None when empty."""
-    if geom is None or shapely.is_empty(geom):
-        return None
-    parts = shapely.get_parts(geom)
-    parts = parts[(shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)]
-    if len(parts) == 0:
-        return None
-    return shapely.multipolygons(parts) if len(parts) > 1 else parts[0]
 
 
 def reserve_geometry(res: Reserve, frame: LocalFrame):

@@ -129,6 +129,7 @@ class AttributeRules:
         self.class_qsxz = {c: s.qsxz for c, s in cfg.classes.items() if s.qsxz}
         self.czc = {c for c, s in cfg.classes.items() if s.czc}
         self.fixed_czcsxm = {c: s.czcsxm for c, s in cfg.classes.items() if s.czcsxm}
+        self.czc_far = {c: s.czc_far for c, s in cfg.classes.items() if s.czc and s.czc_far}
         self.village_code = np.array([c + "0000000" for c in villages.code12], dtype=object)
         self.village_name = np.array(villages.name, dtype=object)
         self.state_code = np.array([c.code + "0" * 13 for c in cfg.counties], dtype=object)
@@ -199,6 +200,8 @@ class AttributeRules:
         is_czc = np.isin(codes, list(self.czc))
         if is_czc.any():
             czcsxm[is_czc] = self.towns.czcsxm_at(x[is_czc], y[is_czc])
+        for code, value in self.czc_far.items():  # e.g. 独立工业用地 away from every town
+            czcsxm[(codes == code) & (czcsxm == "203")] = value
         for code, value in self.fixed_czcsxm.items():
             czcsxm[codes == code] = value
         # 权属性质

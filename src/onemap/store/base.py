@@ -15,9 +15,48 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+from sqlalchemy import delete, insert, select
+
+from onemap.store.catalog import workspace_table
 
 #: Storage CRS of every layer version.
 STORAGE_CRS = "EPSG:4490"
+
+
+@dataclass
+class VersionInput:
+    """One input a derived version was made from (its lineage).
+
+    The caller names the input (dataset and version); the store fills the
+    rest from its catalog when it writes the derived version, so the record
+    always matches what was read.
+
+    Parameters
+    ----------
+    dataset, version : str
+        The input version.
+    role : str
+        What the input was used for, e.g. ``"before"``, ``"after"``, ``"changeset"``.
+    version_id : int
+        Catalog id of the input (filled by the store).
+    checksum : str
+        The input's ``source_checksum`` (filled by the store).
+    synthetic : bool
+        Whether the input is generated sample data (filled by the store).
+    """
+
+    dataset: str
+    version: str
+    role: str = ""
+    version_id: int = 0
+    checksum: str = ""
+    synthetic: bool = False
+
+    @classmethod
+    def of(cls, info: VersionInfo, role: str = "") -> VersionInput:
+        """The input record of a catalogued version."""
+        return cls(dataset=info.dataset, version=info.version, role=role, version_id=info.id,
+                   checksum=info.meta.source_checksum, synthetic=info.meta.synthetic)
 
 
 @dataclass
@@ -40,6 +79,9 @@ class VersionMeta:
         Totals computed at ingest, e.g. ``{"TBMJ": …, "TBDLMJ": …}`` in m².
     notes : dict
         Anything else worth keeping (repairs made, provenance).
+    inputs : list of VersionInput
+        The versions a derived version was made from (empty for ingested data).
+        A version made from any synthetic input is synthetic itself.
     """
 
     source_file: str = ""
@@ -49,6 +91,7 @@ class VersionMeta:
     synthetic: bool = False
     area_totals: dict[str, float] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
+    inputs: list[VersionInput] = field(default_factory=list)
 
 
 @dataclass
@@ -93,6 +136,39 @@ class DatasetInfo:
             "kind": self.kind,
             "versions": [v.to_dict() for v in self.versions],
         }
+
+
+def lineage(datasets: list[DatasetInfo], version_id: int) -> list[dict[str, Any]]:
+    """Return the chain of inputs behind a version, depth first.
+
+    Parameters
+    ----------
+    datasets : list of DatasetInfo
+        The catalog (:meth:`Store.datasets`).
+    version_id : int
+        The version whose chain to follow.
+
+    Returns
+    -------
+    list of dict
+        Each input as recorded (dataset, version, role, version_id, checksum,
+        synthetic) with its ``depth``: 1 for a direct input, 2 for an input of
+        an input, and so on. A version reached twice is followed once.
+    """
+    by_id = {v.id: v for d in datasets for v in d.versions}
+    out: list[dict[str, Any]] = []
+    followed: set[int] = set()
+
+    def walk(vid: int, depth: int) -> None:
+        for item in by_id[vid].meta.inputs:
+            out.append({**asdict(item), "depth": depth})
+            if item.version_id in by_id and item.version_id not in followed:
+                followed.add(item.version_id)
+                walk(item.version_id, depth + 1)
+
+    if version_id in by_id:
+        walk(version_id, 1)
+    return out
 
 
 class Store(abc.ABC):
@@ -185,6 +261,31 @@ class Store(abc.ABC):
         Two equal fingerprints mean the workspace content did not change; the
         refusal tests rely on it.
         """
+
+    def settings(self) -> dict[str, str]:
+        """Workspace-level settings (name, region, 编制单位 …) as key → text."""
+        with self.sql_engine().connect() as conn:
+            return {r.key: r.value for r in conn.execute(select(workspace_table))}
+
+    def set_settings(self, values: dict[str, str | None]) -> dict[str, str]:
+        """Set (or, with None or "", remove) workspace settings in one transaction.
+
+        Parameters
+        ----------
+        values : dict
+            Key → new text; None or an empty string removes the key.
+
+        Returns
+        -------
+        dict
+            All settings after the change.
+        """
+        with self.sql_engine().begin() as conn:
+            for key, value in values.items():
+                conn.execute(delete(workspace_table).where(workspace_table.c.key == key))
+                if value not in (None, ""):
+                    conn.execute(insert(workspace_table), [{"key": key, "value": str(value)}])
+        return self.settings()
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""

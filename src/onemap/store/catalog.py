@@ -55,6 +55,8 @@ versions_table = Table(
     Column("synthetic", Boolean, nullable=False, default=False),
     Column("area_totals", Text, nullable=False, default="{}"),
     Column("notes", Text, nullable=False, default="{}"),
+    # Lineage of a derived version: JSON list of its inputs (dataset, version, id, checksum).
+    Column("inputs", Text, nullable=False, default="[]", server_default="[]"),
     UniqueConstraint("dataset", "version", name="uq_dataset_version"),
 )
 
@@ -68,6 +70,12 @@ assets_table = Table(
     Column("meta", Text, nullable=False, default="{}"),
     Column("created_at", Text, nullable=False),
 )
+
+#: Columns added after the first release: (table, column, SQL type and default), for old files.
+ADDED_COLUMNS = [("onemap_versions", "inputs", "TEXT NOT NULL DEFAULT '[]'")]
+
+#: Catalog schema version written to ``onemap_workspace`` (2: lineage column ``inputs``).
+SCHEMA_VERSION = "2"
 
 #: Tables of the catalog, in creation order.
 CATALOG_TABLES = [workspace_table, datasets_table, versions_table, assets_table]

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import sqlite3
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,18 @@ from sqlalchemy.engine import Engine
 from onemap.errors import WorkspaceError
 from onemap.store import audit
 from onemap.store.audit import VERSION_WRITE
-from onemap.store.base import STORAGE_CRS, DatasetInfo, Store, VersionInfo, VersionMeta
+from onemap.store.base import (
+    STORAGE_CRS,
+    DatasetInfo,
+    Store,
+    VersionInfo,
+    VersionInput,
+    VersionMeta,
+)
 from onemap.store.catalog import (
+    ADDED_COLUMNS,
     CATALOG_TABLES,
+    SCHEMA_VERSION,
     assets_table,
     datasets_table,
     dumps,
@@ -131,7 +141,7 @@ class GeoPackageStore(Store):
                 "name": name or path.stem,
                 "region": region,
                 "created_at": now_iso(),
-                "schema_version": "1",
+                "schema_version": SCHEMA_VERSION,
                 "storage_crs": STORAGE_CRS,
             }
             conn.execute(insert(workspace_table), [{"key": k, "value": v} for k, v in rows.items()])
@@ -149,6 +159,10 @@ class GeoPackageStore(Store):
                 names = {
                     r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")
                 }
+                columns = {
+                    t: {r[1] for r in con.execute(f'PRAGMA table_info("{t}")')}
+                    for t in {t for t, _, _ in ADDED_COLUMNS} & names
+                }
             finally:
                 con.close()
         except sqlite3.DatabaseError as exc:
@@ -158,6 +172,7 @@ class GeoPackageStore(Store):
             raise WorkspaceError(
                 f"{path} 不是 OneMap 工作空间：缺少目录表 {', '.join(sorted(missing))}"
             )
+        _upgrade(path, [(t, c, ddl) for t, c, ddl in ADDED_COLUMNS if c not in columns[t]])
         return cls(path)
 
     def sql_engine(self) -> Engine:
@@ -169,11 +184,6 @@ class GeoPackageStore(Store):
         self._engine.dispose()
 
     # ------------------------------------------------------------------ catalog
-    def settings(self) -> dict[str, str]:
-        """Workspace-level settings (name, region, created_at, …)."""
-        with self._engine.connect() as conn:
-            return {r.key: r.value for r in conn.execute(select(workspace_table))}
-
     def datasets(self) -> list[DatasetInfo]:
         """Return every dataset with its versions, oldest first."""
         with self._engine.connect() as conn:
@@ -239,15 +249,22 @@ class GeoPackageStore(Store):
         title: str = "",
         kind: str = "vector",
     ) -> VersionInfo:
-        """Write a new immutable version: the layer, its catalog row and its audit row, or nothing."""
+        """Write a new immutable version: the layer, its catalog row and its audit row, or nothing.
+
+        The inputs of a derived version (``meta.inputs``) must be catalogued
+        versions; their ids, checksums and ``synthetic`` flags are taken from the
+        catalog, and a version made from any synthetic input is synthetic.
+        """
         version = str(version)
         if not _DATASET_RE.match(dataset):
             raise WorkspaceError(f"数据集名称不合规：{dataset}（大写字母开头，仅含大写字母、数字、下划线）")
         if not _VERSION_RE.match(version):
             raise WorkspaceError(f"版本号不合规：{version}（如 2024 或 2024-06-30）")
-        existing = {(d.name, v.version) for d in self.datasets() for v in d.versions}
-        if (dataset, version) in existing:
+        catalogued = {(v.dataset, v.version): v for d in self.datasets() for v in d.versions}
+        if (dataset, version) in catalogued:
             raise WorkspaceError(f"数据集 {dataset} 已有版本 {version}；版本不可覆盖，请使用新的版本号")
+        inputs = _catalogued_inputs(meta.inputs, catalogued)
+        synthetic = bool(meta.synthetic) or any(i.synthetic for i in inputs)
         if gdf.crs is None or gdf.crs.to_epsg() != 4490:
             raise WorkspaceError("写入工作空间的数据必须为 CGCS2000 经纬度（EPSG:4490）")
         layer = self._free_layer_name(f"{dataset}_{re.sub(r'[^0-9A-Za-z]', '_', version)}")
@@ -278,9 +295,10 @@ class GeoPackageStore(Store):
                         source_file=meta.source_file,
                         source_checksum=meta.source_checksum,
                         source_crs=meta.source_crs,
-                        synthetic=bool(meta.synthetic),
+                        synthetic=synthetic,
                         area_totals=dumps(meta.area_totals),
                         notes=dumps(meta.notes),
+                        inputs=dumps([asdict(i) for i in inputs]),
                     )
                 )
                 new_id = result.inserted_primary_key[0]
@@ -289,7 +307,8 @@ class GeoPackageStore(Store):
                                  "id": new_id, "layer": layer, "feature_count": len(gdf),
                                  "source_file": meta.source_file,
                                  "source_checksum": meta.source_checksum,
-                                 "synthetic": bool(meta.synthetic)})
+                                 "synthetic": synthetic,
+                                 "inputs": [i.version_id for i in inputs]})
         except BaseException:
             self._drop_layer(layer)
             raise
@@ -401,6 +420,41 @@ def _current_user() -> str:
         return "unknown"
 
 
+def _upgrade(path: Path, columns: list[tuple[str, str, str]]) -> None:
+    """Add catalog columns a workspace made by an older release lacks (once, at open)."""
+    if not columns:
+        return
+    try:
+        con = sqlite3.connect(path)
+        try:
+            with con:
+                for table, column, ddl in columns:
+                    con.execute(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {ddl}')
+                con.execute("UPDATE onemap_workspace SET value = ? WHERE key = 'schema_version'",
+                            (SCHEMA_VERSION,))
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        added = "、".join(f"{t}.{c}" for t, c, _ in columns)
+        raise WorkspaceError(
+            f"工作空间 {path} 由旧版本创建，需要补充目录列 {added}，但无法写入（{exc}）；"
+            "请以可写方式打开一次"
+        ) from exc
+
+
+def _catalogued_inputs(inputs: list[VersionInput],
+                       catalogued: dict[tuple[str, str], VersionInfo]) -> list[VersionInput]:
+    """Fill each input from the catalog; refuse an input that is not catalogued."""
+    out = []
+    for item in inputs:
+        info = catalogued.get((item.dataset, str(item.version)))
+        if info is None:
+            raise WorkspaceError(
+                f"派生版本的输入 {item.dataset} {item.version} 不在工作空间目录中，无法记录来源")
+        out.append(VersionInput.of(info, item.role))
+    return out
+
+
 def _version_from_row(row) -> VersionInfo:
     meta = VersionMeta(
         source_file=row.source_file,
@@ -410,6 +464,7 @@ def _version_from_row(row) -> VersionInfo:
         synthetic=bool(row.synthetic),
         area_totals=json.loads(row.area_totals or "{}"),
         notes=json.loads(row.notes or "{}"),
+        inputs=[VersionInput(**i) for i in json.loads(row.inputs or "[]")],
     )
     return VersionInfo(
         id=row.id,

@@ -1,0 +1,374 @@
+"""Every ``onemap`` command through Typer's CliRunner with ``--json``, its output checked.
+
+The world: six 0.002° × 0.002° patches in a row at 37.95°N (``builders.dltb_frame``) ingested as
+DLTB 2023 and again as DLTB 2024 with patch 0 (水田) built on as 工业用地; a permanent-farmland
+polygon over all six; one monitoring patch over patch 3 (乔木林地).
+
+Every patch has the same official area: a latitude–longitude box on the CGCS2000 ellipsoid has the
+closed form ``S = b²/2 · Δλ · [q(φ₂) − q(φ₁)]`` with ``q(φ) = sinφ/(1 − e²sin²φ) +
+ln((1 + e sinφ)/(1 − e sinφ))/(2e)``, computed here by hand (:func:`box_area`), not by the engine.
+
+``test_every_command_has_a_json_test`` walks the Typer app and fails when a command has no
+``run(...)`` call with ``--json`` in this module.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import openpyxl
+import pytest
+import shapely
+from PIL import Image
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from builders import dltb_frame
+from onemap.cli import app
+from onemap.domain import sources
+from onemap.store import VersionMeta, open_workspace
+
+runner = CliRunner()
+CASE = "WP-640302-2024-0001"
+
+
+def box_area(lat1: float, lat2: float, dlon: float) -> float:
+    """Area (m²) of a latitude–longitude box on the CGCS2000 ellipsoid (closed form)."""
+    a, f = 6378137.0, 1 / 298.257222101
+    e2 = f * (2 - f)
+    e = math.sqrt(e2)
+
+    def q(lat: float) -> float:
+        s = math.sin(math.radians(lat))
+        return s / (1 - e2 * s * s) + math.log((1 + e * s) / (1 - e * s)) / (2 * e)
+
+    return a * a * (1 - e2) / 2 * math.radians(dlon) * (q(lat2) - q(lat1))
+
+
+#: Official area of each patch, to the cent (the ingest rounds TBMJ to 0.01 m²).
+A = round(box_area(37.95, 37.952, 0.002), 2)
+#: 地类面积 of a cultivated patch: TBMJ − KCMJ with KCMJ = TBMJ × 0.05 rounded to the cent.
+A_GD = round(A - round(A * 0.05, 2), 2)
+
+
+def run(*args):
+    """Invoke the CLI; return the result (stdout and stderr kept apart)."""
+    return runner.invoke(app, [str(a) for a in args], prog_name="onemap")
+
+
+def ok(*args) -> dict | list:
+    """Invoke the CLI, expect success, return the parsed JSON output."""
+    r = run(*args)
+    assert r.exit_code == 0, (r.stdout, r.stderr)
+    return json.loads(r.stdout)
+
+
+def photo(path: Path, lon: float = 106.201, lat: float = 37.951) -> Path:
+    """A tiny JPEG with EXIF GPS position and time (evidence for a case)."""
+    img = Image.new("RGB", (8, 8), "green")
+    exif = Image.Exif()
+
+    def dms(v: float) -> tuple[float, float, float]:
+        d = int(v)
+        m = int((v - d) * 60)
+        return (float(d), float(m), round((v - d - m / 60) * 3600, 4))
+
+    exif[0x8825] = {1: "N", 2: dms(lat), 3: "E", 4: dms(lon)}
+    exif[0x8769] = {36867: "2025:03:05 10:20:30"}
+    img.save(path, exif=exif)
+    return path
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Path:
+    """The workspace after init and two ingests (CLI), plus the farmland and monitoring layers."""
+    d = tmp_path_factory.mktemp("every")
+    ws = d / "ws.gpkg"
+    assert ok("init", ws, "--name", "测试市", "--region", "640300", "--json") == {
+        "workspace": str(ws), "created": True}
+    old = dltb_frame(6)
+    new = old.copy()
+    new.loc[0, ["DLBM", "DLMC", "KCXS", "GDLX", "GDPDJB", "ZZSXDM", "ZZSXMC", "KCDLBM"]] = [
+        "0601", "工业用地", 0.0, "", "", "", "", ""]
+    old.to_file(d / "dltb2023.gpkg", layer="DLTB")
+    new.to_file(d / "dltb2024.gpkg", layer="DLTB")
+    for year in ("2023", "2024"):
+        got = ok("ingest", ws, d / f"dltb{year}.gpkg", "--dataset", "DLTB", "--version", year, "--json")
+        assert (got["version"]["version"], got["version"]["feature_count"]) == (year, 6)
+        assert got["version"]["area_totals"]["TBMJ"] == pytest.approx(6 * A, abs=0.005)
+        assert got["findings"] == {"area_computed": 1}
+    store = open_workspace(ws)
+    farmland = gpd.GeoDataFrame({"BSM": ["1"], "ZLDWDM": ["6403020010010000000"]},
+                                geometry=[shapely.box(*old.total_bounds)], crs=4490)
+    store.write_version("YJJBNTTB", "2023", farmland, VersionMeta())
+    jc = gpd.GeoDataFrame({"JCBH": ["JC-01"], "TBLX": ["20"], "QSX": ["20250101"],
+                           "HSX": ["20250601"], "XZQDM": ["640302"]},
+                          geometry=[old.geometry.iloc[3]], crs=4490)
+    store.write_version("JCTB", "2025-06", jc, VersionMeta(source_file="jc.shp"))
+    store.close()
+    return ws
+
+
+@pytest.fixture
+def ws(world, tmp_path) -> Path:
+    """A private copy of the world."""
+    shutil.copy(world, tmp_path / "ws.gpkg")
+    return tmp_path / "ws.gpkg"
+
+
+@pytest.fixture(scope="module")
+def judged(world, tmp_path_factory) -> Path:
+    """The world with 2023→2024 compared, judged and its case opened."""
+    ws = tmp_path_factory.mktemp("judged") / "ws.gpkg"
+    shutil.copy(world, ws)
+    got = ok("changes", ws, "--from", "2023", "--to", "2024", "--json")
+    assert got["changeset"] == {"dataset": "BHTB", "version": "2023-2024", "version_id": 5,
+                                "saved": True, "existing": False}
+    assert got["summary"]["unchanged"] == 5
+    [change] = got["changes"]
+    assert (change["before"], change["after"]) == ("0101", "0601")
+    assert change["area_m2"] == pytest.approx(A, abs=0.005)
+    got = ok("judge", ws, "--changeset", "2023-2024", "--as-of", "2025-03-01", "--json")
+    assert (got["run_id"], got["year"], got["as_of"]) == (1, 2024, "2025-03-01")
+    [patch] = got["patches"]
+    assert (patch["verdict"], patch["rule"]) == ("疑似违法", "YN_OCCUPIED")
+    assert patch["suspect_gd_area_m2"] == pytest.approx(A_GD, abs=0.005)
+    got = ok("cases", "open", ws, "--json")
+    assert [c["case_no"] for c in got["opened"]] == [CASE]
+    assert got["opened"][0]["state"] == "issued"
+    return ws
+
+
+# ---------------------------------------------------------------------------- data and catalog
+def test_catalog_shows_versions_lineage_and_domain_files(judged, monkeypatch):
+    monkeypatch.delenv(sources.ENV_OVERRIDE_DIR, raising=False)
+    got = ok("catalog", judged, "--json")
+    names = [d["name"] for d in got["datasets"]]
+    assert names == ["BHTB", "BHTBPD", "DLTB", "JCTB", "YJJBNTTB"]
+    bhtb = got["datasets"][0]["versions"][0]
+    assert [(i["dataset"], i["version"], i["role"]) for i in bhtb["inputs"]] == [
+        ("DLTB", "2023", "before"), ("DLTB", "2024", "after"), ("YJJBNTTB", "2023", "control")]
+    assert bhtb["synthetic"] is False
+    judged_set = got["datasets"][1]["versions"][0]
+    assert [(c["dataset"], c["depth"]) for c in judged_set["lineage"]] == [
+        ("BHTB", 1), ("DLTB", 2), ("DLTB", 2), ("YJJBNTTB", 2)]
+    files = got["domain_files"]
+    assert files["override_dir"] is None and files["ignored"] == []
+    assert [(f["area"], f["name"], f["source"]) for f in files["files"]] == [
+        (area, name, "shipped") for area, name in sources.shipped_names()]
+    text = run("catalog", judged)
+    assert text.exit_code == 0
+    assert "派生自" in text.stdout and "DLTB 2023、DLTB 2024、YJJBNTTB 2023" in text.stdout
+    assert "均为随软件发布的版本" in text.stdout
+
+
+def test_stats(world, tmp_path):
+    xlsx = tmp_path / "stats.xlsx"
+    got = ok("stats", world, "--version", "2024", "--xlsx", xlsx, "--json")
+    assert got["source"] == {"dataset": "DLTB", "version": "2024", "version_id": 2}
+    by_class = {r["dlbm"]: r["tbdlmj_m2"] for r in got["rows"]}
+    assert by_class == pytest.approx({"0102": A_GD, "0103": A_GD, "0301": A, "0601": A,
+                                      "0702": A, "1205": A}, abs=0.005)
+    total = next(g for g in got["groups_hectare"] if g["unit"] == "合计")
+    assert total["total"] == pytest.approx((4 * A + 2 * A_GD) / 10_000, abs=1e-6)
+    assert got["xlsx"] == str(xlsx)
+    assert openpyxl.load_workbook(xlsx).sheetnames == ["分组汇总（公顷）", "分组汇总（亩）", "二级地类明细"]
+
+
+def test_tabulate(world):
+    got = ok("tabulate", world, "--zones", "YJJBNTTB", "--json")
+    assert got["sources"]["zones"]["YJJBNTTB"]["patches_whole"] == 6
+    inside = {r["dlbm"]: r["tbdlmj_m2"] for r in got["rows"] if r["inside"]}
+    outside = sum(r["tbdlmj_m2"] for r in got["rows"] if not r["inside"])
+    assert inside == pytest.approx({"0102": A_GD, "0103": A_GD, "0301": A, "0601": A,
+                                    "0702": A, "1205": A}, abs=0.005)
+    assert outside == 0
+
+
+def test_check(world, tmp_path):
+    site = tmp_path / "site.geojson"
+    site.write_text(json.dumps({"type": "Feature", "properties": {"name": "地块一"},
+                                "geometry": shapely.geometry.mapping(dltb_frame(6).geometry.iloc[0])}),
+                    "utf-8")
+    got = ok("check", world, site, "--use", "工业", "--json")
+    assert got["name"] == "地块一" and got["use"] == "工业"
+    assert got["site_area_m2"] == pytest.approx(A, abs=0.005)
+    assert got["by_dlbm"] == pytest.approx({"0601": A}, abs=0.005)
+    assert got["layers"]["YJJBNTTB"]["status"] == "已检查"
+    assert got["layers"]["YJJBNTTB"]["area_m2"] == pytest.approx(A, abs=0.005)
+    assert got["layers"]["STBHHX"]["status"] == "未入库，未检查"
+
+
+def test_sample(tmp_path):
+    got = ok("sample", tmp_path / "s.gpkg", "--patches", "300", "--seed", "7", "--json")
+    assert got["workspace"] == str(tmp_path / "s.gpkg")
+    versions = [v for d in got["datasets"] for v in d["versions"]]
+    assert versions and all(v["synthetic"] for v in versions)
+    assert {"DLTB", "XZQ", "YJJBNTTB"} <= {d["name"] for d in got["datasets"]}
+
+
+# ---------------------------------------------------------------------------- monitoring
+def test_monitor(ws):
+    got = ok("monitor", ws, "--json")
+    assert got["changeset"]["version"] == "JCTB-2025-06" and got["changeset"]["saved"] is True
+    assert [c["version"] for c in got["consulted"] if c["role"] == "before"] == ["2024"]
+    assert got["summary"]["monitoring_patches"] == 1 and got["summary"]["changes"] == 1
+    assert got["summary"]["change_area_m2"] == pytest.approx(A, abs=0.005)
+
+
+def test_case_show_and_act(judged, tmp_path):
+    shutil.copy(judged, tmp_path / "ws.gpkg")
+    ws = tmp_path / "ws.gpkg"
+    got = ok("cases", "show", ws, CASE, "--json")
+    assert (got["state"], got["rule"]) == ("issued", "YN_OCCUPIED")
+    assert [a["action"] for a in got["allowed_actions"]] == ["evidence"]
+    refused = run("cases", "act", ws, CASE, "evidence", "--json")
+    assert refused.exit_code == 2
+    assert [p["field"] for p in json.loads(refused.stdout)["problems"]] == [
+        "officer", "date", "notes", "photos"]
+    got = ok("cases", "act", ws, CASE, "evidence", "-f", "officer=张三", "-f", "date=2025-03-05",
+             "-f", "notes=现场核查", "--photo", photo(tmp_path / "p.jpg"), "--actor", "张三", "--json")
+    assert (got["event"]["from_state"], got["event"]["to_state"]) == ("issued", "evidenced")
+    assert got["event"]["fields"]["photos"][0]["distance_m"] == 0.0
+    listed = ok("cases", "list", ws, "--state", "evidenced", "--json")
+    assert (listed["count"], listed["cases"][0]["case_no"]) == (1, CASE)
+
+
+def test_audit_and_accountability(judged):
+    got = ok("audit", "verify", judged, "--json")
+    assert (got["ok"], got["rows"], got["first_broken"]) == (True, 2, None)
+    log = ok("audit", "log", judged, "--json")
+    assert [e["action"] for e in log["entries"]] == ["judge.run", "case.open"]
+    acc = ok("accountability", judged, "--year", "2024", "--json")
+    [row] = acc["rows"]
+    assert (row["county"], row["cases"], row["cases_pending"]) == ("640302", 1, 1)
+    assert row["new_construction_gd_m2"] == pytest.approx(A_GD, abs=0.005)
+    assert row["pending_gd_m2"] == pytest.approx(A_GD, abs=0.005)
+    assert row["ratio"] == 0.0 and row["ratio_if_pending_illegal"] == 1.0
+
+
+# ---------------------------------------------------------------------------- plan indicators
+def test_indicators_and_assess(ws, tmp_path):
+    files = ok("indicators", "template", tmp_path / "tpl.xlsx", "--ws", ws, "--json")
+    assert files == {"xlsx": str(tmp_path / "tpl.xlsx"), "csv": str(tmp_path / "tpl.csv")}
+    got = ok("indicators", "import", ws, tmp_path / "tpl.csv", "--json")  # an empty template
+    assert (got["import_id"], got["values"], got["file"]) == (1, 0, "tpl.csv")
+    rep = ok("assess", ws, "--year", "2024", "--json")
+    assert (rep["kind"], rep["year"], rep["series_years"]) == ("体检", 2024, [2023, 2024])
+    assert rep["title"] == "测试市国土空间规划实施2024年度体检报告"
+    farmland = next(i for i in rep["indicators"] if i["code"] == "farmland")
+    city = farmland["units"][0]
+    assert (city["code"], city["status"]) == ("640300", "缺少数据")  # no target was filled in
+    # 耕地 in hectares: three cultivated patches in 2023, two in 2024 (patch 0 built on)
+    assert city["series"] == pytest.approx({"2023": 3 * A_GD / 10_000, "2024": 2 * A_GD / 10_000},
+                                           abs=1e-6)
+
+
+# ---------------------------------------------------------------------------- users and server
+def test_users(ws):
+    assert ok("user", "add", ws, "zhang", "--role", "enforcer", "--county", "640302",
+              "--password", "pass-word-123", "--json") == {
+        "username": "zhang", "role": "enforcer", "county": "640302"}
+    [user] = ok("user", "list", ws, "--json")
+    assert (user["username"], user["role_name"], user["active"]) == ("zhang", "执法", True)
+    assert ok("user", "passwd", ws, "zhang", "--password", "new-pass-456", "--json") == {
+        "username": "zhang", "password_changed": True}
+    token = ok("user", "token", ws, "zhang", "--name", "对接", "--days", "30", "--json")
+    assert token["username"] == "zhang" and token["token"].startswith("om_")
+    assert ok("user", "anonymous", ws, "false", "--json") == {"anonymous_read": False}
+
+
+def test_settings(ws):
+    r = run("settings", ws, "--set", "不存在的项=1", "--json")
+    assert r.exit_code != 0
+    assert json.loads(r.stdout)["error"] == "InputError"
+    got = ok("settings", ws, "--set", "编制单位=测试市自然资源局", "--set", "map_approval=宁S〔2024〕1号", "--json")
+    assert (got["org"], got["map_approval"], got["name"]) == ("测试市自然资源局", "宁S〔2024〕1号", "测试市")
+    got = ok("settings", ws, "--set", "审图号=", "--json")
+    assert "map_approval" not in got and got["org"] == "测试市自然资源局"
+
+
+def test_serve_refuses_a_missing_workspace(tmp_path):
+    r = run("serve", tmp_path / "none.gpkg", "--json")
+    assert r.exit_code == 4
+    assert json.loads(r.stdout) == {
+        "error": "WorkspaceError", "problems": [],
+        "message": f"工作空间不存在：{tmp_path / 'none.gpkg'}（请先运行 onemap init）"}
+
+
+# ---------------------------------------------------------------------------- Typer's own messages
+def test_missing_option_is_reported_in_chinese(tmp_path):
+    r = run("ingest", tmp_path / "ws.gpkg", tmp_path / "f.shp", "--version", "2024")
+    assert r.exit_code == 2
+    assert r.stderr.splitlines() == [
+        "用法：onemap ingest [选项] {ws} {file}",
+        "运行 'onemap ingest --help' 查看帮助。",
+        "错误：缺少选项 '--dataset'",
+    ]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("stats", "ws.gpkg", "--bogus"), "没有选项 --bogus"),
+    (("serve", "ws.gpkg", "--port", "abc"), "'--port' 的取值无效：应为整数"),
+    (("statz",), "没有命令 'statz'（是否想输入：'stats'）"),
+    (("stats", "a", "b"), "多余的参数：b"),
+    (("stats", "a", "--by"), "选项 '--by' 需要一个值"),
+    (("cases", "act", "ws.gpkg"), "缺少参数 'case'"),
+])
+def test_usage_errors_in_chinese(args, message):
+    r = run(*args)
+    assert r.exit_code == 2
+    assert r.stderr.splitlines()[-1] == f"错误：{message}"
+
+
+def test_usage_error_with_json_is_a_json_document():
+    r = run("stats", "ws.gpkg", "--json", "--bogus")
+    assert r.exit_code == 2
+    assert json.loads(r.stdout) == {"error": "UsageError", "message": "命令行有误：没有选项 --bogus",
+                                    "problems": []}
+
+
+def test_help_panels_in_chinese():
+    r = run("cases", "list", "--help")
+    assert r.exit_code == 0
+    assert "─ 参数 ─" in r.stdout and "─ 选项 ─" in r.stdout and "[必填]" in r.stdout
+
+
+# ---------------------------------------------------------------------------- the meta-test
+def _commands(group, prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
+    out: set[tuple[str, ...]] = set()
+    for name, cmd in group.commands.items():
+        if hasattr(cmd, "commands"):
+            out |= _commands(cmd, prefix + (name,))
+        else:
+            out.add(prefix + (name,))
+    return out
+
+
+def _json_calls() -> set[tuple[str, ...]]:
+    """Command paths of every ``run(...)``/``ok(...)`` call in this module that passes ``--json``."""
+    tree = ast.parse(Path(__file__).read_text("utf-8"))
+    groups = {"cases", "audit", "indicators", "user"}
+    found = set()
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in ("run", "ok")):
+            continue
+        words = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+        if "--json" not in words or not node.args or not isinstance(node.args[0], ast.Constant):
+            continue
+        first = node.args[0].value
+        path = (first, node.args[1].value) if first in groups else (first,)
+        found.add(path)
+    return found
+
+
+def test_every_command_has_a_json_test():
+    commands = _commands(get_command(app))
+    assert {("init",), ("cases", "act"), ("user", "anonymous")} <= commands  # the walk works
+    assert commands - _json_calls() == set()
