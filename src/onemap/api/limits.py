@@ -15,6 +15,7 @@ Every refusal is the usual JSON error body with a Chinese message.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import Any
 
@@ -23,8 +24,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from onemap.api.errors import PayloadTooLarge, error_response
 from onemap.domain.security import Limits, security_policy
-from onemap.errors import InputError
+from onemap.errors import InputError, OneMapError
 
+log = logging.getLogger(__name__)
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _JSON_TYPES = ("application/json", "application/geo+json")
 
@@ -94,7 +96,12 @@ class LimitsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limits = security_policy().limits
+        try:
+            limits = security_policy().limits
+        except OneMapError as exc:  # a broken policy file: the usual JSON error (500), not a crash
+            log.error("安全策略无法读取：%s", exc)
+            await error_response(exc)(scope, receive, send)
+            return
         is_json = _is_json(scope)
         cap = min(limits.body_bytes, limits.json_bytes) if is_json else limits.body_bytes
         declared = _content_length(scope)
