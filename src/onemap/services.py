@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,12 @@ from onemap.analysis.units import unit_names
 from onemap.control.check import SiteChecker
 from onemap.control.report import check_context, render_site_map, write_check_docx
 from onemap.control.site import read_site
-from onemap.errors import InputError, WorkspaceError
+from onemap.errors import InputError, Problem, WorkspaceError
+from onemap.geo.transform import FitResult, Transformation, crs_key, fit, validate
+from onemap.io.commonpoints import read_common_points
 from onemap.reports.document import setting_keys
 from onemap.reports.xlsx import write_workbook
+from onemap.store import transforms
 from onemap.store.base import Store
 
 STAT_HEADERS = {
@@ -253,6 +257,7 @@ def prepare_relational_tables(store: Store) -> None:
 
     engine = store.sql_engine()
     audit.ensure_tables(engine)
+    transforms.ensure_tables(engine)
     cases.ensure_tables(engine)
     users.ensure_tables(engine)
     indicator_inputs.ensure_tables(engine)
@@ -311,6 +316,7 @@ def run_check(
     map_png: str | Path | None = None,
     name: str | None = None,
     applicant: str | None = None,
+    transform: str | None = None,
 ) -> dict[str, Any]:
     """The ``onemap check WS SITE [--use U] [--docx OUT]`` use case.
 
@@ -331,6 +337,10 @@ def run_check(
     name, applicant : str, optional
         项目名称 and 建设单位 for the report (the 报盘 项目名称 is used when the
         site file has one and no name is given; never the file name).
+    transform : str, optional
+        The workspace transformation for a 西安80 / 北京54 site file; by default
+        the workspace's defaults are offered (a legacy 报盘 is refused when none
+        serves it).
 
     Returns
     -------
@@ -343,7 +353,7 @@ def run_check(
         Unreadable or invalid site, workspace without DLTB, unknown use or
         flag, no CJK font for the map.
     """
-    site = read_site(site_path)
+    site = read_site(site_path, transforms=transforms.offered(store.sql_engine(), transform))
     checker = SiteChecker(store)
     result = checker.check(site, use=use, flags=flags)
     out = result.to_dict()
@@ -358,3 +368,70 @@ def run_check(
         if docx is not None:
             out["docx"] = str(write_check_docx(result, docx, map_png=png, context=ctx))
     return out
+
+
+def fit_transformation(
+    store: Store,
+    points_path: str | Path,
+    *,
+    model: int | str,
+    from_crs: str,
+    to_crs: str,
+    name: str,
+    source: str = "",
+    actor: str = "",
+) -> FitResult:
+    """The ``onemap crs fit`` use case: read common points, fit, store a new version.
+
+    Parameters
+    ----------
+    store : Store
+        Workspace.
+    points_path : str or Path
+        CSV/XLSX with 点名, 原X, 原Y (, 原H), 目标X, 目标Y (, 目标H); X north, Y east.
+    model : {4, 7}
+        4-parameter plane similarity or 7-parameter Bursa-Wolf.
+    from_crs, to_crs : str
+        Source and target CRS (``EPSG:2380``; the source may be ``LOCAL:名称``).
+    name : str
+        Name of the transformation (saving it again makes version n + 1).
+    source : str
+        Provenance text (default: the points file and its SHA-256).
+    actor : str
+        Who fits it (audit log).
+
+    Returns
+    -------
+    onemap.geo.transform.FitResult
+        With the stored version number.
+    """
+    path = Path(points_path)
+    points = read_common_points(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    result = fit(points, model=model, source_crs=crs_key(from_crs, "源坐标系"),
+                 target_crs=crs_key(to_crs, "目标坐标系"), name=name, file_name=path.name,
+                 source=source or f"公共点文件 {path.name}（SHA-256 {digest[:16]}…，{len(points)} 个点）")
+    transforms.save(store.sql_engine(), result.transformation, actor=actor)
+    return result
+
+
+def add_transformation(store: Store, t: Transformation, *, actor: str = "") -> Transformation:
+    """The ``onemap crs add`` use case: check the bureau's parameters and store a new version."""
+    t.source_crs = crs_key(t.source_crs, "源坐标系")
+    t.target_crs = crs_key(t.target_crs, "目标坐标系")
+    validate(t)
+    return transforms.save(store.sql_engine(), t, actor=actor)
+
+
+def set_default_transformation(store: Store, from_crs: str, name: str | None, *,
+                               actor: str = "") -> str:
+    """The ``onemap crs default`` use case; returns the CRS key the default is kept under."""
+    key = crs_key(from_crs, "源坐标系")
+    if name is not None:
+        t = transforms.get(store.sql_engine(), name)
+        if t.source_crs != key:
+            raise InputError(
+                f"坐标转换“{t.label}”的源坐标系是 {t.source_crs}，不能设为 {key} 的默认转换",
+                [Problem("transform_mismatch", f"源坐标系 {t.source_crs} ≠ {key}")])
+    transforms.set_default(store.sql_engine(), key, name, actor=actor)
+    return key

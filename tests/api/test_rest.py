@@ -258,18 +258,19 @@ def test_check_geojson_and_report(client, tokens):
                                             [106.2035, 37.9035], [106.2005, 37.9035],
                                             [106.2005, 37.9005]]]}}
     assert client.post("/api/check", json=site).status_code == 401
-    r = client.post("/api/check", json=site, headers=auth(tokens["viewer"]))
+    r = client.post("/api/check", json=site, params={"name": "测试项目"}, headers=auth(tokens["viewer"]))
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["id"] and body["checked_by"] == "viewer"
+    assert body["id"] and body["checked_by"] == "viewer" and body["project_name"] == "测试项目"
     doc = client.get(body["report"], headers=auth(tokens["viewer"]))
     assert doc.status_code == 200
     report = docx.Document(io.BytesIO(doc.content))
-    assert report.paragraphs[0].text == "建设项目用地合规性审查报告"
-    assert report.paragraphs[1].text.startswith("测试地块")
-    rows = {tuple(c.text for c in row.cells[:4]) for t in report.tables for row in t.rows}
-    for c in body["classes"]:  # every land class of the result is in the report's table
-        assert (c["dlbm"], c["dlmc"], c["group"], f"{c['area_m2']:.2f}") in rows
+    assert "建设项目用地预审意见" in [p.text for p in report.paragraphs[:3]]
+    rows = {tuple(c.text for c in row.cells) for t in report.tables for row in t.rows}
+    assert ("项目名称", "测试项目") in rows
+    for c in body["classes"]:  # every land class of the result is in the report's table, in 公顷
+        assert (f"{c['dlmc']}（{c['dlbm']}）", c["group"], str(c["patches"]),
+                f"{c['area_m2'] / 1e4:,.2f}") in rows
     bad = client.post("/api/check", json={"type": "Point", "coordinates": [1, 2]},
                       headers=auth(tokens["viewer"]))
     assert bad.status_code == 400 and _is_chinese(bad.json()["message"])

@@ -41,6 +41,10 @@ def ingest(
     layer: Annotated[str | None, typer.Option(help="图层名（多图层文件时必填）")] = None,
     encoding: Annotated[str | None, typer.Option(help="属性编码，如 GBK")] = None,
     crs: Annotated[str | None, typer.Option(help="坐标系，如 EPSG:4523（无 .prj 时必填）")] = None,
+    transform: Annotated[str | None, typer.Option(
+        "--transform", help="本局坐标转换参数名称（onemap crs list 可查；默认用该源坐标系的默认转换）")] = None,
+    accept_datum_shift: Annotated[bool, typer.Option(
+        "--accept-datum-shift", help="西安80/北京54 等无转换参数时仍入库（知悉数米至上百米偏差）")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """数据入库：读取、检查、修复、转换到 CGCS2000 并写入新版本。"""
@@ -52,7 +56,8 @@ def ingest(
         with _Bar(not as_json) as bar:
             result = run_ingest(
                 store, str(file), dataset=dataset, version=version, layer=layer,
-                encoding=encoding, crs=crs, progress=bar,
+                encoding=encoding, crs=crs, progress=bar, transform=transform,
+                accept_datum_shift=accept_datum_shift,
             )
     except OneMapError as exc:
         _fail(exc, as_json)
