@@ -13,7 +13,7 @@ from onemap.store import open_workspace
 from onemap.store.audit import entries, verify
 from onemap.tiles.service import lonlat_to_tile
 
-from ._api_support import PASSWORD, auth, make_dltb
+from ._api_support import PASSWORD, auth, make_cases, make_dltb
 
 
 def _is_chinese(text: str) -> bool:
@@ -54,28 +54,7 @@ def test_read_only_user_cannot_write(client, tokens):
 
 
 def _make_cases(workspace) -> None:
-    """Two issued cases, one in 利通区 (640302), one in 同心县 (640324)."""
-    from sqlalchemy import insert, select
-
-    from onemap.store.cases import cases_table, ensure_tables, judge_runs_table, judgements_table
-
-    engine = open_workspace(workspace).sql_engine()
-    ensure_tables(engine)
-    with engine.begin() as conn:
-        if conn.execute(select(cases_table.c.id)).first() is not None:
-            return
-        run = conn.execute(insert(judge_runs_table).values(
-            changeset_dataset="BGDC", changeset_version="2024", as_of="2024-12-31",
-            created_at="2025-01-01T00:00:00+00:00")).inserted_primary_key[0]
-        for no, county in (("WP-640302-2024-0001", "640302"), ("WP-640324-2024-0001", "640324")):
-            jid = conn.execute(insert(judgements_table).values(
-                run_id=run, tbbh=no, verdict="疑似违法", rule="r", reason="测试",
-                county=county)).inserted_primary_key[0]
-            conn.execute(insert(cases_table).values(
-                case_no=no, run_id=run, judgement_id=jid, changeset_dataset="BGDC",
-                changeset_version="2024", tbbh=no, county=county, state="issued",
-                opened_at="2025-01-01T00:00:00+00:00", updated_at="2025-01-01T00:00:00+00:00",
-                due_at="2025-02-01T00:00:00+00:00"))
+    make_cases(open_workspace(workspace).sql_engine())
 
 
 def test_county_officer_sees_and_works_only_own_county_cases(client, tokens, workspace):
@@ -145,7 +124,7 @@ def test_login_users_tokens_and_audit(client, tokens, workspace):
     assert r.status_code == 201 and r.json()["county"] == "640323"
     r = client.post("/api/users", headers=auth(token),
                     json={"username": "yanchi", "password": PASSWORD})
-    assert r.status_code == 400 and "已存在" in r.json()["message"]
+    assert r.status_code == 409 and "已存在" in r.json()["message"]
     r = client.post("/api/users", headers=auth(token),
                     json={"username": "bad", "password": PASSWORD, "role": "boss"})
     assert r.status_code == 400 and "未知角色" in r.json()["message"]

@@ -260,9 +260,17 @@ def test_case_show_and_act(judged, tmp_path):
 
 def test_audit_and_accountability(judged):
     got = ok("audit", "verify", judged, "--json")
-    assert (got["ok"], got["rows"], got["first_broken"]) == (True, 2, None)
+    # six versions written (DLTB 2023 and 2024, YJJBNTTB, JCTB, the BHTB change set, the judged
+    # BHTBPD, stored after its run row), the judging run and the opened case
+    assert (got["ok"], got["rows"], got["first_broken"]) == (True, 8, None)
     log = ok("audit", "log", judged, "--json")
-    assert [e["action"] for e in log["entries"]] == ["judge.run", "case.open"]
+    assert [(e["action"], e["entity_id"]) for e in log["entries"]] == [
+        ("version.write", "DLTB/2023"), ("version.write", "DLTB/2024"),
+        ("version.write", "YJJBNTTB/2023"), ("version.write", "JCTB/2025-06"),
+        ("version.write", "BHTB/2023-2024"), ("judge.run", "1"),
+        ("version.write", "BHTBPD/2023-2024-r1"), ("case.open", CASE)]
+    point = ok("audit", "checkpoint", judged, "--json")
+    assert point["ok"] and point["last_checkpoint"]["seq"] == 8
     acc = ok("accountability", judged, "--year", "2024", "--json")
     [row] = acc["rows"]
     assert (row["county"], row["cases"], row["cases_pending"]) == ("640302", 1, 1)

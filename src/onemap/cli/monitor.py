@@ -285,11 +285,28 @@ def cases_act(
 
 @audit_app.command("verify")
 def audit_verify(ws: WsArg, as_json: JsonOpt = False) -> None:
-    """校验审计日志哈希链是否完整；被篡改时指出第一条断裂的记录。"""
+    """校验审计日志：哈希链、检查点（截断或改写）、案件办理与入库记录是否都有审计行。"""
     from onemap.monitor.service import audit_verify as verify
 
     try:
         result = verify(open_store(ws))
+    except OneMapError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _emit_json(result)
+    else:
+        out.print(result["message"])
+    if not result["ok"]:
+        raise typer.Exit(code=7)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(ws: WsArg, as_json: JsonOpt = False) -> None:
+    """日志完整时，把审计日志的序号与哈希追加到工作空间旁的检查点文件（可由计划任务定期运行）。"""
+    from onemap.monitor.service import audit_checkpoint as checkpoint
+
+    try:
+        result = checkpoint(open_store(ws))
     except OneMapError as exc:
         _fail(exc, as_json)
     if as_json:

@@ -44,7 +44,7 @@ from onemap.monitor.rules import load_rules
 from onemap.reports.official_sheets import accountability_sheets, flow_sheets
 from onemap.reports.xlsx import write_official_workbook
 from onemap.services import report_filing, workspace_unit_names
-from onemap.store import audit
+from onemap.store import audit, integrity
 from onemap.store import cases as tables
 from onemap.store.base import Store, VersionInfo, VersionInput, VersionMeta
 from onemap.store.catalog import dumps, now_iso
@@ -749,21 +749,57 @@ def case_flow() -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- audit
+def audit_checkpoints(store: Store) -> Path | None:
+    """The audit checkpoint file beside a file workspace (None for other backends)."""
+    path = getattr(store, "path", None)
+    return None if path is None else integrity.checkpoint_file(path)
+
+
 def audit_verify(store: Store) -> dict[str, Any]:
-    """Check the audit chain (``onemap audit verify``).
+    """Check the audit chain, its checkpoints and every record pointing at it (``onemap audit verify``).
 
     Returns
     -------
     dict
-        ``{"ok": bool, "rows": int, "first_broken": int | None, "reason": str,
-        "head_hash": str, "message": str}``. The CLI should exit non-zero
-        when ``ok`` is false.
+        ``{"ok": bool, "chain_ok": bool, "rows": int, "first_broken": int | None,
+        "reason": str, "head_hash": str, "checkpoints": int, "last_checkpoint":
+        {seq, hash, at} | None, "problems": [str], "message": str}``. The CLI
+        should exit non-zero when ``ok`` is false.
     """
-    v = audit.verify(store.sql_engine())
-    d = v.to_dict()
-    d["message"] = (f"审计日志完整：共 {v.rows} 行，末行哈希 {v.head_hash[:16]}…" if v.ok
-                    else f"审计日志被篡改：第 {v.first_broken} 行起链条断裂（{v.reason}）")
+    report = integrity.verify_workspace(store.sql_engine(), audit_checkpoints(store))
+    v = report.chain
+    d = report.to_dict()
+    if not v.ok:
+        d["message"] = f"审计日志被篡改：第 {v.first_broken} 行起链条断裂（{v.reason}）"
+    elif report.problems:
+        d["message"] = (f"审计日志链条完整，但有 {len(report.problems)} 条记录没有对应的审计行："
+                        + "；".join(report.problems[:5]))
+    else:
+        d["message"] = f"审计日志完整：共 {v.rows} 行，末行哈希 {v.head_hash[:16]}…"
+    last = v.last_checkpoint
+    d["message"] += (f"；最近检查点：第 {last['seq']} 行，{last['at']}" if last
+                     else "；尚无检查点")
     return d
+
+
+def audit_checkpoint(store: Store) -> dict[str, Any]:
+    """Append the audit head to the checkpoint file when the log is intact (``onemap audit checkpoint``).
+
+    Returns
+    -------
+    dict
+        As :func:`audit_verify` (``last_checkpoint`` is the newest after the call).
+
+    Raises
+    ------
+    onemap.errors.WorkspaceError
+        The workspace is not a file (no place beside it for checkpoints).
+    """
+    path = audit_checkpoints(store)
+    if path is None:
+        raise WorkspaceError("该工作空间不是文件，无法在其旁边写审计检查点")
+    audit.write_checkpoint(store.sql_engine(), path)
+    return audit_verify(store)
 
 
 def audit_log(store: Store, *, entity: str | None = None, entity_id: str | None = None,
