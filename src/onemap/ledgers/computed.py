@@ -1,0 +1,72 @@
+"""Fields a register computes on import instead of taking them from the file (pure).
+
+A register file lists them under ``computed`` (field → computation name):
+
+- ``ellipsoidal_area_m2``: the record's geometry area on the CGCS2000 ellipsoid
+  (:func:`onemap.geo.area.ellipsoidal_area`), m² to 2 decimals; the file's
+  own value is replaced (a 矿业权 area is computed, never typed).
+
+A computation reads the raw row (field name → cell) and the row's geometry
+and returns the value, or None to leave the field as the file gave it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from shapely.geometry.base import BaseGeometry
+
+from onemap.errors import DomainDataError, Problem
+from onemap.geo.area import ellipsoidal_area
+from onemap.ledgers.schema import Register
+
+Computation = Callable[[dict[str, Any], BaseGeometry | None], Any]
+
+
+def _area(row: dict[str, Any], geom: BaseGeometry | None) -> float | None:
+    if geom is None or geom.is_empty:
+        return None
+    return round(float(ellipsoidal_area([geom])[0]), 2)
+
+
+#: Computation name → function.
+COMPUTATIONS: dict[str, Computation] = {"ellipsoidal_area_m2": _area}
+
+
+def fill(reg: Register, rows: list[dict[str, Any]],
+         geometries: Sequence[BaseGeometry | None] | None) -> list[dict[str, Any]]:
+    """Rows with the register's computed fields filled.
+
+    Parameters
+    ----------
+    reg : Register
+        The register (its ``computed`` mapping).
+    rows : list of dict
+        Field name → raw cell, one per imported row.
+    geometries : sequence of geometry or None, optional
+        The geometry of each row (None when the file has none).
+
+    Raises
+    ------
+    onemap.errors.DomainDataError
+        The register names a computation that does not exist.
+    """
+    if not reg.computed:
+        return rows
+    for name, how in reg.computed.items():
+        if how not in COMPUTATIONS:
+            raise DomainDataError(
+                f"数据文件 {reg.name}.yaml 中 computed.{name} 有误：不认识的计算「{how}」"
+                f"（可用：{'、'.join(COMPUTATIONS)}）（文件：{reg.path}）",
+                [Problem("domain_data", how, file=reg.path, field=name)])
+    out = []
+    for i, row in enumerate(rows):
+        geom = geometries[i] if geometries is not None else None
+        new = dict(row)
+        for name, how in reg.computed.items():
+            value = COMPUTATIONS[how](new, geom)
+            if value is not None:
+                new[name] = value
+        out.append(new)
+    return out
