@@ -18,7 +18,8 @@ def test_registers_load_by_name_and_title():
     assert (reg.name, reg.key, reg.county, reg.geometry) == ("BCGDXM", "XMBH", "XZQDM", "optional")
     assert reg.flow.initial == "approved"
     assert [s.title for s in reg.flow.states.values()] == ["立项", "实施", "验收", "入库", "撤销"]
-    with pytest.raises(InputError, match=r"没有台账 耕地台账（可用：BCGDXM（补充耕地项目）、GDZY（耕地占用）、KYQ（矿业权））"):
+    with pytest.raises(InputError, match=r"没有台账 耕地台账（可用：BCGDXM（补充耕地项目）、GDZY（耕地占用）、"
+                                         r"KYQ（矿业权））"):
         load_register("耕地台账")
 
 
