@@ -351,6 +351,23 @@ def test_farmland_occupations(ws):
     assert ok("farmland", "occupations", ws, "--from", "2023", "--to", "2024", "--json")["existing"] == 1
 
 
+def test_minerals_conflicts(ws, tmp_path):
+    """A right whose west half lies outside the farmland box, east half inside: share 0.5 exactly
+    (same latitudes, so the ellipsoidal areas are in the ratio of the longitude spans)."""
+    minx, miny, maxx, maxy = open_workspace(ws).read("YJJBNTTB").total_bounds
+    w = (maxx - minx) / 2
+    gpd.GeoDataFrame({"许可证号": ["C1"], "类型": ["采矿权"], "矿业权人": ["甲"], "矿山名称": ["甲矿"],
+                      "矿种": ["砂石"], "有效期起": ["2020-01-01"], "有效期止": ["2030-01-01"]},
+                     geometry=[shapely.box(minx - w, miny, minx + w, maxy)], crs=4490
+                     ).to_file(tmp_path / "kyq.geojson", driver="GeoJSON")
+    assert ok("ledger", "import", ws, "矿业权", tmp_path / "kyq.geojson", "--json")["records"] == ["C1"]
+    got = ok("minerals", "conflicts", ws, "--xlsx", tmp_path / "c.xlsx", "--json")
+    assert [(r["right"], r["layer"], r["share"]) for r in got["rows"]] == [("C1", "YJJBNTTB", 0.5)]
+    assert got["rows"][0]["area_m2"] == pytest.approx(got["rows"][0]["right_area_m2"] / 2, abs=0.01)
+    assert [m["layer"] for m in got["missing"]] == ["STBHHX", "ZRBHD", "CZKFBJ"]
+    assert openpyxl.load_workbook(tmp_path / "c.xlsx").sheetnames == ["矿业权冲突"]
+
+
 # ---------------------------------------------------------------------------- users and server
 def test_users(ws):
     assert ok("user", "add", ws, "zhang", "--role", "enforcer", "--county", "640302",
@@ -435,7 +452,7 @@ def _commands(group, prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
 def _json_calls() -> set[tuple[str, ...]]:
     """Command paths of every ``run(...)``/``ok(...)`` call in this module that passes ``--json``."""
     tree = ast.parse(Path(__file__).read_text("utf-8"))
-    groups = {"cases", "audit", "indicators", "user", "crs", "ledger", "farmland"}
+    groups = {"cases", "audit", "indicators", "user", "crs", "ledger", "farmland", "minerals", "hazards"}
     found = set()
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
