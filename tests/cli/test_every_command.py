@@ -368,6 +368,26 @@ def test_minerals_conflicts(ws, tmp_path):
     assert openpyxl.load_workbook(tmp_path / "c.xlsx").sheetnames == ["矿业权冲突"]
 
 
+def test_hazards_report(ws, tmp_path):
+    """H1: 威胁人数 100 → 中型 (the bound belongs to the higher grade); H2 销号 in 2025."""
+    gpd.GeoDataFrame({"统一编号": ["H1", "H2"], "名称": ["甲村滑坡", "乙村崩塌"], "灾害类型": ["滑坡", "崩塌"],
+                      "行政区": ["640302", "640302"], "威胁人数": [100, 3], "威胁财产": [0, 20]},
+                     geometry=[shapely.Point(106.2, 37.95), shapely.Point(106.21, 37.95)], crs=4490
+                     ).to_file(tmp_path / "h.geojson", driver="GeoJSON")
+    assert ok("ledger", "import", ws, "地质灾害隐患点", tmp_path / "h.geojson", "--now", "2025-01-01",
+              "--json")["records"] == ["H1", "H2"]
+    r = run("ledger", "act", ws, "DZZHYHD", "H2", "close", "-f", "XHRQ=2025-03-01", "-f", "XHYY=搬迁避让完成",
+            "--json")
+    assert r.exit_code != 0 and "「销号」须填写 XHZM" in json.loads(r.stdout)["message"]
+    ok("ledger", "act", ws, "DZZHYHD", "H2", "close", "-f", "XHRQ=2025-03-01", "-f", "XHYY=搬迁避让完成",
+       "-f", "XHZM=搬迁安置验收表", "--json")
+    got = ok("hazards", "report", ws, "--year", "2025", "--now", "2025-02-01", "--xlsx", tmp_path / "r.xlsx",
+             "--json")
+    assert got["rows"] == [{"county": "640302", "type": "滑坡", "grade": "中型", "count": 1}]
+    assert (got["closed_count"], got["due"], got["overdue"]) == (1, [], [])
+    assert openpyxl.load_workbook(tmp_path / "r.xlsx").sheetnames == ["在册隐患点", "巡查到期", "年度销号"]
+
+
 # ---------------------------------------------------------------------------- users and server
 def test_users(ws):
     assert ok("user", "add", ws, "zhang", "--role", "enforcer", "--county", "640302",

@@ -4,7 +4,10 @@ A register file lists them under ``computed`` (field → computation name):
 
 - ``ellipsoidal_area_m2``: the record's geometry area on the CGCS2000 ellipsoid
   (:func:`onemap.geo.area.ellipsoidal_area`), m² to 2 decimals; the file's
-  own value is replaced (a 矿业权 area is computed, never typed).
+  own value is replaced (a 矿业权 area is computed, never typed);
+- ``hazard_threat_grade``: the 险情等级 of 威胁人数 ``WXRS`` and 威胁财产 ``WXCC``
+  (万元) by :func:`onemap.ledgers.hazards.threat_grade`; left to the row
+  check when either is blank or not a number.
 
 A computation reads the raw row (field name → cell) and the row's geometry
 and returns the value, or None to leave the field as the file gave it.
@@ -19,6 +22,7 @@ from shapely.geometry.base import BaseGeometry
 
 from onemap.errors import DomainDataError, Problem
 from onemap.geo.area import ellipsoidal_area
+from onemap.ledgers.hazards import threat_grade
 from onemap.ledgers.schema import Register
 
 Computation = Callable[[dict[str, Any], BaseGeometry | None], Any]
@@ -30,8 +34,22 @@ def _area(row: dict[str, Any], geom: BaseGeometry | None) -> float | None:
     return round(float(ellipsoidal_area([geom])[0]), 2)
 
 
+def _number(v: Any) -> float | None:
+    try:
+        return float(str(v).strip().replace(",", ""))
+    except ValueError:
+        return None
+
+
+def _threat(row: dict[str, Any], geom: BaseGeometry | None) -> str | None:
+    people, money = _number(row.get("WXRS")), _number(row.get("WXCC"))
+    if people is None or money is None or people != people or money != money:  # blank, text or NaN
+        return None
+    return threat_grade(people, money)
+
+
 #: Computation name → function.
-COMPUTATIONS: dict[str, Computation] = {"ellipsoidal_area_m2": _area}
+COMPUTATIONS: dict[str, Computation] = {"ellipsoidal_area_m2": _area, "hazard_threat_grade": _threat}
 
 
 def fill(reg: Register, rows: list[dict[str, Any]],
