@@ -36,9 +36,10 @@ def minerals_conflicts(
     for r in result["rows"]:
         zones = "；".join(f"{z} {a:,.2f}" for z, a in r.get("zones", {}).items())
         table.add_row(r["right"], r["name"], r["title"], f"{r['area_m2']:,.2f}", f"{r['share']:.2%}", zones)
-    out.print(table)
-    if not result["rows"]:
-        out.print("没有矿业权与这些图层重叠")
+    if result["rows"]:
+        out.print(table)
+    else:
+        out.print(f"共检查 {result['rights']} 个矿业权，没有与已入库的这些图层重叠")
     for m in result["missing"]:
         out.print(f"{m['title']}（{m['layer']}）未入库，未检查")
     if result["xlsx"]:
