@@ -93,3 +93,9 @@ def test_report_counts_by_county_type_grade_due_and_closed(points, tmp_path):
     assert got["closed_count"] == 1 and got["closed_in_year"][0]["reason"] == "搬迁避让完成"
     assert hazard_report(points, year=2024, now="2025-08-10")["closed_count"] == 0
     assert openpyxl.load_workbook(tmp_path / "h.xlsx").sheetnames == ["在册隐患点", "巡查到期", "年度销号"]
+
+
+def test_a_move_that_changes_the_people_regrades_the_point(points):
+    got = act(points, "DZZHYHD", "H3", "inspect", actor="李四", now="2025-05-01",
+              fields={"period": "汛中", "inspector": "李四", "WXRS": 500})
+    assert (got["values"]["WXRS"], got["values"]["XQDJ"]) == (500, "大型")

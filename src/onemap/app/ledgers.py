@@ -290,7 +290,9 @@ def act(store: Store, register: str, ref: str, action: str, *, actor: str,
         problems = missing_fields(spec, {**values, **fields})
         names = {f.name for f in reg.fields}
         own = {k: v for k, v in fields.items() if k in names}
-        clean = check_values(reg, {**values, **own}, label, reg.name, problems)
+        geom = shapely.from_wkb(bytes.fromhex(row.geometry)) if row.geometry else None
+        [merged] = computed.fill(reg, [{**values, **own}], [geom])
+        clean = check_values(reg, merged, label, reg.name, problems)
         if problems:
             raise InputError(f"{label}「{spec.title}」的填写不完整或有误（{len(problems)} 处）："
                              + "；".join(p.message for p in problems), problems)

@@ -1,4 +1,6 @@
-"""Fields a register computes on import instead of taking them from the file (pure).
+"""Fields a register computes instead of taking them from the user (pure).
+
+Filled on import and again on every move (a move may change 威胁人数).
 
 A register file lists them under ``computed`` (field → computation name):
 
