@@ -9,7 +9,7 @@ from onemap.app.hazards import hazard_report
 from onemap.app.ledgers import act, get_record, import_records, list_records
 from onemap.domain import sources
 from onemap.errors import InputError
-from onemap.ledgers.hazards import load_hazards, threat_grade
+from onemap.ledgers.hazards import assessment_grade, load_hazards, threat_grade
 
 
 @pytest.mark.parametrize(("people", "wan", "grade"), [
@@ -99,3 +99,18 @@ def test_a_move_that_changes_the_people_regrades_the_point(points):
     got = act(points, "DZZHYHD", "H3", "inspect", actor="李四", now="2025-05-01",
               fields={"period": "汛中", "inspector": "李四", "WXRS": 500})
     assert (got["values"]["WXRS"], got["values"]["XQDJ"]) == (500, "大型")
+
+
+@pytest.mark.parametrize(("importance", "grades"), [
+    ("重要建设项目", ["一级", "一级", "一级"]),
+    ("较重要", ["一级", "二级", "三级"]),
+    ("一般建设项目", ["二级", "三级", "三级"]),
+])
+def test_assessment_grade_table(importance, grades):
+    assert [assessment_grade(c, importance) for c in ("复杂", "中等", "简单")] == grades
+
+
+def test_assessment_grade_names_the_bad_value():
+    with pytest.raises(InputError, match="建设项目重要性「特别重要」不在（重要建设项目、较重要建设项目、"
+                                         "一般建设项目）中"):
+        assessment_grade("复杂", "特别重要")

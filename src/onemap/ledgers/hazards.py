@@ -2,6 +2,7 @@
 
 - :func:`threat_grade`: the grade of 威胁人数 and 威胁财产 (万元) by the thresholds of
   ``hazards.yaml`` (the higher of the two grades);
+- :func:`assessment_grade`: the 危险性评估 grade a project needs (GB/T 40112-2021);
 - :func:`summarize`: points 在册 by county, type and 险情等级, inspections due
   and overdue, points 销号 in a year, from the records the use case lists.
 """
@@ -15,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from onemap.domain import sources
+from onemap.errors import InputError, Problem
 from onemap.ledgers.flow import flow_error
 
 
@@ -31,6 +33,21 @@ class Grade(BaseModel):
     min_property_wan: float
 
 
+class Assessment(BaseModel):
+    """The 危险性评估 grade table: importance → one grade per complexity."""
+
+    model_config = ConfigDict(extra="forbid")
+    complexities: list[str]
+    grades: dict[str, list[str]]
+
+    @model_validator(mode="after")
+    def _square(self) -> Assessment:
+        for importance, row in self.grades.items():
+            if len(row) != len(self.complexities):
+                raise ValueError(f"{importance} 应有 {len(self.complexities)} 个等级（{'、'.join(self.complexities)}）")
+        return self
+
+
 class HazardsConfig(BaseModel):
     """``hazards.yaml``."""
 
@@ -39,6 +56,7 @@ class HazardsConfig(BaseModel):
     points_register: str
     lower_bound_inclusive: bool = True
     grades: list[Grade]
+    assessment: Assessment
     sha256: str = ""
 
 
@@ -87,6 +105,38 @@ def threat_grade(people: float, property_wan: float, cfg: HazardsConfig | None =
         if hit:
             return g.grade
     return cfg.grades[-1].grade
+
+
+def assessment_grade(complexity: str, importance: str, cfg: HazardsConfig | None = None) -> str:
+    """The 地质灾害危险性评估 grade (一级/二级/三级) a project needs (GB/T 40112-2021 table).
+
+    Parameters
+    ----------
+    complexity : str
+        地质环境条件复杂程度: 复杂, 中等 or 简单.
+    importance : str
+        建设项目重要性: 重要建设项目, 较重要建设项目 or 一般建设项目 (``重要``, ``较重要``,
+        ``一般`` also accepted).
+    cfg : HazardsConfig, optional
+        The table (default: ``hazards.yaml``).
+
+    Raises
+    ------
+    onemap.errors.InputError
+        A value outside the table (the message lists the allowed ones).
+    """
+    table = (cfg or load_hazards()).assessment
+    rows = {**{k.removesuffix("建设项目"): k for k in table.grades}, **{k: k for k in table.grades}}
+    problems = []
+    if importance not in rows:
+        problems.append(Problem("bad_choice", f"建设项目重要性「{importance}」不在（{'、'.join(table.grades)}）中",
+                                field="importance"))
+    if complexity not in table.complexities:
+        problems.append(Problem("bad_choice", f"地质环境条件复杂程度「{complexity}」不在"
+                                f"（{'、'.join(table.complexities)}）中", field="complexity"))
+    if problems:
+        raise InputError("不能确定地质灾害危险性评估级别：" + "；".join(p.message for p in problems), problems)
+    return table.grades[rows[importance]][table.complexities.index(complexity)]
 
 
 def summarize(records: list[dict[str, Any]], year: int, *, active: str, closed: str) -> dict[str, Any]:
