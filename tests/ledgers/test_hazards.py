@@ -9,6 +9,7 @@ from onemap.app.hazards import hazard_report
 from onemap.app.ledgers import act, get_record, import_records, list_records
 from onemap.domain import sources
 from onemap.errors import InputError
+from onemap.geo.area import ellipsoidal_area
 from onemap.ledgers.hazards import assessment_grade, load_hazards, threat_grade
 
 
@@ -114,3 +115,15 @@ def test_assessment_grade_names_the_bad_value():
     with pytest.raises(InputError, match="建设项目重要性「特别重要」不在（重要建设项目、较重要建设项目、"
                                          "一般建设项目）中"):
         assessment_grade("复杂", "特别重要")
+
+
+def test_risk_zone_area_is_computed_on_the_ellipsoid(workspace, tmp_path):
+    zone = shapely.box(106.20, 37.90, 106.21, 37.91)
+    gpd.GeoDataFrame({"编号": ["F1"], "名称": ["甲村风险区"], "风险等级": ["高"], "行政区": ["640303"],
+                      "巡查员": ["李四"], "面积": [1]}, geometry=[zone], crs="EPSG:4490"
+                     ).to_file(tmp_path / "fxq.geojson", driver="GeoJSON")
+    import_records(workspace, "地质灾害风险区", tmp_path / "fxq.geojson", actor="张三")
+    [rec] = list_records(workspace, "FXQ")["records"]
+    # 0.01° × 0.01° at 37.905°N: ≈ 878.6 m × 1 110.0 m ≈ 0.975 km²
+    assert rec["values"]["MJ"] == round(float(ellipsoidal_area([zone])[0]), 2)
+    assert 0.97e6 < rec["values"]["MJ"] < 0.98e6
