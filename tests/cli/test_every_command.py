@@ -377,6 +377,43 @@ def test_farmland_occupations(ws):
     assert ok("farmland", "occupations", ws, "--from", "2023", "--to", "2024", "--json")["existing"] == 1
 
 
+def test_minerals_conflicts(ws, tmp_path):
+    """A right whose west half lies outside the farmland box, east half inside: share 0.5 exactly
+    (same latitudes, so the ellipsoidal areas are in the ratio of the longitude spans)."""
+    minx, miny, maxx, maxy = open_workspace(ws).read("YJJBNTTB").total_bounds
+    w = (maxx - minx) / 2
+    gpd.GeoDataFrame({"许可证号": ["C1"], "类型": ["采矿权"], "矿业权人": ["甲"], "矿山名称": ["甲矿"],
+                      "矿种": ["砂石"], "有效期起": ["2020-01-01"], "有效期止": ["2030-01-01"]},
+                     geometry=[shapely.box(minx - w, miny, minx + w, maxy)], crs=4490
+                     ).to_file(tmp_path / "kyq.geojson", driver="GeoJSON")
+    assert ok("ledger", "import", ws, "矿业权", tmp_path / "kyq.geojson", "--json")["records"] == ["C1"]
+    got = ok("minerals", "conflicts", ws, "--xlsx", tmp_path / "c.xlsx", "--json")
+    assert [(r["right"], r["layer"], r["share"]) for r in got["rows"]] == [("C1", "YJJBNTTB", 0.5)]
+    assert got["rows"][0]["area_m2"] == pytest.approx(got["rows"][0]["right_area_m2"] / 2, abs=0.01)
+    assert [m["layer"] for m in got["missing"]] == ["STBHHX", "ZRBHD", "CZKFBJ"]
+    assert openpyxl.load_workbook(tmp_path / "c.xlsx").sheetnames == ["矿业权冲突"]
+
+
+def test_hazards_report(ws, tmp_path):
+    """H1: 威胁人数 100 → 中型 (the bound belongs to the higher grade); H2 销号 in 2025."""
+    gpd.GeoDataFrame({"统一编号": ["H1", "H2"], "名称": ["甲村滑坡", "乙村崩塌"], "灾害类型": ["滑坡", "崩塌"],
+                      "行政区": ["640302", "640302"], "威胁人数": [100, 3], "威胁财产": [0, 20]},
+                     geometry=[shapely.Point(106.2, 37.95), shapely.Point(106.21, 37.95)], crs=4490
+                     ).to_file(tmp_path / "h.geojson", driver="GeoJSON")
+    assert ok("ledger", "import", ws, "地质灾害隐患点", tmp_path / "h.geojson", "--now", "2025-01-01",
+              "--json")["records"] == ["H1", "H2"]
+    r = run("ledger", "act", ws, "DZZHYHD", "H2", "close", "-f", "XHRQ=2025-03-01", "-f", "XHYY=搬迁避让完成",
+            "--json")
+    assert r.exit_code != 0 and "「销号」须填写 XHZM" in json.loads(r.stdout)["message"]
+    ok("ledger", "act", ws, "DZZHYHD", "H2", "close", "-f", "XHRQ=2025-03-01", "-f", "XHYY=搬迁避让完成",
+       "-f", "XHZM=搬迁安置验收表", "--json")
+    got = ok("hazards", "report", ws, "--year", "2025", "--now", "2025-02-01", "--xlsx", tmp_path / "r.xlsx",
+             "--json")
+    assert got["rows"] == [{"county": "640302", "type": "滑坡", "grade": "中型", "count": 1}]
+    assert (got["closed_count"], got["due"], got["overdue"]) == (1, [], [])
+    assert openpyxl.load_workbook(tmp_path / "r.xlsx").sheetnames == ["在册隐患点", "巡查到期", "年度销号"]
+
+
 # ---------------------------------------------------------------------------- users and server
 def test_users(ws):
     assert ok("user", "add", ws, "zhang", "--role", "enforcer", "--county", "640302",
@@ -461,7 +498,7 @@ def _commands(group, prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
 def _json_calls() -> set[tuple[str, ...]]:
     """Command paths of every ``run(...)``/``ok(...)`` call in this module that passes ``--json``."""
     tree = ast.parse(Path(__file__).read_text("utf-8"))
-    groups = {"cases", "audit", "indicators", "user", "crs", "ledger", "farmland"}
+    groups = {"cases", "audit", "indicators", "user", "crs", "ledger", "farmland", "minerals", "hazards"}
     found = set()
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)

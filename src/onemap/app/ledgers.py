@@ -19,7 +19,7 @@ from sqlalchemy import func, insert, inspect, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from onemap.errors import InputError, Problem, WorkspaceError
-from onemap.ledgers import farmland
+from onemap.ledgers import computed, farmland
 from onemap.ledgers.balance import balance, load_flows
 from onemap.ledgers.flow import TransitionError, check_move, deadline_status, due_at, missing_fields
 from onemap.ledgers.rows import check_rows, check_values, map_columns
@@ -137,6 +137,7 @@ def import_records(store: Store, register: str, path: str | Path, *, actor: str,
         geoms = src.geometry
     mapping, ignored = map_columns(reg, src.columns, src.file_name)
     rows = [{mapping[c]: v for c, v in r.items() if c in mapping} for r in src.rows]
+    rows = computed.fill(reg, rows, list(geoms) if geoms is not None else None)
     has_geom = ([g is not None and not g.is_empty for g in geoms] if geoms is not None
                 else [False] * len(rows))
     engine = store.sql_engine()
@@ -289,7 +290,9 @@ def act(store: Store, register: str, ref: str, action: str, *, actor: str,
         problems = missing_fields(spec, {**values, **fields})
         names = {f.name for f in reg.fields}
         own = {k: v for k, v in fields.items() if k in names}
-        clean = check_values(reg, {**values, **own}, label, reg.name, problems)
+        geom = shapely.from_wkb(bytes.fromhex(row.geometry)) if row.geometry else None
+        [merged] = computed.fill(reg, [{**values, **own}], [geom])
+        clean = check_values(reg, merged, label, reg.name, problems)
         if problems:
             raise InputError(f"{label}「{spec.title}」的填写不完整或有误（{len(problems)} 处）："
                              + "；".join(p.message for p in problems), problems)

@@ -4,7 +4,8 @@ Each register is one YAML file in ``ledgers/data/`` (or an override copy in
 ``ONEMAP_DOMAIN_DIR``) with ``name``, ``title``, ``key`` (the field that numbers a
 record), ``county`` (the field holding the 县级行政区代码), ``geometry``
 (``none``, ``optional`` or ``required``), ``state_headers`` (column titles an
-import may carry the state in), ``fields`` and ``flow`` (see
+import may carry the state in), ``fields``, ``computed`` (field → computation
+that fills it on import, see :mod:`onemap.ledgers.computed`) and ``flow`` (see
 :mod:`onemap.ledgers.flow`).
 """
 
@@ -62,6 +63,7 @@ class _RegisterFile(BaseModel):
     geometry: Literal["none", "optional", "required"] = "none"
     state_headers: list[str] = Field(default_factory=list)
     fields: list[FieldSpec]
+    computed: dict[str, str] = Field(default_factory=dict)
     flow: dict[str, Any]
 
 
@@ -80,6 +82,7 @@ class Register:
     version: str = ""
     sha256: str = ""
     path: str = ""
+    computed: dict[str, str] = field(default_factory=dict)
 
     def field(self, name: str) -> FieldSpec:
         """The field called ``name``."""
@@ -99,6 +102,7 @@ class Register:
         """JSON-ready description."""
         return {"name": self.name, "title": self.title, "key": self.key, "county": self.county,
                 "geometry": self.geometry, "version": self.version, "sha256": self.sha256,
+                "computed": dict(self.computed),
                 "fields": [f.model_dump() for f in self.fields], "flow": self.flow.to_dict()}
 
 
@@ -131,9 +135,13 @@ def _load(key: tuple[str, int]) -> Register:
     for role in ("key", "county"):
         if getattr(spec, role) not in names:
             raise flow_error(path, role, f"{getattr(spec, role)} 不是本台账的字段")
+    for name in spec.computed:
+        if name not in names:
+            raise flow_error(path, f"computed.{name}", f"{name} 不是本台账的字段")
     flow = parse_flow(spec.flow, path, prefix="flow.")
     reg = Register(spec.name, spec.title, spec.key, spec.county, spec.geometry, spec.fields, flow,
-                   spec.state_headers, spec.version, hashlib.sha256(raw).hexdigest(), str(path))
+                   spec.state_headers, spec.version, hashlib.sha256(raw).hexdigest(), str(path),
+                   dict(spec.computed))
     seen: dict[str, str] = {}
     for f in reg.fields:
         for text in (f.name, f.title, *f.synonyms):

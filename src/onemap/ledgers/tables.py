@@ -6,7 +6,11 @@
 - GeoPackage, Shapefile (and zip), GeoJSON, FileGDB through
   :func:`onemap.io.readers.read_source`, the CRS found and checked by
   :mod:`onemap.geo.crs` and the geometry brought to EPSG:4490; rows are named
-  ``第 N 个要素``.
+  ``第 N 个要素``;
+- a 矿业权拐点 text file (:func:`onemap.io.guaidian.read_guaidian`) as one
+  record: its header entries (许可证号, 矿业权人 …) as the columns, its blocks
+  (rings) as one geometry, ``标高上限``/``标高下限`` the highest top and lowest
+  bottom of the blocks; the row is named ``拐点文件``.
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 
 from onemap.errors import InputError, Problem
 from onemap.geo.crs import detect_crs, to_storage
+from onemap.io.guaidian import looks_like_guaidian, read_guaidian
 from onemap.io.readers import read_source
 
 TABLE_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".txt")
@@ -72,6 +78,8 @@ def read_table(path: str | Path, *, layer: str | None = None, encoding: str | No
     if not p.exists():
         raise InputError(f"找不到文件：{p}", [Problem("file_not_found", str(p), file=str(p))])
     suffix = p.suffix.lower()
+    if suffix == ".txt" and looks_like_guaidian(p):
+        return _guaidian_table(p, encoding)
     if suffix in TABLE_SUFFIXES:
         sha = hashlib.sha256(p.read_bytes()).hexdigest()
         if suffix in (".csv", ".txt"):
@@ -100,3 +108,21 @@ def read_table(path: str | Path, *, layer: str | None = None, encoding: str | No
     labels = [f"第 {i + 1} 个要素" for i in range(len(rows))]
     return SourceTable(src.file_name, columns, rows, labels, gdf.geometry.reset_index(drop=True),
                        src.checksum)
+
+
+def _guaidian_table(path: Path, encoding: str | None) -> SourceTable:
+    """One record from a 矿业权拐点 file: header entries, all blocks as one geometry, 标高 range."""
+    data = read_guaidian(path, encoding=encoding)
+    row: dict[str, Any] = dict(data.attributes)
+    if data.name and not any(k in row for k in ("矿山名称", "项目名称")):
+        row["矿山名称"] = data.name
+    tops = pd.to_numeric(data.gdf["elevation_top_m"], errors="coerce").dropna()
+    bottoms = pd.to_numeric(data.gdf["elevation_bottom_m"], errors="coerce").dropna()
+    if len(tops):
+        row["标高上限"] = float(tops.max())
+    if len(bottoms):
+        row["标高下限"] = float(bottoms.min())
+    union = shapely.union_all(data.gdf.geometry.values)
+    geometry = gpd.GeoSeries([union], crs=data.gdf.crs)
+    return SourceTable(data.file_name, list(row), [row], ["拐点文件"], geometry,
+                       hashlib.sha256(path.read_bytes()).hexdigest())

@@ -1,0 +1,92 @@
+"""Fields a register computes instead of taking them from the user (pure).
+
+Filled on import and again on every move (a move may change 威胁人数).
+
+A register file lists them under ``computed`` (field → computation name):
+
+- ``ellipsoidal_area_m2``: the record's geometry area on the CGCS2000 ellipsoid
+  (:func:`onemap.geo.area.ellipsoidal_area`), m² to 2 decimals; the file's
+  own value is replaced (a 矿业权 area is computed, never typed);
+- ``hazard_threat_grade``: the 险情等级 of 威胁人数 ``WXRS`` and 威胁财产 ``WXCC``
+  (万元) by :func:`onemap.ledgers.hazards.threat_grade`; left to the row
+  check when either is blank or not a number.
+
+A computation reads the raw row (field name → cell) and the row's geometry
+and returns the value, or None to leave the field as the file gave it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from shapely.geometry.base import BaseGeometry
+
+from onemap.errors import DomainDataError, Problem
+from onemap.geo.area import ellipsoidal_area
+from onemap.ledgers.hazards import threat_grade
+from onemap.ledgers.schema import Register
+
+Computation = Callable[[dict[str, Any], BaseGeometry | None], Any]
+
+
+def _area(row: dict[str, Any], geom: BaseGeometry | None) -> float | None:
+    if geom is None or geom.is_empty:
+        return None
+    return round(float(ellipsoidal_area([geom])[0]), 2)
+
+
+def _number(v: Any) -> float | None:
+    try:
+        return float(str(v).strip().replace(",", ""))
+    except ValueError:
+        return None
+
+
+def _threat(row: dict[str, Any], geom: BaseGeometry | None) -> str | None:
+    people, money = _number(row.get("WXRS")), _number(row.get("WXCC"))
+    if people is None or money is None or people != people or money != money:  # blank, text or NaN
+        return None
+    return threat_grade(people, money)
+
+
+#: Computation name → function.
+COMPUTATIONS: dict[str, Computation] = {"ellipsoidal_area_m2": _area, "hazard_threat_grade": _threat}
+
+
+def fill(reg: Register, rows: list[dict[str, Any]],
+         geometries: Sequence[BaseGeometry | None] | None) -> list[dict[str, Any]]:
+    """Rows with the register's computed fields filled.
+
+    Parameters
+    ----------
+    reg : Register
+        The register (its ``computed`` mapping).
+    rows : list of dict
+        Field name → raw cell, one per imported row.
+    geometries : sequence of geometry or None, optional
+        The geometry of each row (None when the file has none).
+
+    Raises
+    ------
+    onemap.errors.DomainDataError
+        The register names a computation that does not exist.
+    """
+    if not reg.computed:
+        return rows
+    for name, how in reg.computed.items():
+        if how not in COMPUTATIONS:
+            raise DomainDataError(
+                f"数据文件 {reg.name}.yaml 中 computed.{name} 有误：不认识的计算「{how}」"
+                f"（可用：{'、'.join(COMPUTATIONS)}）（文件：{reg.path}）",
+                [Problem("domain_data", how, file=reg.path, field=name)])
+    out = []
+    for i, row in enumerate(rows):
+        geom = geometries[i] if geometries is not None else None
+        new = dict(row)
+        for name, how in reg.computed.items():
+            value = COMPUTATIONS[how](new, geom)
+            if value is not None:
+                new[name] = value
+        out.append(new)
+    return out
