@@ -94,15 +94,40 @@ def _supply_entries(cfg: farmland.AccountsConfig, reg: Register, record: dict[st
 def _insert(conn: Connection, reg: Register, key: str, county: str, state: str, values: dict[str, Any],
             geometry: str | None, actor: str, when: datetime, source: dict[str, Any]) -> int:
     """Write one new record with its creation event and audit row; return its id."""
-    row = {"register": reg.name, "record_no": key, "state": state, "county": county,
-           "data": dumps(values), "geometry": geometry, "created_at": when.isoformat(),
-           "updated_at": when.isoformat(), "due_at": due_at(reg.flow, None, state, when)}
-    rid = conn.execute(insert(tables.records_table).values(**row)).inserted_primary_key[0]
-    entry = audit.append(conn, actor, "ledger.create", "ledger", f"{reg.name}/{key}", None, _snapshot(row))
-    conn.execute(insert(tables.events_table).values(
-        record_id=rid, at=when.isoformat(), actor=actor, action="import", from_state=None,
-        to_state=state, fields=dumps(source), audit_id=entry.id))
-    return int(rid)
+    return _insert_many(conn, reg, [(key, county, state, values, geometry, source)], actor, when)[0]
+
+
+def _insert_many(conn: Connection, reg: Register,
+                 items: list[tuple[str, str, str, dict[str, Any], str | None, dict[str, Any]]],
+                 actor: str, when: datetime) -> list[int]:
+    """Write new records, each with its creation event and its own audit row, in three batches.
+
+    ``items`` are ``(key, county, state, values, geometry, source)``. Records,
+    audit rows and events go in with one ``executemany`` each (the audit chain
+    is the same as one append per record); returns the record ids in order.
+    """
+    if not items:
+        return []
+    at = when.isoformat()
+    rows = [{"register": reg.name, "record_no": key, "state": state, "county": county,
+             "data": dumps(values), "geometry": geom, "created_at": at, "updated_at": at,
+             "due_at": due_at(reg.flow, None, state, when)}
+            for key, county, state, values, geom, _ in items]
+    t = tables.records_table
+    conn.execute(insert(t), rows)
+    keys = [r["record_no"] for r in rows]
+    ids: dict[str, int] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        ids.update(conn.execute(select(t.c.record_no, t.c.id)
+                                .where(t.c.register == reg.name, t.c.record_no.in_(chunk))).all())
+    entries = audit.append_many(conn, actor, [("ledger.create", "ledger", f"{reg.name}/{r['record_no']}",
+                                               None, _snapshot(r)) for r in rows])
+    conn.execute(insert(tables.events_table), [
+        {"record_id": ids[r["record_no"]], "at": at, "actor": actor, "action": "import", "from_state": None,
+         "to_state": r["state"], "fields": dumps(item[5]), "audit_id": e.id}
+        for r, item, e in zip(rows, items, entries, strict=True)])
+    return [int(ids[k]) for k in keys]
 
 
 # ---------------------------------------------------------------------------- import
@@ -161,11 +186,10 @@ def import_records(store: Store, register: str, path: str | Path, *, actor: str,
         conn.execute(insert(tables.imports_table).values(
             register=reg.name, file=src.file_name, sha256=src.sha256, rows=len(checked.records),
             at=when.isoformat(), actor=actor, audit_id=entry.id))
-        for r in checked.records:
-            geom = (shapely.to_wkb(geoms.iloc[r.geometry_index], hex=True)
-                    if r.geometry_index is not None else None)
-            _insert(conn, reg, r.key, r.county, r.state, r.values, geom, actor, when,
-                    {"file": src.file_name, "row": r.row})
+        _insert_many(conn, reg, [
+            (r.key, r.county, r.state, r.values,
+             shapely.to_wkb(geoms.iloc[r.geometry_index], hex=True) if r.geometry_index is not None else None,
+             {"file": src.file_name, "row": r.row}) for r in checked.records], actor, when)
         if entries:
             j = audit.append(conn, actor, "farmland.store", "farmland_journal", reg.name, None,
                              {"entries": entries})
@@ -629,8 +653,8 @@ def record_occupations(store: Store, from_: str, to: str, *, actor: str, dataset
     with engine.begin() as conn:
         entry = audit.append(conn, actor, "ledger.detect", "ledger", reg.name, None,
                              {"source": stamp, "records": [k for k, *_ in todo]})
-        for key, county, values, geom in todo:
-            _insert(conn, reg, key, county, reg.flow.initial, values, geom, actor, when, {"changes": stamp})
+        _insert_many(conn, reg, [(key, county, reg.flow.initial, values, geom, {"changes": stamp})
+                                 for key, county, values, geom in todo], actor, when)
     return {"created": [k for k, *_ in todo], "existing": skipped, "audit_id": entry.id}
 
 
