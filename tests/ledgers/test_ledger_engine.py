@@ -13,12 +13,13 @@ from onemap.monitor.cases import load_flow
 
 
 def test_registers_load_by_name_and_title():
-    assert register_names() == ["BCGDXM", "GDZY"]
+    assert register_names() == ["BCGDXM", "CJDK", "GDZY", "JXDK", "ZBJY", "ZJXMQ"]
     reg = load_register("补充耕地项目")
     assert (reg.name, reg.key, reg.county, reg.geometry) == ("BCGDXM", "XMBH", "XZQDM", "optional")
     assert reg.flow.initial == "approved"
     assert [s.title for s in reg.flow.states.values()] == ["立项", "实施", "验收", "入库", "撤销"]
-    with pytest.raises(InputError, match=r"没有台账 耕地台账（可用：BCGDXM（补充耕地项目）、GDZY（耕地占用））"):
+    with pytest.raises(InputError, match=r"没有台账 耕地台账（可用：BCGDXM（补充耕地项目）、CJDK（增减挂钩拆旧地块）、"
+                       r"GDZY（耕地占用）、JXDK（增减挂钩建新地块）、ZBJY（增减挂钩节余指标交易）、ZJXMQ（增减挂钩项目区））"):
         load_register("耕地台账")
 
 
