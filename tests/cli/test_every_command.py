@@ -351,6 +351,16 @@ def test_farmland_occupations(ws):
     assert ok("farmland", "occupations", ws, "--from", "2023", "--to", "2024", "--json")["existing"] == 1
 
 
+def test_farmland_inout(ws, tmp_path):
+    """Patch 0 水田 → 工业 is 占用, not 流出: 640302 has neither 流出 nor 流入, and misses its planned 流入."""
+    pd.DataFrame([{"行政区代码": "640302", "计划流出面积": 0, "计划流入面积": 100}]
+                 ).to_csv(tmp_path / "p.csv", index=False)
+    got = ok("farmland", "inout", ws, "--from", "2023", "--to", "2024", "--plan", tmp_path / "p.csv", "--json")
+    [u] = got["units"]
+    assert [u[k] for k in ("unit", "outflow_m2", "inflow_m2", "plan_gap_m2", "status")] == ["640302", 0, 0, 100, "平衡"]
+    assert [f["rule"] for f in got["findings"]] == ["plan_not_met"]
+
+
 # ---------------------------------------------------------------------------- 增减挂钩
 def test_linkage(ws, tmp_path):
     """XMQ-1 (周转 1000); 拆旧 CJ-1 = patch 4 (0702 in both years), accepted, 3000 m²; 建新 JX-1 far north,

@@ -19,7 +19,7 @@ from sqlalchemy import func, insert, inspect, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from onemap.errors import InputError, Problem, WorkspaceError
-from onemap.ledgers import farmland
+from onemap.ledgers import farmland, inout
 from onemap.ledgers.balance import balance, load_flows
 from onemap.ledgers.flow import TransitionError, check_move, deadline_status, due_at, missing_fields
 from onemap.ledgers.rows import check_rows, check_values, map_columns
@@ -571,6 +571,38 @@ def farmland_balance(store: Store, from_: str, to: str, *, dataset: str = "DLTB"
     return out
 
 
+def farmland_in_out(store: Store, from_: str, to: str, *, dataset: str = "DLTB",
+                    plan: str | Path | None = None) -> dict[str, Any]:
+    """耕地进出平衡 per county between two versions (the year of ``to``), with the annual plan.
+
+    流出 (耕地 → other 农用地) and 流入 (other 农用地 → 耕地) of the change pieces, net of 田坎
+    (:func:`onemap.ledgers.inout.in_out`); ``plan`` is an XLSX/CSV with 行政区代码, 计划流出面积,
+    计划流入面积 (m²). Nothing is written to the workspace.
+
+    Returns
+    -------
+    dict
+        ``source`` (dataset, from, to, year, plan file), ``units``, ``findings``, ``config``.
+
+    Raises
+    ------
+    onemap.errors.InputError
+        The plan file is unreadable or a row is bad (row and field named).
+    """
+    cfg = inout.load_config()
+    plan_rows = None
+    plan_name = None
+    if plan is not None:
+        src = read_table(plan)
+        plan_rows = inout.parse_plan(cfg, src.columns, src.rows, src.labels, src.file_name)
+        plan_name = src.file_name
+    old_info, new_info, _, pieces = _change_pieces(store, dataset, from_, to)
+    got = inout.in_out(pieces, plan_rows)
+    return {"source": {"dataset": dataset, "from": old_info.version, "to": new_info.version,
+                       "year": new_info.version, "plan": plan_name},
+            **got, "config": {"version": cfg.version, "sha256": cfg.sha256}}
+
+
 def _change_pieces(store: Store, dataset: str, from_: str, to: str) -> tuple[Any, Any, Any, list[dict[str, Any]]]:
     """Change detection between two versions, each piece described for the balance."""
     cfg = load_flows()
@@ -593,6 +625,8 @@ def _change_pieces(store: Store, dataset: str, from_: str, to: str) -> tuple[Any
             "kcxs_before": kcxs_old.get(str(row.bsm_before), 0.0),
             "kcxs_after": kcxs_new.get(str(row.bsm_after), 0.0),
             "before_kind": cfg.classify(str(row.before), bf), "after_kind": cfg.classify(str(row.after), af),
+            "before_other_agri": (bf["agricultural"] or bf["facility"]) and not bf["cultivated"],
+            "after_other_agri": (af["agricultural"] or af["facility"]) and not af["cultivated"],
             "tbbh": str(row.tbbh), "bsm_before": str(row.bsm_before), "bsm_after": str(row.bsm_after),
             "before": str(row.before), "after": str(row.after), "geometry": ch.geometry.iloc[i]})
     return old_info, new_info, result, pieces
