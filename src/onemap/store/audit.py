@@ -243,8 +243,8 @@ def append_many(
     """Append several rows in one statement, inside the caller's transaction.
 
     The chain is exactly what as many :func:`append` calls would write (one row
-    per item, each pointing at the hash of the one before), but the head is
-    locked once and the rows go in with one ``executemany``.
+    per item, each pointing at the hash of the one before), but the rows go in
+    with one ``executemany`` and the head's hash is written once.
 
     Parameters
     ----------
@@ -263,8 +263,11 @@ def append_many(
     ensure_tables(conn)
     if not items:
         return []
-    conn.execute(update(audit_head_table).where(audit_head_table.c.id == 1)
-                 .values(seq=audit_head_table.c.seq + len(items)))
+    # The head moves one step per row (the first UPDATE takes the lock; single steps are
+    # what the head guard allows), then onto the last row's hash once all rows are in.
+    step = update(audit_head_table).where(audit_head_table.c.id == 1).values(seq=audit_head_table.c.seq + 1)
+    for _ in items:
+        conn.execute(step)
     head = conn.execute(select(audit_head_table).where(audit_head_table.c.id == 1)).one()
     prev = head.last_hash
     first = int(head.seq) - len(items) + 1
