@@ -181,6 +181,24 @@ def test_stats(world, tmp_path):
     assert openpyxl.load_workbook(xlsx).sheetnames == ["分组汇总（公顷）", "分组汇总（亩）", "二级地类明细"]
 
 
+def test_official_tables(world, tmp_path):
+    ws = tmp_path / "ws.gpkg"
+    shutil.copy(world, ws)
+    # class table: 1203 holds the 田坎 deducted from the two cultivated patches, so the six
+    # patches add up to 6 × TBMJ
+    got = ok("stats", ws, "--version", "2023", "--table", "class", "--json")
+    assert got["balanced"] is False and got["balance"] == []
+    by_class = {r["dlbm"]: r["area_m2"] for r in got["rows"]}
+    assert by_class["1203"] == pytest.approx(3 * round(A * 0.05, 2), abs=0.005)
+    assert sum(by_class.values()) == pytest.approx(6 * A, abs=0.005)
+    # no XZQ with DCMJ: --balanced is refused naming the fields
+    r = run("stats", ws, "--table", "class", "--balanced", "--json")
+    assert r.exit_code != 0 and "DCMJ" in json.loads(r.stdout)["message"]
+    flow = ok("changes", ws, "--from", "2023", "--to", "2024", "--table", "flow", "--json")
+    assert [(x["from"], x["to"]) for x in flow["rows"]] == [("0101", "0601")]
+    assert flow["change_area_m2"] == flow["summary_change_area_m2"] == pytest.approx(A, abs=0.005)
+
+
 def test_tabulate(world):
     got = ok("tabulate", world, "--zones", "YJJBNTTB", "--json")
     assert got["sources"]["zones"]["YJJBNTTB"]["patches_whole"] == 6
@@ -242,9 +260,17 @@ def test_case_show_and_act(judged, tmp_path):
 
 def test_audit_and_accountability(judged):
     got = ok("audit", "verify", judged, "--json")
-    assert (got["ok"], got["rows"], got["first_broken"]) == (True, 2, None)
+    # six versions written (DLTB 2023 and 2024, YJJBNTTB, JCTB, the BHTB change set, the judged
+    # BHTBPD, stored after its run row), the judging run and the opened case
+    assert (got["ok"], got["rows"], got["first_broken"]) == (True, 8, None)
     log = ok("audit", "log", judged, "--json")
-    assert [e["action"] for e in log["entries"]] == ["judge.run", "case.open"]
+    assert [(e["action"], e["entity_id"]) for e in log["entries"]] == [
+        ("version.write", "DLTB/2023"), ("version.write", "DLTB/2024"),
+        ("version.write", "YJJBNTTB/2023"), ("version.write", "JCTB/2025-06"),
+        ("version.write", "BHTB/2023-2024"), ("judge.run", "1"),
+        ("version.write", "BHTBPD/2023-2024-r1"), ("case.open", CASE)]
+    point = ok("audit", "checkpoint", judged, "--json")
+    assert point["ok"] and point["last_checkpoint"]["seq"] == 8
     acc = ok("accountability", judged, "--year", "2024", "--json")
     [row] = acc["rows"]
     assert (row["county"], row["cases"], row["cases_pending"]) == ("640302", 1, 1)

@@ -120,7 +120,7 @@ def tabulate(
     as_json: JsonOpt = False,
 ) -> None:
     """控制线内外地类面积统计（按县），以及永久基本农田、生态保护红线、城镇开发边界之间的冲突。"""
-    from onemap.services import tabulate_zones, write_tabulation
+    from onemap.services import report_filing, tabulate_zones, write_tabulation
 
     try:
         store = open_store(ws)
@@ -128,7 +128,8 @@ def tabulate(
             result = tabulate_zones(store, dataset=dataset, version=version,
                                     zones=[z.strip().upper() for z in zones.split(",") if z.strip()],
                                     level=by, progress=bar)
-        write_tabulation(result, xlsx=xlsx, gpkg=gpkg)
+        write_tabulation(result, xlsx=xlsx, gpkg=gpkg, filing=report_filing(store),
+                         region_code=store.settings().get("region", ""))
     except OneMapError as exc:
         _fail(exc, as_json)
     if as_json:

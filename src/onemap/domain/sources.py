@@ -31,7 +31,8 @@ _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 #: Folder of the shipped data files of each area (package).
 SHIPPED_DIRS: dict[str, Path] = {
     area: _PACKAGE_DIR / area / "data"
-    for area in ("domain", "control", "monitor", "indicators", "geo", "ledgers")
+    for area in ("domain", "control", "monitor", "indicators", "geo", "ledgers", "analysis",
+                 "reports")
 }
 
 #: File kinds that are data files (other files in a data folder are not).
