@@ -414,6 +414,42 @@ def test_hazards_report(ws, tmp_path):
     assert openpyxl.load_workbook(tmp_path / "r.xlsx").sheetnames == ["在册隐患点", "巡查到期", "年度销号"]
 
 
+def test_farmland_inout(ws, tmp_path):
+    """Patch 0 水田 → 工业 is 占用, not 流出: 640302 has neither 流出 nor 流入, and misses its planned 流入."""
+    pd.DataFrame([{"行政区代码": "640302", "计划流出面积": 0, "计划流入面积": 100}]
+                 ).to_csv(tmp_path / "p.csv", index=False)
+    got = ok("farmland", "inout", ws, "--from", "2023", "--to", "2024", "--plan", tmp_path / "p.csv", "--json")
+    [u] = got["units"]
+    assert [u[k] for k in ("unit", "outflow_m2", "inflow_m2", "plan_gap_m2", "status")] == ["640302", 0, 0, 100, "平衡"]
+    assert [f["rule"] for f in got["findings"]] == ["plan_not_met"]
+
+
+# ---------------------------------------------------------------------------- 增减挂钩
+def test_linkage(ws, tmp_path):
+    """XMQ-1 (周转 1000); 拆旧 CJ-1 = patch 4 (0702 in both years), accepted, 3000 m²; 建新 JX-1 far north,
+    1000 m². 节余 3000 − 1000 = 2000; the only finding: CJ-1 is not 耕地 in 2024."""
+    pd.DataFrame([{"项目区编号": "XMQ-1", "项目区名称": "甲", "行政区代码": "640302", "批准文号": "宁〔2023〕1号",
+                   "周转指标": 1000, "归还期限": "2026-01-01"}]).to_csv(tmp_path / "q.csv", index=False)
+    ok("ledger", "import", ws, "ZJXMQ", tmp_path / "q.csv", "--json")
+    gpd.GeoDataFrame([{"地块编号": "CJ-1", "项目区编号": "XMQ-1", "行政区代码": "640302", "复垦前地类": "0702",
+                       "拆旧面积": 3000, "新增耕地面积": 3000, "状态": "已验收", "验收日期": "2024-10-01"}],
+                     geometry=[shapely.box(106.208, 37.95, 106.21, 37.952)], crs="EPSG:4490"
+                     ).to_file(tmp_path / "cj.geojson", driver="GeoJSON")
+    ok("ledger", "import", ws, "CJDK", tmp_path / "cj.geojson", "--json")
+    gpd.GeoDataFrame([{"地块编号": "JX-1", "项目区编号": "XMQ-1", "行政区代码": "640302", "用途": "经营",
+                       "建新面积": 1000, "占用耕地面积": 0}],
+                     geometry=[shapely.box(106.20, 37.96, 106.201, 37.961)], crs="EPSG:4490"
+                     ).to_file(tmp_path / "jx.geojson", driver="GeoJSON")
+    ok("ledger", "import", ws, "JXDK", tmp_path / "jx.geojson", "--json")
+    got = ok("linkage", "check", ws, "--base", "2023", "--now", "2025-04-15", "--json")
+    assert got["source"]["later"] == "2024"
+    assert [(f["rule"], f["record"]) for f in got["findings"]] == [("old_not_cultivated", "CJ-1")]
+    [row] = ok("linkage", "balance", ws, "--now", "2025-04-15", "--json")["rows"]
+    assert (row["old_accepted_m2"], row["new_m2"], row["surplus_m2"], row["quota_used_m2"]) == (3000, 1000, 2000, 0)
+    r = run("linkage", "check", ws, "--base", "1999", "--json")
+    assert r.exit_code != 0 and "1999" in r.stdout
+
+
 # ---------------------------------------------------------------------------- users and server
 def test_users(ws):
     assert ok("user", "add", ws, "zhang", "--role", "enforcer", "--county", "640302",
@@ -498,7 +534,8 @@ def _commands(group, prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
 def _json_calls() -> set[tuple[str, ...]]:
     """Command paths of every ``run(...)``/``ok(...)`` call in this module that passes ``--json``."""
     tree = ast.parse(Path(__file__).read_text("utf-8"))
-    groups = {"cases", "audit", "indicators", "user", "crs", "ledger", "farmland", "minerals", "hazards"}
+    groups = {"cases", "audit", "indicators", "user", "crs", "ledger", "farmland", "minerals", "hazards",
+              "linkage"}
     found = set()
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)

@@ -57,6 +57,9 @@ def test_import_gbk_csv_then_list_show_and_audit(workspace, write_csv):
     assert [(e.action, e.entity_id) for e in log] == [
         ("ledger.import", "BCGDXM"), ("ledger.create", "BCGDXM/BC-001"), ("ledger.create", "BCGDXM/BC-002")]
     assert audit.verify(workspace.sql_engine()).ok
+    # each record's import event points at that record's own audit row (ids 1, 2, 3 above)
+    assert shown["events"][0]["audit_id"] == 3
+    assert uc.get_record(workspace, "BCGDXM", "BC-001")["events"][0]["audit_id"] == 2
     with pytest.raises(WorkspaceError, match="「补充耕地项目」台账中没有记录 BC-009"):
         uc.get_record(workspace, "BCGDXM", "BC-009")
 

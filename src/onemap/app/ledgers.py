@@ -19,7 +19,7 @@ from sqlalchemy import func, insert, inspect, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from onemap.errors import InputError, Problem, WorkspaceError
-from onemap.ledgers import computed, farmland
+from onemap.ledgers import computed, farmland, inout
 from onemap.ledgers.balance import balance, load_flows
 from onemap.ledgers.flow import TransitionError, check_move, deadline_status, due_at, missing_fields
 from onemap.ledgers.rows import check_rows, check_values, map_columns
@@ -94,15 +94,40 @@ def _supply_entries(cfg: farmland.AccountsConfig, reg: Register, record: dict[st
 def _insert(conn: Connection, reg: Register, key: str, county: str, state: str, values: dict[str, Any],
             geometry: str | None, actor: str, when: datetime, source: dict[str, Any]) -> int:
     """Write one new record with its creation event and audit row; return its id."""
-    row = {"register": reg.name, "record_no": key, "state": state, "county": county,
-           "data": dumps(values), "geometry": geometry, "created_at": when.isoformat(),
-           "updated_at": when.isoformat(), "due_at": due_at(reg.flow, None, state, when)}
-    rid = conn.execute(insert(tables.records_table).values(**row)).inserted_primary_key[0]
-    entry = audit.append(conn, actor, "ledger.create", "ledger", f"{reg.name}/{key}", None, _snapshot(row))
-    conn.execute(insert(tables.events_table).values(
-        record_id=rid, at=when.isoformat(), actor=actor, action="import", from_state=None,
-        to_state=state, fields=dumps(source), audit_id=entry.id))
-    return int(rid)
+    return _insert_many(conn, reg, [(key, county, state, values, geometry, source)], actor, when)[0]
+
+
+def _insert_many(conn: Connection, reg: Register,
+                 items: list[tuple[str, str, str, dict[str, Any], str | None, dict[str, Any]]],
+                 actor: str, when: datetime) -> list[int]:
+    """Write new records, each with its creation event and its own audit row, in three batches.
+
+    ``items`` are ``(key, county, state, values, geometry, source)``. Records,
+    audit rows and events go in with one ``executemany`` each (the audit chain
+    is the same as one append per record); returns the record ids in order.
+    """
+    if not items:
+        return []
+    at = when.isoformat()
+    rows = [{"register": reg.name, "record_no": key, "state": state, "county": county,
+             "data": dumps(values), "geometry": geom, "created_at": at, "updated_at": at,
+             "due_at": due_at(reg.flow, None, state, when)}
+            for key, county, state, values, geom, _ in items]
+    t = tables.records_table
+    conn.execute(insert(t), rows)
+    keys = [r["record_no"] for r in rows]
+    ids: dict[str, int] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        ids.update(conn.execute(select(t.c.record_no, t.c.id)
+                                .where(t.c.register == reg.name, t.c.record_no.in_(chunk))).all())
+    entries = audit.append_many(conn, actor, [("ledger.create", "ledger", f"{reg.name}/{r['record_no']}",
+                                               None, _snapshot(r)) for r in rows])
+    conn.execute(insert(tables.events_table), [
+        {"record_id": ids[r["record_no"]], "at": at, "actor": actor, "action": "import", "from_state": None,
+         "to_state": r["state"], "fields": dumps(item[5]), "audit_id": e.id}
+        for r, item, e in zip(rows, items, entries, strict=True)])
+    return [int(ids[k]) for k in keys]
 
 
 # ---------------------------------------------------------------------------- import
@@ -162,11 +187,10 @@ def import_records(store: Store, register: str, path: str | Path, *, actor: str,
         conn.execute(insert(tables.imports_table).values(
             register=reg.name, file=src.file_name, sha256=src.sha256, rows=len(checked.records),
             at=when.isoformat(), actor=actor, audit_id=entry.id))
-        for r in checked.records:
-            geom = (shapely.to_wkb(geoms.iloc[r.geometry_index], hex=True)
-                    if r.geometry_index is not None else None)
-            _insert(conn, reg, r.key, r.county, r.state, r.values, geom, actor, when,
-                    {"file": src.file_name, "row": r.row})
+        _insert_many(conn, reg, [
+            (r.key, r.county, r.state, r.values,
+             shapely.to_wkb(geoms.iloc[r.geometry_index], hex=True) if r.geometry_index is not None else None,
+             {"file": src.file_name, "row": r.row}) for r in checked.records], actor, when)
         if entries:
             j = audit.append(conn, actor, "farmland.store", "farmland_journal", reg.name, None,
                              {"entries": entries})
@@ -550,6 +574,38 @@ def farmland_balance(store: Store, from_: str, to: str, *, dataset: str = "DLTB"
     return out
 
 
+def farmland_in_out(store: Store, from_: str, to: str, *, dataset: str = "DLTB",
+                    plan: str | Path | None = None) -> dict[str, Any]:
+    """耕地进出平衡 per county between two versions (the year of ``to``), with the annual plan.
+
+    流出 (耕地 → other 农用地) and 流入 (other 农用地 → 耕地) of the change pieces, net of 田坎
+    (:func:`onemap.ledgers.inout.in_out`); ``plan`` is an XLSX/CSV with 行政区代码, 计划流出面积,
+    计划流入面积 (m²). Nothing is written to the workspace.
+
+    Returns
+    -------
+    dict
+        ``source`` (dataset, from, to, year, plan file), ``units``, ``findings``, ``config``.
+
+    Raises
+    ------
+    onemap.errors.InputError
+        The plan file is unreadable or a row is bad (row and field named).
+    """
+    cfg = inout.load_config()
+    plan_rows = None
+    plan_name = None
+    if plan is not None:
+        src = read_table(plan)
+        plan_rows = inout.parse_plan(cfg, src.columns, src.rows, src.labels, src.file_name)
+        plan_name = src.file_name
+    old_info, new_info, _, pieces = _change_pieces(store, dataset, from_, to)
+    got = inout.in_out(pieces, plan_rows)
+    return {"source": {"dataset": dataset, "from": old_info.version, "to": new_info.version,
+                       "year": new_info.version, "plan": plan_name},
+            **got, "config": {"version": cfg.version, "sha256": cfg.sha256}}
+
+
 def _change_pieces(store: Store, dataset: str, from_: str, to: str) -> tuple[Any, Any, Any, list[dict[str, Any]]]:
     """Change detection between two versions, each piece described for the balance."""
     cfg = load_flows()
@@ -572,6 +628,8 @@ def _change_pieces(store: Store, dataset: str, from_: str, to: str) -> tuple[Any
             "kcxs_before": kcxs_old.get(str(row.bsm_before), 0.0),
             "kcxs_after": kcxs_new.get(str(row.bsm_after), 0.0),
             "before_kind": cfg.classify(str(row.before), bf), "after_kind": cfg.classify(str(row.after), af),
+            "before_other_agri": (bf["agricultural"] or bf["facility"]) and not bf["cultivated"],
+            "after_other_agri": (af["agricultural"] or af["facility"]) and not af["cultivated"],
             "tbbh": str(row.tbbh), "bsm_before": str(row.bsm_before), "bsm_after": str(row.bsm_after),
             "before": str(row.before), "after": str(row.after), "geometry": ch.geometry.iloc[i]})
     return old_info, new_info, result, pieces
@@ -632,8 +690,8 @@ def record_occupations(store: Store, from_: str, to: str, *, actor: str, dataset
     with engine.begin() as conn:
         entry = audit.append(conn, actor, "ledger.detect", "ledger", reg.name, None,
                              {"source": stamp, "records": [k for k, *_ in todo]})
-        for key, county, values, geom in todo:
-            _insert(conn, reg, key, county, reg.flow.initial, values, geom, actor, when, {"changes": stamp})
+        _insert_many(conn, reg, [(key, county, reg.flow.initial, values, geom, {"changes": stamp})
+                                 for key, county, values, geom in todo], actor, when)
     return {"created": [k for k, *_ in todo], "existing": skipped, "audit_id": entry.id}
 
 

@@ -4,7 +4,18 @@ Each command module is a thin adapter over :mod:`onemap.services` and the engine
 importing them registers their commands on the shared Typer app.
 """
 
-from onemap.cli import control, crs, data, hazards, ledger, minerals, monitor, plan, web  # noqa: F401  (registers commands)
+from onemap.cli import (  # noqa: F401  (registers commands)
+    control,
+    crs,
+    data,
+    hazards,
+    ledger,
+    linkage,
+    minerals,
+    monitor,
+    plan,
+    web,
+)
 from onemap.cli.common import app
 
 

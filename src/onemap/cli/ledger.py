@@ -278,6 +278,38 @@ def farmland_balance(
         out.print(f"已输出：{result['xlsx']}")
 
 
+@farmland_app.command("inout")
+def farmland_inout(
+    ws: WsArg,
+    from_: Annotated[str, typer.Option("--from", help="前时相版本，如 2024")],
+    to: Annotated[str, typer.Option("--to", help="后时相版本（即统计年度），如 2025")],
+    plan: Annotated[Path | None, typer.Option(
+        help="年度计划 XLSX/CSV：行政区代码、计划流出面积、计划流入面积（平方米）")] = None,
+    dataset: Annotated[str, typer.Option(help="地类图斑数据集")] = "DLTB",
+    as_json: JsonOpt = False,
+) -> None:
+    """按县统计耕地进出平衡：耕地流向其他农用地（流出）与其他农用地恢复为耕地（流入），对照年度计划标出缺口。"""
+    from onemap.app.ledgers import farmland_in_out
+
+    try:
+        result = farmland_in_out(open_store(ws), from_, to, dataset=dataset, plan=plan)
+    except OneMapError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _emit_json(result)
+        return
+    src = result["source"]
+    table = Table(title=f"{src['dataset']} {src['from']} → {src['to']} 耕地进出平衡（平方米，扣除田坎）")
+    for col in ("行政区", "流出", "流入", "净流入", "缺口", "计划流出", "计划流入", "状态"):
+        table.add_column(col)
+    for u in result["units"]:
+        table.add_row(u["unit"], *(f"{u[k]:,.2f}" for k in ("outflow_m2", "inflow_m2", "net_m2", "shortfall_m2")),
+                      *("" if u[k] is None else f"{u[k]:,.2f}" for k in ("plan_out_m2", "plan_in_m2")), u["status"])
+    out.print(table)
+    for f in result["findings"]:
+        out.print(f"  · {f['message']}")
+
+
 @farmland_app.command("occupations")
 def farmland_occupations(
     ws: WsArg,

@@ -5,7 +5,9 @@
 - :mod:`~onemap.ledgers.rows`: checking imported rows against the schema;
 - :mod:`~onemap.ledgers.tables`: reading XLSX/CSV and geodata files into rows;
 - :mod:`~onemap.ledgers.farmland`: 占补平衡 accounts on three measures;
-- :mod:`~onemap.ledgers.balance`: 耕地 decrease and increase from change detection.
+- :mod:`~onemap.ledgers.balance`: 耕地 decrease and increase from change detection;
+- :mod:`~onemap.ledgers.inout`: 耕地进出平衡 per county against the annual plan;
+- :mod:`~onemap.ledgers.linkage`: 增减挂钩 rules (拆旧/建新 spatial checks, 节余, trades, 周转指标).
 
 Pure functions; the use cases live in :mod:`onemap.app.ledgers`, the tables in
 :mod:`onemap.store.ledgers`.

@@ -275,6 +275,57 @@ def append(
         return _append(conn, actor, action, entity, entity_id, before, after)
 
 
+def append_many(
+    conn: Connection,
+    actor: str,
+    items: list[tuple[str, str, object, Any, Any]],
+) -> list[AuditEntry]:
+    """Append several rows in one statement, inside the caller's transaction.
+
+    The chain is exactly what as many :func:`append` calls would write (one row
+    per item, each pointing at the hash of the one before), but the rows go in
+    with one ``executemany`` and the head's hash is written once.
+
+    Parameters
+    ----------
+    conn : Connection
+        An open connection inside the caller's transaction.
+    actor : str
+        Who did it.
+    items : list of (action, entity, entity_id, before, after)
+        One tuple per row, in chain order.
+
+    Returns
+    -------
+    list of AuditEntry
+        The rows written, in order.
+    """
+    ensure_tables(conn)
+    if not items:
+        return []
+    # The head moves one step per row (the first UPDATE takes the lock; single steps are
+    # what the head guard allows), then onto the last row's hash once all rows are in.
+    step = update(audit_head_table).where(audit_head_table.c.id == 1).values(seq=audit_head_table.c.seq + 1)
+    for _ in items:
+        conn.execute(step)
+    head = conn.execute(select(audit_head_table).where(audit_head_table.c.id == 1)).one()
+    prev = head.last_hash
+    first = int(head.seq) - len(items) + 1
+    at = now_iso()
+    rows: list[dict[str, Any]] = []
+    out: list[AuditEntry] = []
+    for k, (action, entity, entity_id, before, after) in enumerate(items):
+        row = {"id": first + k, "at": at, "actor": actor or "unknown", "action": action,
+               "entity": entity, "entity_id": str(entity_id), "before": canonical_json(before),
+               "after": canonical_json(after), "prev_hash": prev}
+        row["hash"] = prev = row_hash(row)
+        rows.append(row)
+        out.append(AuditEntry(**{**row, "before": before, "after": after}))
+    conn.execute(insert(audit_table), rows)
+    conn.execute(update(audit_head_table).where(audit_head_table.c.id == 1).values(last_hash=prev))
+    return out
+
+
 def entries(
     bind: Engine | Connection,
     *,
