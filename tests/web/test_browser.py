@@ -127,13 +127,15 @@ def known_patch(server, page):
         gdf = store.read("DLTB", str(version["version"]), columns=["BSM", "DLBM", "DLMC"])
         store.close()
         gdf = gdf[gdf.geometry.is_valid & ~gdf.geometry.is_empty]
-        row = gdf.iloc[int(shapely.area(gdf.geometry.values).argmax())]
+        pos = int(shapely.area(gdf.geometry.values).argmax())
+        row = gdf.iloc[pos]
         geom, props = row.geometry, {k: row[k] for k in ("BSM", "DLBM", "DLMC")}
+        props["fid"] = int(gdf.index[pos]) + 1  # feature id = row number + 1
     else:
         collection = version["collection"].replace(server["url"], "")
         fc = api_get(server, page, f"{collection}/items?limit=200")
         best = max(fc["features"], key=lambda f: shapely.area(shape(f["geometry"])))
-        geom, props = shape(best["geometry"]), best["properties"]
+        geom, props = shape(best["geometry"]), {**best["properties"], "fid": best["id"]}
     pt = geom.representative_point()
     out = {k: str(v) for k, v in props.items()}
     return {**out, "lon": pt.x, "lat": pt.y, "bounds": geom.bounds}
@@ -299,11 +301,23 @@ def test_identify_patch(page, server, artifacts):
     assert patch["DLBM"] in text and patch["DLMC"] in text, (patch, text)
     assert page.locator("#panel-identify").is_visible()
     assert card.get_attribute("data-dlbm") == patch["DLBM"]
-    # the clicked patch is outlined on the map
-    hl = page.evaluate("() => JSON.stringify(window.__onemap.map.getFilter('ds-DLTB-hl'))")
-    assert patch["BSM"] in hl, hl
+    # the clicked patch is outlined on the map: the highlight layer draws exactly that feature
     wait_map_idle(page)
+    drawn = page.evaluate(
+        "() => window.__onemap.map.queryRenderedFeatures({layers: ['ds-DLTB-hl']}).map(f => f.id)"
+    )
+    assert drawn and set(drawn) == {int(patch["fid"])}, (drawn, patch)
+    # attribute names and code names come from the domain data (QSXZ 30 = 集体土地所有权)
+    qsxz = page.locator("#identify-result .feature-card tr[data-field=QSXZ]").first.inner_text()
+    assert "权属性质" in qsxz and "30 集体土地所有权" in qsxz, qsxz
     shot(page, artifacts, "03-identify")
+
+
+def test_status_bar_follows_zoom(page):
+    for zoom in (11.0, 13.5):
+        page.evaluate("(z) => window.__onemap.map.zoomTo(z, {duration: 0})", zoom)
+        wait_map_idle(page)
+        assert f"缩放 {zoom:.1f}" in page.locator("#map-status").inner_text()
 
 
 def test_compliance_check_of_a_drawn_site(page, server, artifacts):

@@ -182,6 +182,14 @@ function setStatus(text) {
   document.getElementById('map-status').textContent = text;
 }
 
+let pointer = null; // the last mouse position on the map
+
+/** Status bar: the pointer's lon/lat and the zoom (updated on every move and every zoom). */
+function showPosition() {
+  const zoom = `缩放 ${state.map.getZoom().toFixed(1)}`;
+  setStatus(pointer ? `经度 ${pointer.lng.toFixed(5)}，纬度 ${pointer.lat.toFixed(5)}｜${zoom}` : zoom);
+}
+
 async function boot() {
   setStatus('正在加载…');
   try {
@@ -221,7 +229,8 @@ async function boot() {
         const msg = e && e.error && e.error.message;
         if (msg) console.warn('map error:', msg);
       });
-      state.map.on('mousemove', (e) => setStatus(`经度 ${e.lngLat.lng.toFixed(5)}，纬度 ${e.lngLat.lat.toFixed(5)}｜缩放 ${state.map.getZoom().toFixed(1)}`));
+      state.map.on('mousemove', (e) => { pointer = e.lngLat; showPosition(); });
+      state.map.on('zoom', showPosition);
       state.map.on('click', (e) => {
         if (state.clickHandler) state.clickHandler(e);
         else identifyPanel.identifyAt(ctx, e.lngLat, e.point);
@@ -241,7 +250,7 @@ async function boot() {
     for (const mod of Object.values(PANELS)) if (mod.init) mod.init(ctx);
     for (const fn of ctx.onMapReady) fn();
     state.ready = true;
-    setStatus(state.datasets.length ? '就绪' : '工作空间中还没有数据');
+    setStatus(state.datasets.length ? `就绪｜缩放 ${state.map.getZoom().toFixed(1)}` : '工作空间中还没有数据');
     readyResolve(true);
     showTab(state.tab);
   } catch (err) {

@@ -16,7 +16,9 @@ export const CJK_FONTS = '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans S
 // Draw order, bottom to top; datasets not listed go between the land cover and the boundaries.
 const ORDER = ['DLTB', 'CJDCQ', 'YJJBNTTB', 'STBHHX', 'ZRBHD', 'CZKFBJ', 'XZQ'];
 const OVERLAY_PREFIX = 'overlay-';
-const NONE = '\u0000none';
+// The highlight layers filter on the tile feature id (row number + 1, the same id as the OGC API
+// items and /api/identify); tiles carry no BSM. -1 matches nothing.
+const NO_FEATURE = ['==', ['id'], -1];
 
 export function datasetOrder(name) {
   const i = ORDER.indexOf(name);
@@ -134,7 +136,7 @@ export function addDataset(map, ds) {
     source: ids.source,
     'source-layer': ds.name,
     layout: { visibility },
-    filter: ['==', ['to-string', ['get', 'BSM']], NONE],
+    filter: NO_FEATURE,
     paint: { 'line-color': '#00E5FF', 'line-width': 3 },
   }, before);
 }
@@ -164,14 +166,14 @@ export function setOpacity(map, ds, opacity) {
   if (map.getLayer(ids.line)) map.setPaintProperty(ids.line, 'line-opacity', cat ? opacity * 0.8 : opacity);
 }
 
-/** Outline one feature (by BSM) of a dataset; null clears. */
-export function highlight(map, dsName, bsm) {
+/** Outline one feature of a dataset by its feature id (tile id = OGC item id); null clears. */
+export function highlight(map, dsName, fid) {
   const ids = layerIds(dsName);
   for (const l of map.getStyle().layers) {
-    if (/^ds-.+-hl$/.test(l.id)) map.setFilter(l.id, ['==', ['to-string', ['get', 'BSM']], NONE]);
+    if (/^ds-.+-hl$/.test(l.id)) map.setFilter(l.id, NO_FEATURE);
   }
-  if (bsm !== null && bsm !== undefined && map.getLayer(ids.hl)) {
-    map.setFilter(ids.hl, ['==', ['to-string', ['get', 'BSM']], String(bsm)]);
+  if (fid !== null && fid !== undefined && map.getLayer(ids.hl)) {
+    map.setFilter(ids.hl, ['==', ['id'], Number(fid)]);
   }
 }
 
