@@ -25,3 +25,26 @@ def test_field_dictionary_of_unknown_layer_is_empty(client, tokens):
 
 def test_field_dictionary_needs_a_login(client):
     assert client.get("/api/fields/DLTB").status_code == 401
+
+
+SQUARE = [[106.2005, 37.9005], [106.2035, 37.9005], [106.2035, 37.9035],
+          [106.2005, 37.9035], [106.2005, 37.9005]]
+
+
+def test_check_result_carries_the_site_and_its_given_name(client, tokens):
+    site = {"type": "Polygon", "coordinates": [SQUARE]}
+    r = client.post("/api/check", json=site, params={"name": "滨河路地块"},
+                    headers=auth(tokens["viewer"]))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["name"] == "滨河路地块" and body["project_name"] == "滨河路地块"
+    assert body["site_geometry"]["type"] == "Polygon"
+    ring = body["site_geometry"]["coordinates"][0]
+    assert sorted(map(tuple, ring[:-1])) == sorted(map(tuple, SQUARE[:-1]))
+    import io
+
+    import docx
+
+    doc = client.get(body["report"], headers=auth(tokens["viewer"]))
+    report = docx.Document(io.BytesIO(doc.content))
+    assert any("滨河路地块" in p.text for p in report.paragraphs)

@@ -353,6 +353,45 @@ def test_compliance_check_of_a_drawn_site(page, server, artifacts):
         assert fh.read(2) == b"PK"  # DOCX is a zip
 
 
+SITE_KML = """<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2"><Document><Placemark><name>上传地块</name>
+<Polygon><outerBoundaryIs><LinearRing><coordinates>
+106.2050,37.9550,0 106.2090,37.9550,0 106.2090,37.9580,0 106.2050,37.9580,0 106.2050,37.9550,0
+</coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark></Document></kml>
+"""
+
+
+def test_uploaded_site_is_named_drawn_and_zoomed_to(page, artifacts):
+    import io
+    import zipfile
+
+    page.click("#check-clear")
+    page.evaluate("() => window.__onemap.map.jumpTo({center: [105.0, 36.0], zoom: 8})")
+    page.fill("#check-name", "滨河路测试地块")
+    page.locator("#check-file").set_input_files(files=[
+        {"name": "上传地块.kml", "mimeType": "application/vnd.google-earth.kml+xml",
+         "buffer": SITE_KML.encode("utf-8")}])
+    page.click("#check-run")
+    page.locator("#check-site-area").wait_for(timeout=60_000)
+    wait_map_idle(page)
+    shot(page, artifacts, "04b-uploaded-site")
+    assert page.locator("#check-site-name").inner_text() == "滨河路测试地块"
+    drawn = page.evaluate("() => window.__onemap.map.__overlayFeatures")
+    polys = [f for f in drawn if f["geometry"]["type"] == "Polygon"]
+    assert len(polys) == 1, drawn
+    ring = polys[0]["geometry"]["coordinates"][0]
+    xs, ys = [p[0] for p in ring], [p[1] for p in ring]
+    assert (min(xs), min(ys), max(xs), max(ys)) == pytest.approx((106.205, 37.955, 106.209, 37.958))
+    # the map moved to the site: the whole site in view, at a close zoom
+    b = page.evaluate("() => window.__onemap.map.getBounds().toArray()")
+    assert b[0][0] < 106.205 and b[0][1] < 37.955 and b[1][0] > 106.209 and b[1][1] > 37.958, b
+    assert page.evaluate("() => window.__onemap.map.getZoom()") > 13
+    with page.expect_download() as dl:
+        page.click("#check-docx")
+    with zipfile.ZipFile(io.BytesIO(Path(dl.value.path()).read_bytes())) as z:
+        assert "滨河路测试地块" in z.read("word/document.xml").decode("utf-8")
+
+
 def test_change_patches_listed(page, server, artifacts):
     page.click("#tabs button[data-tab=cases]")
     page.select_option("#changes-dataset", "DLTB")  # the two latest versions are preselected

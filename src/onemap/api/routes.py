@@ -409,7 +409,10 @@ async def check(request: Request, user: Analyst, use: Annotated[str | None, Quer
         checker = ctx.checker()
         target = read_site(site) if isinstance(site, str) else site
         flag_list = [f.strip() for f in (flags or "").split(",") if f.strip()]
-        return checker, checker.check(target, use=use, flags=flag_list, name=name)
+        result = checker.check(target, use=use, flags=flag_list, name=name)
+        if name:  # the name the user gave is the project's name in the result and the report
+            result.project_name = name
+        return checker, result
 
     try:
         checker, result = await run_in_threadpool(run)
@@ -420,6 +423,8 @@ async def check(request: Request, user: Analyst, use: Annotated[str | None, Quer
     ctx.keep_check(check_id, result, checker, user.username)
     out = result.to_dict()
     out["id"] = check_id
+    if result.geometry is not None:  # the site as checked (EPSG:4490), for the map to draw
+        out["site_geometry"] = json.loads(shapely.to_geojson(result.geometry))
     out["report"] = f"/api/check/{check_id}/report.docx"
     out["checked_by"] = user.username
     return json.loads(json.dumps(out, default=str))
