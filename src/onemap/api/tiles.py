@@ -33,8 +33,13 @@ def tile(
     """One tile of a layer version; the URL never changes meaning, so it is cached forever."""
     ctx = context(request)
     ctx.version_by_id(version_id)
-    headers = {"Cache-Control": IMMUTABLE, "Vary": "Accept-Encoding"}
-    if "gzip" in request.headers.get("accept-encoding", ""):
+    gz = "gzip" in request.headers.get("accept-encoding", "")
+    headers = {"Cache-Control": IMMUTABLE, "Vary": "Accept-Encoding",
+               "ETag": ctx.tiles.etag(version_id, z, x, y, gzip=gz),
+               "Last-Modified": ctx.tiles.last_modified(version_id)}
+    if headers["ETag"] in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    if gz:
         data = ctx.tiles.tile_gzip(version_id, z, x, y)
         if data:
             headers["Content-Encoding"] = "gzip"
@@ -59,7 +64,7 @@ def tilejson(request: Request, version_id: Annotated[int, Path(ge=1, le=2**62)],
         "minzoom": 0,
         "maxzoom": MAX_ZOOM,
         "vector_layers": [{"id": info.dataset, "description": f"{info.dataset} {info.version}",
-                           "fields": {}}],
+                           "fields": ctx.tiles.fields(info.id)}],
     }
     if box is not None:
         doc["bounds"] = list(box)
