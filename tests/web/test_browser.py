@@ -64,6 +64,25 @@ CANVAS_STATS_JS = """
 """
 
 
+# Cells (by CSS selector) whose text wraps onto more than one line: [text, lines].
+WRAPPED_CELLS_JS = """(sel) => [...document.querySelectorAll(sel)]
+    .filter((td) => td.innerText.trim())
+    .map((td) => {
+        const tops = [];
+        const walk = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+        for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+            const r = document.createRange();
+            r.selectNodeContents(n);
+            for (const x of r.getClientRects()) tops.push(x.top);
+        }
+        tops.sort((a, b) => a - b);
+        let lines = tops.length ? 1 : 0;
+        for (let i = 1; i < tops.length; i++) if (tops[i] - tops[i - 1] > 4) lines++;
+        return [td.innerText, lines];
+    })
+    .filter(([, n]) => n > 1)"""
+
+
 def shot(page, artifacts, name):
     page.screenshot(path=str(artifacts / f"{name}.png"))
 
@@ -346,6 +365,9 @@ def test_compliance_check_of_a_drawn_site(page, server, artifacts):
     assert "平方米" in area_cell.inner_text()
     assert got == pytest.approx(expected, rel=0.02), (got, expected)
     assert page.locator("#check-docx").is_visible()
+    # the rules table is readable: each verdict (结论) on one line
+    assert page.locator("#check-rules tbody tr").count() > 0
+    assert page.evaluate(WRAPPED_CELLS_JS, "#check-rules tbody td:nth-child(2)") == []
     with page.expect_download() as dl:
         page.click("#check-docx")
     path = dl.value.path()
@@ -407,6 +429,28 @@ def test_change_patches_listed(page, server, artifacts):
         assert page.locator("#changes-table tr.new-construction").count() == len(BUILT_ON)
 
 
+def test_change_markers_only_in_their_panel(page, artifacts):
+    def shown():
+        return page.evaluate(
+            "() => window.__onemap.map.getLayoutProperty('overlay-point', 'visibility')")
+
+    assert shown() == "visible"
+    page.click("#tabs button[data-tab=layers]")
+    assert shown() == "none"
+    wait_map_idle(page)
+    shot(page, artifacts, "05b-layers-without-markers")
+    page.click("#tabs button[data-tab=cases]")
+    assert shown() == "visible"
+    # exported from here, the map's legend names the markers
+    page.click("#tabs button[data-tab=export]")
+    assert shown() == "visible"
+    assert page.evaluate("() => window.__onemap.exportLegend()")[0] == "变化图斑位置"
+    page.click("#tabs button[data-tab=identify]")
+    assert shown() == "none"
+    page.click("#tabs button[data-tab=export]")
+    assert "变化图斑位置" not in page.evaluate("() => window.__onemap.exportLegend()")
+
+
 def test_case_moves_one_step(page, server, artifacts):
     if not server["external"]:
         # the five patches built on between the versions, none approved: five suspected cases
@@ -432,7 +476,7 @@ def test_case_moves_one_step(page, server, artifacts):
     btn.click()
     form = page.locator("#case-action-form .action-form")
     form.wait_for()
-    for inp in form.locator("input:not([type=file])").all():
+    for inp in form.locator(".form-grid").first.locator("input:not([type=file])").all():
         if not inp.input_value():
             inp.fill("2026-11-29" if inp.get_attribute("type") == "date" else "网页测试")
     extra = form.locator("#case-field-extra")
@@ -454,6 +498,41 @@ def test_case_moves_one_step(page, server, artifacts):
     assert after["state"] != before["state"], (action, before, after)
     row_state = page.locator(f"#cases-table tr[data-case='{case_id}'] .case-state")
     assert row_state.get_attribute("data-state") == after["state"]
+
+
+def test_evidence_photo_without_exif_sends_position_and_time(page, server, artifacts):
+    """A photo without EXIF GPS/time is accepted with the position and time typed in."""
+    import io
+
+    from PIL import Image
+
+    buttons = page.locator("button.case-action[data-action=evidence]").all()
+    assert buttons, "没有可核查举证的案件"
+    btn = buttons[-1]
+    case_id = btn.get_attribute("data-case")
+    before = case_by_id(server, page, case_id)
+    btn.click()
+    form = page.locator("#case-action-form .action-form")
+    form.wait_for()
+    page.fill("#case-field-notes", "现场核查，照片无定位")
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (90, 120, 160)).save(buf, "JPEG")  # no EXIF at all
+    page.locator("#case-field-photos").set_input_files(
+        files=[{"name": "无定位照片.jpg", "mimeType": "image/jpeg", "buffer": buf.getvalue()}])
+    page.fill("#case-photo-lon", "106.2031")
+    page.fill("#case-photo-lat", "37.9527")
+    page.fill("#case-photo-time", "2026-11-29T10:30")
+    page.click("#case-action-submit")
+    page.wait_for_function(
+        "(id) => { const c = document.querySelector(`#cases-table tr[data-case='${id}'] .case-state`);"
+        " return (c && c.dataset.state === 'evidenced')"
+        " || document.querySelector('#case-action-error .msg'); }", arg=case_id)
+    shot(page, artifacts, "06b-photo-without-exif")
+    assert page.locator("#case-action-error .msg").count() == 0, form.inner_text()
+    after = case_by_id(server, page, case_id)
+    assert before["state"] == "issued" and after["state"] == "evidenced", after
+    detail = json.dumps(api_get(server, page, f"/api/cases/{case_id}"), ensure_ascii=False)
+    assert "106.2031" in detail and "37.9527" in detail, detail
 
 
 def moves_state(server, page, button) -> bool:
@@ -517,6 +596,20 @@ def test_dashboard_renders(page, artifacts):
         timeout=60_000,
     )
     shot(page, artifacts, "08-dashboard")
+    # numbers and statuses of the indicator table stay on one line
+    assert page.locator("#assess-table tbody tr").count() > 0
+    cols = ", ".join(f"#assess-table tbody td:nth-child({i})" for i in (2, 3, 4, 5))
+    assert page.evaluate(WRAPPED_CELLS_JS, cols) == []
+    # the dashboard scrolls with the mouse wheel down to its last section
+    box = page.locator("#sidebar").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 200)
+    for _ in range(40):
+        page.mouse.wheel(0, 600)
+        page.wait_for_timeout(30)
+    page.wait_for_timeout(200)
+    bottom = page.evaluate("() => document.getElementById('stats-result').getBoundingClientRect().bottom")
+    assert bottom <= page.viewport_size["height"] + 1, bottom
+    shot(page, artifacts, "08b-dashboard-scrolled")
     # the land-use summary exists already: its two charts are drawn
     stats_text = page.locator("#stats-result").inner_text()
     assert page.locator("#chart-stats-pie canvas").count() == 1, stats_text

@@ -2,7 +2,7 @@
 
 import './style.css';
 import { api, ApiError, getToken, onUnauthorized, setToken } from './api.js';
-import { addDataset, createMap, datasetOrder, ensureOverlay } from './mapview.js';
+import { addDataset, createMap, datasetOrder, ensureOverlay, overlayForPanel } from './mapview.js';
 import { toast } from './ui.js';
 import * as layersPanel from './panels/layers.js';
 import * as identifyPanel from './panels/identify.js';
@@ -51,6 +51,7 @@ function showTab(name) {
   state.tab = name;
   for (const b of document.querySelectorAll('#tabs button')) b.classList.toggle('active', b.dataset.tab === name);
   for (const p of document.querySelectorAll('.panel')) p.classList.toggle('active', p.id === `panel-${name}`);
+  overlayForPanel(state.map, name);
   const mod = PANELS[name];
   if (mod && mod.onShow) mod.onShow(ctx);
 }

@@ -222,10 +222,41 @@ export function ensureOverlay(map) {
   map.addLayer({ id: `${OVERLAY_PREFIX}point`, type: 'circle', source: 'overlay', filter: ['==', ['geometry-type'], 'Point'], paint: { 'circle-radius': 4, 'circle-color': '#FFFFFF', 'circle-stroke-color': '#FF3B30', 'circle-stroke-width': 2 } });
 }
 
-export function setOverlay(map, features) {
+const OVERLAY_LAYERS = [`${OVERLAY_PREFIX}fill`, `${OVERLAY_PREFIX}line`, `${OVERLAY_PREFIX}point`];
+
+/**
+ * Show features in the overlay (drawn site, check result, change markers). ``owner`` is the panel
+ * (tab) they belong to: the overlay shows while that panel is open (and in the export of the map,
+ * with ``legend`` as its legend entry), and is hidden in the other panels.
+ */
+export function setOverlay(map, features, { owner = null, legend = null } = {}) {
   ensureOverlay(map);
   map.__overlayFeatures = features;
+  map.__overlayOwner = owner;
+  map.__overlayLegend = legend;
   map.getSource('overlay').setData({ type: 'FeatureCollection', features });
+  setOverlayVisible(map, true);
+}
+
+function setOverlayVisible(map, visible) {
+  for (const id of OVERLAY_LAYERS) {
+    if (map.getLayer(id)) map.setLayoutProperty(id, 'visibility', visible ? 'visible' : 'none');
+  }
+}
+
+/** On opening a panel: the overlay shows only in its own panel (the export panel keeps it as is). */
+export function overlayForPanel(map, tab) {
+  if (!map || !map.getSource('overlay') || tab === 'export') return;
+  setOverlayVisible(map, !map.__overlayOwner || map.__overlayOwner === tab);
+}
+
+/** The overlay's legend entry when it is on the map: {fill, line, text}, else null. */
+export function overlayLegend(map) {
+  const feats = map.__overlayFeatures || [];
+  const id = `${OVERLAY_PREFIX}line`;
+  if (!feats.length || !map.__overlayLegend || !map.getLayer(id)) return null;
+  if (map.getLayoutProperty(id, 'visibility') === 'none') return null;
+  return { fill: '#FFFFFF', line: '#FF3B30', text: map.__overlayLegend };
 }
 
 /** [[minx,miny],[maxx,maxy]] of GeoJSON geometries. */

@@ -33,7 +33,7 @@ function showDrawing(ctx) {
   if (pts.length >= 3) feats.unshift(siteFeature(pts));
   else if (pts.length === 2) feats.unshift({ type: 'Feature', properties: {}, geometry: { type: 'LineString', coordinates: pts } });
   if (!drawing && site) feats.unshift(site);
-  setOverlay(ctx.map, feats);
+  setOverlay(ctx.map, feats, { owner: 'check', legend: '审查地块' });
 }
 
 function setHint(text) {
@@ -142,7 +142,7 @@ function renderResult(ctx, res) {
     sections.push(h('h4', {}, '规则审查'), h('table', { class: 'data rules', id: 'check-rules' },
       h('thead', {}, h('tr', {}, ['规则', '结论', '理由', '依据'].map((t) => h('th', {}, t)))),
       h('tbody', {}, res.rules.map((r) => h('tr', { 'data-rule': r.id },
-        h('td', {}, r.rule || r.id), h('td', { class: verdictClass(r.verdict) }, r.verdict),
+        h('td', {}, r.rule || r.id), h('td', { class: `verdict ${verdictClass(r.verdict)}` }, r.verdict),
         h('td', {}, r.reason || ''), h('td', { class: 'note' }, r.basis || ''))))));
   }
   if (Array.isArray(res.classes) && res.classes.length) {
@@ -188,7 +188,7 @@ function renderResult(ctx, res) {
   const geom = res.site_geometry;
   const feats = geom ? [{ type: 'Feature', properties: { name: res.name || '' }, geometry: geom }] : (site ? [site] : []);
   if (feats.length) {
-    setOverlay(ctx.map, feats);
+    setOverlay(ctx.map, feats, { owner: 'check', legend: `审查地块${res.name ? `：${res.name}` : ''}` });
     const b = geojsonBounds(feats);
     if (b) ctx.map.fitBounds(b, { padding: 80, maxZoom: 17, duration: 0 });
   }
