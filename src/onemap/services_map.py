@@ -1,10 +1,26 @@
-"""Use cases of the web map: the field dictionary of a layer (Chinese names and code lists)."""
+"""Use cases of the web map: the field dictionary of a layer, and the search box."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import geopandas as gpd
+
+from onemap.analysis.search import bbox_of, find_features, parse_gauss_kruger, parse_lonlat
 from onemap.domain.layers import UnknownNameError, codelist, codelist_title, layer_schema
+from onemap.monitor.service import list_cases
+from onemap.store.base import Store, VersionInfo
+
+#: What the search box looks in: dataset → (kind, fields matched whole, fields matched in part,
+#: title fields). Place names come from XZQ and CJDCQ (standards.md §3.2 field names); patches
+#: by their 标识码 BSM or 图斑编号 TBBH.
+SEARCH_LAYERS: dict[str, tuple[str, list[str], list[str], list[str]]] = {
+    "XZQ": ("place", ["XZQDM"], ["XZQMC"], ["XZQMC", "XZQDM"]),
+    "CJDCQ": ("place", ["ZLDWDM"], ["ZLDWMC"], ["ZLDWMC", "ZLDWDM"]),
+    "DLTB": ("patch", ["BSM", "TBBH"], [], ["DLMC", "BSM", "TBBH"]),
+}
+KIND_TITLES = {"place": "地名", "patch": "图斑", "case": "案件", "coordinate": "坐标"}
 
 
 def field_dictionary(dataset: str) -> dict[str, Any]:
@@ -36,3 +52,90 @@ def field_dictionary(dataset: str) -> dict[str, Any]:
             item["codes"] = codelist(spec.codelist)
         fields[spec.name] = item
     return {"dataset": schema.name, "title": schema.title, "fields": fields}
+
+
+def _title(row: Any, fields: list[str]) -> str:
+    values = [str(row[f]) for f in fields if f in row and row[f] is not None and str(row[f]) != ""]
+    return " ".join(dict.fromkeys(values))
+
+
+def search(store: Store, text: str, *, limit: int = 20, county: str | None = None,
+           loader: Callable[[VersionInfo], gpd.GeoDataFrame] | None = None) -> dict[str, Any]:
+    """What the map's search box finds for ``text`` (``GET /api/search?q=…``).
+
+    Parameters
+    ----------
+    store : Store
+        The workspace.
+    text : str
+        Coordinates (lon/lat in degrees or 度分秒, Gauss-Krüger X/Y with or without the
+        zone prefix), a place name or code (XZQ, CJDCQ), a patch BSM/TBBH, or a case number.
+    limit : int
+        At most this many results.
+    county : str, optional
+        The user's county: cases of other counties are not listed.
+    loader : callable, optional
+        ``loader(info) -> GeoDataFrame`` of a version (the API passes its cache); by
+        default ``store.read``.
+
+    Returns
+    -------
+    dict
+        ``{"query", "results": [{"kind", "kind_title", "id", "title", "bbox", ...}]}``; a
+        feature hit also has ``dataset``, ``collection`` and ``fid`` (its feature id, the
+        one tiles and the OGC API carry), a coordinate hit ``lon``/``lat``.
+    """
+    q = (text or "").strip()
+    results: list[dict[str, Any]] = []
+    if not q:
+        return {"query": q, "results": results}
+    have = {d.name: d for d in store.datasets() if d.versions}
+    centre = _centre_lon(store, have, loader)
+    point = parse_lonlat(q) or parse_gauss_kruger(q, default_lon=centre)
+    if point is not None:
+        lon, lat = round(point.lon, 7), round(point.lat, 7)
+        results.append({"kind": "coordinate", "id": f"{lon},{lat}", "title": point.title,
+                        "bbox": [lon, lat, lon, lat], "lon": lon, "lat": lat, "crs": point.crs})
+    for name, (kind, whole, part, titles) in SEARCH_LAYERS.items():
+        if name not in have or len(results) >= limit:
+            continue
+        info = have[name].versions[-1]
+        gdf = loader(info) if loader is not None else store.read(name, info.version)
+        rows = find_features(gdf, whole + part, q, exact=not part, limit=limit - len(results))
+        for pos, box in zip(rows.tolist(), bbox_of(gdf, rows), strict=True):
+            row = gdf.iloc[pos]
+            results.append({"kind": kind, "id": f"{info.layer}/{pos + 1}",
+                            "title": _title(row, titles) or f"{name} {pos + 1}", "bbox": box,
+                            "dataset": name, "collection": info.layer, "fid": pos + 1})
+    if len(results) < limit:
+        needle = q.casefold()
+        for case in list_cases(store)["cases"]:
+            if county and str(case.get("county") or "") != county:
+                continue
+            if needle not in str(case.get("case_no") or "").casefold() and needle != str(
+                    case.get("tbbh") or "").casefold():
+                continue
+            lon, lat = case.get("lon"), case.get("lat")
+            if lon is None or lat is None:
+                continue
+            state = case.get("state_title") or case.get("state")
+            results.append({"kind": "case", "id": str(case["id"]),
+                            "title": f"{case.get('case_no') or case['id']}（{state}）",
+                            "bbox": [lon, lat, lon, lat], "lon": lon, "lat": lat})
+            if len(results) >= limit:
+                break
+    for r in results:
+        r["kind_title"] = KIND_TITLES[r["kind"]]
+    return {"query": q, "results": results[:limit]}
+
+
+def _centre_lon(store: Store, have: dict[str, Any],
+                loader: Callable[[VersionInfo], gpd.GeoDataFrame] | None) -> float | None:
+    """Longitude of the workspace's centre (for Gauss-Krüger eastings without a zone)."""
+    for name in ("XZQ", "DLTB"):
+        if name in have:
+            info = have[name].versions[-1]
+            gdf = loader(info) if loader is not None else store.read(name, info.version)
+            b = gdf.total_bounds
+            return float((b[0] + b[2]) / 2)
+    return None

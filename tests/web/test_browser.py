@@ -339,6 +339,63 @@ def test_status_bar_follows_zoom(page):
         assert f"缩放 {zoom:.1f}" in page.locator("#map-status").inner_text()
 
 
+def search_for(page, text):
+    page.fill("#search-input", text)
+    page.press("#search-input", "Enter")
+    page.wait_for_function(
+        "document.querySelector('#search-results .search-hit')"
+        " || document.querySelector('#search-results .msg:not(.info)')"
+        " || /没有找到/.test(document.getElementById('search-results').innerText)")
+    return page.locator("#search-results .search-hit")
+
+
+def view_contains(page, bbox):
+    b = page.evaluate("() => window.__onemap.map.getBounds().toArray()")
+    return b[0][0] <= bbox[0] and b[0][1] <= bbox[1] and b[1][0] >= bbox[2] and b[1][1] >= bbox[3]
+
+
+def test_search_place_flies_to_and_outlines_it(page, server, artifacts):
+    page.evaluate("() => window.__onemap.map.jumpTo({center: [105.0, 36.0], zoom: 7})")
+    hits = search_for(page, "同心")
+    assert hits.count() == 1, page.locator("#search-results").inner_text()
+    assert hits.first.get_attribute("data-kind") == "place"
+    assert "同心县" in hits.first.inner_text()
+    hits.first.click()
+    page.wait_for_function(
+        "() => window.__onemap.map.queryRenderedFeatures({layers: ['search-hit-line']}).length > 0")
+    wait_map_idle(page)
+    shot(page, artifacts, "10-search-place")
+    # 同心县 in the test workspace: the east half of the 8 × 8 grid
+    assert view_contains(page, (106.208, 37.95, 106.216, 37.966))
+
+
+def test_search_patch_by_bsm_and_by_coordinates(page, server, artifacts):
+    patch = known_patch(server, page)
+    hits = search_for(page, patch["BSM"])
+    assert hits.count() == 1 and hits.first.get_attribute("data-kind") == "patch"
+    hits.first.click()
+    page.wait_for_function(
+        "() => window.__onemap.map.queryRenderedFeatures({layers: ['search-hit-line']}).length > 0")
+    wait_map_idle(page)
+    assert view_contains(page, patch["bounds"])
+    shot(page, artifacts, "11-search-patch")
+    # 106°12′18″ E, 37°57′18″ N typed latitude first; and as Gauss-Krüger X/Y without zone prefix
+    for text in ("37°57′18″ 106°12′18″", "4202963.922, 605731.763"):
+        hits = search_for(page, text)
+        assert hits.first.get_attribute("data-kind") == "coordinate", text
+        hits.first.click()
+        page.wait_for_function("() => !window.__onemap.map.isMoving()")
+        wait_map_idle(page)
+        c = page.evaluate("() => window.__onemap.map.getCenter().toArray()")
+        want = (106.205, 37.955) if "°" in text else (106.203, 37.953)
+        assert c == pytest.approx(want, abs=1e-6), (text, c)
+        assert page.locator(".search-marker").count() == 1
+    shot(page, artifacts, "12-search-coordinate")
+    page.press("#search-input", "Escape")
+    assert page.locator("#search-results").is_hidden()
+    fit(page, patch["bounds"], padding=120)  # back where the session continues
+
+
 def test_compliance_check_of_a_drawn_site(page, server, artifacts):
     patch = known_patch(server, page)
     page.click("#tabs button[data-tab=check]")

@@ -11,6 +11,7 @@ import * as checkPanel from './panels/check.js';
 import * as casesPanel from './panels/cases.js';
 import * as dashboardPanel from './panels/dashboard.js';
 import * as exportPanel from './panels/export.js';
+import * as searchBox from './search.js';
 
 const PANELS = {
   layers: layersPanel,
@@ -249,6 +250,7 @@ async function boot() {
     for (const ds of [...state.datasets].reverse()) addDataset(state.map, ds);
     ensureOverlay(state.map);
     for (const mod of Object.values(PANELS)) if (mod.init) mod.init(ctx);
+    searchBox.init(ctx);
     for (const fn of ctx.onMapReady) fn();
     state.ready = true;
     setStatus(state.datasets.length ? `就绪｜缩放 ${state.map.getZoom().toFixed(1)}` : '工作空间中还没有数据');

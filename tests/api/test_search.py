@@ -1,0 +1,66 @@
+"""GET /api/search: place names, patches, typed coordinates (the workspace of conftest.py)."""
+
+from __future__ import annotations
+
+import pyproj
+import pytest
+
+from onemap.analysis.search import parse_gauss_kruger, parse_lonlat
+
+from ._api_support import auth
+
+
+def _search(client, tokens, q, user="viewer"):
+    r = client.get("/api/search", params={"q": q}, headers=auth(tokens[user]))
+    assert r.status_code == 200, r.text
+    return r.json()["results"]
+
+
+def test_place_by_name_and_code(client, tokens):
+    hits = _search(client, tokens, "同心")
+    assert [(h["kind"], h["title"], h["dataset"], h["fid"]) for h in hits] == [
+        ("place", "同心县 640324", "XZQ", 2)]
+    assert hits[0]["bbox"] == [106.206, 37.9, 106.212, 37.912]
+    assert hits[0]["kind_title"] == "地名"
+    assert _search(client, tokens, "640302")[0]["title"] == "利通区 640302"
+
+
+def test_patch_by_bsm_is_exact(client, tokens):
+    # make_dltb: BSM 64030{i:02d}{j:02d}, patch (i=1, j=2) is row 8 → feature id 9
+    hits = _search(client, tokens, "640300102")
+    assert [(h["kind"], h["fid"], h["collection"]) for h in hits] == [("patch", 9, "DLTB_2024")]
+    assert hits[0]["bbox"] == pytest.approx([106.204, 37.902, 106.206, 37.904])
+    assert _search(client, tokens, "64030010") == []  # part of a code is no hit
+
+
+def test_coordinates_all_forms(client, tokens):
+    lonlat = {"106.203 37.905": (106.203, 37.905), "37.905，106.203": (106.203, 37.905),
+              "106°12′10.8″ 37°54′18″": (106.203, 37.905), "106度12分10.8秒, 37度54分18秒":
+              (106.203, 37.905)}
+    for text, want in lonlat.items():
+        hits = _search(client, tokens, text)
+        assert hits[0]["kind"] == "coordinate", text
+        assert (hits[0]["lon"], hits[0]["lat"]) == pytest.approx(want, abs=1e-7), text
+    # Gauss-Krüger: zone 35 (central meridian 105°E), with and without the zone prefix
+    east, north = pyproj.Transformer.from_crs(4490, 4544, always_xy=True).transform(106.203, 37.905)
+    for text in (f"{north:.3f} {east:.3f}", f"{east + 35_000_000:.3f},{north:.3f}"):
+        hit = _search(client, tokens, text)[0]
+        assert hit["kind"] == "coordinate" and hit["bbox"][0] == hit["bbox"][2]
+        assert (hit["lon"], hit["lat"]) == pytest.approx((106.203, 37.905), abs=1e-6), text
+
+
+def test_nothing_found_and_bad_query(client, tokens):
+    assert _search(client, tokens, "不存在的地名") == []
+    r = client.get("/api/search", params={"q": ""}, headers=auth(tokens["viewer"]))
+    assert r.status_code in (400, 422)
+    assert client.get("/api/search", params={"q": "同心"}).status_code == 401
+
+
+def test_parsers_reject_what_is_not_a_point():
+    assert parse_lonlat("106.2") is None
+    assert parse_lonlat("10 20") is None  # not in China
+    assert parse_lonlat("106°75′00″ 37°00′00″") is None  # 75 minutes
+    assert parse_gauss_kruger("4202963.9 605731.7") is None  # no zone prefix, no default zone
+    assert parse_gauss_kruger("4202963.9 99605731.7") is None  # no zone 99
+    p = parse_gauss_kruger("605731.763 4202963.922", default_lon=106.2)  # Y X order
+    assert p is not None and p.crs == "EPSG:4544"
