@@ -6,9 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 import geopandas as gpd
+from shapely.geometry import LineString, shape
 
 from onemap.analysis.search import bbox_of, find_features, parse_gauss_kruger, parse_lonlat
+from onemap.control.linear import geodesic_length
 from onemap.domain.layers import UnknownNameError, codelist, codelist_title, layer_schema
+from onemap.errors import InputError
+from onemap.geo.area import ellipsoidal_area, to_hectare, to_mu
 from onemap.monitor.service import list_cases
 from onemap.store.base import Store, VersionInfo
 
@@ -139,3 +143,46 @@ def _centre_lon(store: Store, have: dict[str, Any],
             b = gdf.total_bounds
             return float((b[0] + b[2]) / 2)
     return None
+
+
+def measure(geometry: Any) -> dict[str, Any]:
+    """Length and area of a drawn line or polygon (lon/lat, EPSG:4490), as the statistics do.
+
+    Parameters
+    ----------
+    geometry : dict
+        A GeoJSON ``LineString`` or ``Polygon`` (or a Feature holding one).
+
+    Returns
+    -------
+    dict
+        ``type``, ``length_m`` (geodesic, CGCS2000 ellipsoid; a polygon's perimeter) and, for
+        a polygon, ``area_m2`` (the official ellipsoidal area, :func:`onemap.geo.area.
+        ellipsoidal_area`), ``area_ha`` and ``area_mu``; m² and m to 2 decimals, 公顷 to 4.
+
+    Raises
+    ------
+    onemap.errors.InputError
+        Not a line or polygon, coordinates outside lon/lat, a self-intersecting polygon.
+    """
+    if isinstance(geometry, dict) and geometry.get("type") == "Feature":
+        geometry = geometry.get("geometry")
+    if not isinstance(geometry, dict) or geometry.get("type") not in ("LineString", "Polygon"):
+        raise InputError("测量对象应为 GeoJSON 线（LineString）或面（Polygon）")
+    try:
+        geom = shape(geometry)
+    except Exception as exc:  # noqa: BLE001 - any malformed GeoJSON is the caller's error
+        raise InputError(f"无法读取测量图形：{exc}") from exc
+    if geom.is_empty:
+        raise InputError("测量图形没有坐标")
+    x0, y0, x1, y1 = geom.bounds
+    if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
+        raise InputError(f"测量坐标应为经纬度（度）：范围 {x0}, {y0}, {x1}, {y1}")
+    if geom.geom_type == "LineString":
+        return {"type": "LineString", "length_m": round(geodesic_length(geom), 2)}
+    if not geom.is_valid:
+        raise InputError("测量的面自相交，请按顺序点击各拐点")
+    area = float(ellipsoidal_area([geom])[0])
+    return {"type": "Polygon", "length_m": round(geodesic_length(LineString(geom.exterior.coords)), 2),
+            "area_m2": round(area, 2), "area_ha": round(float(to_hectare(area)), 4),
+            "area_mu": round(float(to_mu(area)), 2)}

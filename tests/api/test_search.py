@@ -64,3 +64,29 @@ def test_parsers_reject_what_is_not_a_point():
     assert parse_gauss_kruger("4202963.9 99605731.7") is None  # no zone 99
     p = parse_gauss_kruger("605731.763 4202963.922", default_lon=106.2)  # Y X order
     assert p is not None and p.crs == "EPSG:4544"
+
+
+def test_measure_uses_the_official_area(client, tokens):
+    import shapely
+
+    from onemap.geo.area import ellipsoidal_area
+
+    ring = [[106.2, 37.9], [106.21, 37.9], [106.21, 37.91], [106.2, 37.91], [106.2, 37.9]]
+    r = client.post("/api/measure", json={"type": "Polygon", "coordinates": [ring]},
+                    headers=auth(tokens["viewer"]))
+    assert r.status_code == 200, r.text
+    got = r.json()
+    area = float(ellipsoidal_area([shapely.Polygon(ring)])[0])
+    assert got["area_m2"] == round(area, 2)
+    assert got["area_ha"] == round(area / 10_000, 4) and got["area_mu"] == round(area * 0.0015, 2)
+    line = client.post("/api/measure", json={"type": "LineString",
+                                             "coordinates": [[106.0, 38.0], [106.0, 38.01]]},
+                       headers=auth(tokens["viewer"])).json()
+    assert line == {"type": "LineString", "length_m": 1109.97}
+    bad = client.post("/api/measure", json={"type": "Point", "coordinates": [106, 38]},
+                      headers=auth(tokens["viewer"]))
+    assert bad.status_code == 400 and "线" in bad.json()["message"]
+    bow = [[106.2, 37.9], [106.21, 37.91], [106.21, 37.9], [106.2, 37.91], [106.2, 37.9]]
+    bad = client.post("/api/measure", json={"type": "Polygon", "coordinates": [bow]},
+                      headers=auth(tokens["viewer"]))
+    assert bad.status_code == 400 and "自相交" in bad.json()["message"]

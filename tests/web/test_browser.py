@@ -396,6 +396,47 @@ def test_search_patch_by_bsm_and_by_coordinates(page, server, artifacts):
     fit(page, patch["bounds"], padding=120)  # back where the session continues
 
 
+def test_measure_area_and_distance_with_the_statistics_formula(page, server, artifacts):
+    import shapely
+
+    from onemap.control.linear import geodesic_length
+    from onemap.geo.area import ellipsoidal_area
+
+    patch = known_patch(server, page)
+    cx, cy = canvas_xy(page, patch["lon"], patch["lat"])
+    page.click("#measure-area-tool")
+    for dx, dy in [(-60, -40), (70, -45), (50, 55), (-65, 35)]:
+        page.mouse.click(cx + dx, cy + dy)
+        page.wait_for_timeout(350)  # not a double click
+    page.wait_for_function("() => window.__onemap.measure.result"
+                           " && window.__onemap.measure.result.type === 'Polygon'"
+                           " && window.__onemap.measure.points.length === 4")
+    pts = page.evaluate("() => window.__onemap.measure.points")
+    area = float(ellipsoidal_area([shapely.Polygon(pts)])[0])
+    cell = page.locator("#measure-area")
+    assert float(cell.get_attribute("data-area-m2")) == pytest.approx(area, abs=0.005)
+    assert float(cell.get_attribute("data-area-ha")) == pytest.approx(area / 10_000, abs=5e-5)
+    assert float(cell.get_attribute("data-area-mu")) == pytest.approx(area * 15 / 10_000, abs=0.005)
+    assert "平方米" in cell.inner_text() and "公顷" in cell.inner_text() and "亩" in cell.inner_text()
+    wait_map_idle(page)
+    shot(page, artifacts, "13-measure-area")
+    page.click("#measure-line-tool")
+    for dx, dy in [(-80, 0), (0, 60), (90, 10)]:
+        page.mouse.click(cx + dx, cy + dy)
+        page.wait_for_timeout(350)
+    page.wait_for_function("() => window.__onemap.measure.result"
+                           " && window.__onemap.measure.result.type === 'LineString'"
+                           " && window.__onemap.measure.points.length === 3")
+    pts = page.evaluate("() => window.__onemap.measure.points")
+    length = geodesic_length(shapely.LineString(pts))
+    got = float(page.locator("#measure-length").get_attribute("data-length-m"))
+    assert got == pytest.approx(length, abs=0.005)
+    shot(page, artifacts, "14-measure-distance")
+    page.click("#measure-clear")
+    assert page.locator("#measure-result").is_hidden()
+    assert page.evaluate("() => window.__onemap.state.clickHandler") is None
+
+
 def test_compliance_check_of_a_drawn_site(page, server, artifacts):
     patch = known_patch(server, page)
     page.click("#tabs button[data-tab=check]")

@@ -1,4 +1,4 @@
-"""Map helpers of the web UI under ``/api``: the field dictionary of a layer, and search."""
+"""Map helpers of the web UI under ``/api``: field dictionary, search, measure."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from onemap.api.auth import Reader, context
-from onemap.services_map import field_dictionary, search
+from onemap.errors import InputError
+from onemap.services_map import field_dictionary, measure, search
 
 router = APIRouter()
 
@@ -26,3 +27,15 @@ def search_route(request: Request, user: Reader,
     ctx = context(request)
     return search(ctx.store, q, limit=limit, county=user.county or None,
                   loader=ctx.versions.frame)
+
+
+@router.post("/measure", tags=["目录"], summary="量算（椭球面积与大地线长度）",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": {"type": "object"}}}}})
+async def measure_route(request: Request, _u: Reader) -> dict[str, Any]:
+    """Length and area of a GeoJSON line or polygon, with the statistics' formula."""
+    try:
+        doc = await request.json()
+    except ValueError as exc:
+        raise InputError("请求体不是有效的 JSON（应为 GeoJSON 线或面）") from exc
+    return measure(doc)

@@ -12,6 +12,7 @@ import * as casesPanel from './panels/cases.js';
 import * as dashboardPanel from './panels/dashboard.js';
 import * as exportPanel from './panels/export.js';
 import * as searchBox from './search.js';
+import * as measureTool from './measure.js';
 
 const PANELS = {
   layers: layersPanel,
@@ -251,6 +252,7 @@ async function boot() {
     ensureOverlay(state.map);
     for (const mod of Object.values(PANELS)) if (mod.init) mod.init(ctx);
     searchBox.init(ctx);
+    measureTool.init(ctx);
     for (const fn of ctx.onMapReady) fn();
     state.ready = true;
     setStatus(state.datasets.length ? `就绪｜缩放 ${state.map.getZoom().toFixed(1)}` : '工作空间中还没有数据');
