@@ -286,11 +286,12 @@ def test_check_geojson_and_report(client, tokens):
     doc = client.get(body["report"], headers=auth(tokens["viewer"]))
     assert doc.status_code == 200
     report = docx.Document(io.BytesIO(doc.content))
-    assert report.paragraphs[0].text == "建设项目用地合规性审查报告"
-    assert report.paragraphs[1].text.startswith("测试地块")
+    # the 预审意见 layout of issue #23: 文号 line, then the title
+    assert report.paragraphs[1].text == "建设项目用地预审意见"
     rows = {tuple(c.text for c in row.cells[:4]) for t in report.tables for row in t.rows}
-    for c in body["classes"]:  # every land class of the result is in the report's table
-        assert (c["dlbm"], c["dlmc"], c["group"], f"{c['area_m2']:.2f}") in rows
+    for c in body["classes"]:  # every land class of the result is in the report's table (公顷)
+        assert (f"{c['dlmc']}（{c['dlbm']}）", c["group"], str(c["patches"]),
+                f"{c['area_m2'] / 10_000:.2f}") in rows
     bad = client.post("/api/check", json={"type": "Point", "coordinates": [1, 2]},
                       headers=auth(tokens["viewer"]))
     assert bad.status_code == 400 and _is_chinese(bad.json()["message"])
