@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import tempfile
+import zipfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -14,6 +17,7 @@ from onemap.domain.layers import UnknownNameError, codelist, codelist_title, lay
 from onemap.errors import InputError
 from onemap.geo.area import ellipsoidal_area, to_hectare, to_mu
 from onemap.monitor.service import list_cases
+from onemap.reports.xlsx import write_workbook
 from onemap.store.base import Store, VersionInfo
 
 #: What the search box looks in: dataset → (kind, fields matched whole, fields matched in part,
@@ -186,3 +190,84 @@ def measure(geometry: Any) -> dict[str, Any]:
     return {"type": "Polygon", "length_m": round(geodesic_length(LineString(geom.exterior.coords)), 2),
             "area_m2": round(area, 2), "area_ha": round(float(to_hectare(area)), 4),
             "area_mu": round(float(to_mu(area)), 2)}
+
+
+#: Export formats of the attribute table: format → (file suffix, media type).
+EXPORT_FORMATS = {
+    "xlsx": (".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "gpkg": (".gpkg", "application/geopackage+sqlite3"),
+    "shp": (".zip", "application/zip"),
+}
+#: Shapefile attribute encodings offered (GBK for older desktop tools, UTF-8 otherwise).
+SHAPEFILE_ENCODINGS = ("GBK", "UTF-8")
+
+
+def export_features(gdf: gpd.GeoDataFrame, ids: list[int], fmt: str, *, name: str,
+                    encoding: str = "UTF-8", dataset: str | None = None) -> tuple[bytes, str, str]:
+    """The selected features of a layer version as a file (the attribute table's export).
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        The version (EPSG:4490).
+    ids : list of int
+        Feature ids (row number + 1), as in tiles, OGC items and search results.
+    fmt : {"xlsx", "gpkg", "shp"}
+        XLSX (attributes with the ellipsoidal area in m², 公顷, 亩 and Chinese headers),
+        GeoPackage, or a zipped Shapefile.
+    name : str
+        Layer / file name (e.g. ``DLTB_2024``).
+    encoding : {"GBK", "UTF-8"}
+        Shapefile attribute encoding (written in the ``.cpg``).
+    dataset : str, optional
+        Dataset name for the Chinese headers (field dictionary).
+
+    Returns
+    -------
+    (bytes, str, str)
+        File content, file name and media type.
+
+    Raises
+    ------
+    onemap.errors.InputError
+        Unknown format or encoding, no ids, ids outside the version, a value the
+        encoding cannot hold.
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise InputError(f"不支持的导出格式：{fmt}（可用：{'、'.join(EXPORT_FORMATS)}）")
+    if encoding.upper() not in SHAPEFILE_ENCODINGS:
+        raise InputError(f"不支持的编码：{encoding}（可用：{'、'.join(SHAPEFILE_ENCODINGS)}）")
+    if not ids:
+        raise InputError("没有选中要素，请先在属性表中选择要导出的行")
+    bad = [i for i in ids if not 1 <= int(i) <= len(gdf)]
+    if bad:
+        raise InputError(f"要素编号超出范围（1–{len(gdf)}）：{'、'.join(map(str, bad[:5]))}")
+    part = gdf.iloc[[int(i) - 1 for i in ids]].copy()
+    suffix, media = EXPORT_FORMATS[fmt]
+    with tempfile.TemporaryDirectory(prefix="onemap-export-") as tmp:
+        out = Path(tmp) / f"{name}{suffix}"
+        if fmt == "xlsx":
+            area = ellipsoidal_area(part.geometry.values)
+            table = part.drop(columns=part.geometry.name)
+            table.insert(0, "要素编号", [int(i) for i in ids])
+            table["椭球面积（平方米）"] = area.round(2)
+            table["椭球面积（公顷）"] = to_hectare(area).round(4)
+            table["椭球面积（亩）"] = to_mu(area).round(2)
+            fields = field_dictionary(dataset or name)["fields"]
+            headers = {k: f"{v['title']}（{k}）" for k, v in fields.items()}
+            write_workbook(out, {name[:31]: table}, headers=headers)
+        elif fmt == "gpkg":
+            part.to_file(out, layer=name, driver="GPKG")
+        else:
+            folder = Path(tmp) / "shp"
+            folder.mkdir()
+            try:
+                part.to_file(folder / f"{name}.shp", driver="ESRI Shapefile",
+                             encoding=encoding.upper())
+            except UnicodeEncodeError as exc:
+                raise InputError(f"属性值无法用 {encoding} 编码保存：{exc.object[exc.start:exc.end]!r}"
+                                 "，请改用 UTF-8") from exc
+            with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+                for f in sorted(folder.iterdir()):
+                    z.write(f, f.name)
+        return out.read_bytes(), out.name, media

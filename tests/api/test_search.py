@@ -90,3 +90,40 @@ def test_measure_uses_the_official_area(client, tokens):
     bad = client.post("/api/measure", json={"type": "Polygon", "coordinates": [bow]},
                       headers=auth(tokens["viewer"]))
     assert bad.status_code == 400 and "自相交" in bad.json()["message"]
+
+
+def test_export_selection_xlsx_gpkg_and_gbk_shapefile(client, tokens, tmp_path):
+    import io
+    import zipfile
+
+    import geopandas as gpd
+    import openpyxl
+
+    h = auth(tokens["viewer"])
+    body = {"collection": "DLTB_2024", "ids": [9, 2], "format": "shp", "encoding": "GBK"}
+    r = client.post("/api/export", json=body, headers=h)
+    assert r.status_code == 200, r.text
+    z = zipfile.ZipFile(io.BytesIO(r.content))
+    assert sorted(z.namelist()) == ["DLTB_2024.cpg", "DLTB_2024.dbf", "DLTB_2024.prj",
+                                    "DLTB_2024.shp", "DLTB_2024.shx"]
+    assert z.read("DLTB_2024.cpg").decode().strip().upper() in ("GBK", "CP936")
+    z.extractall(tmp_path)
+    shp = gpd.read_file(tmp_path / "DLTB_2024.shp", encoding="GBK")
+    # make_dltb: id 9 is (i=1, j=2) → BSM 640300102; id 2 is (0, 1) → 640300001
+    assert list(shp["BSM"]) == ["640300102", "640300001"]
+    item = client.get("/ogc/collections/DLTB_2024/items/9", headers=h).json()
+    assert shp["DLMC"][0] == item["properties"]["DLMC"]
+    assert item["properties"]["DLMC"].encode("gbk") in z.read("DLTB_2024.dbf")  # GBK bytes
+    g = client.post("/api/export", json={**body, "format": "gpkg"}, headers=h)
+    (tmp_path / "x.gpkg").write_bytes(g.content)
+    assert list(gpd.read_file(tmp_path / "x.gpkg")["BSM"]) == ["640300102", "640300001"]
+    x = client.post("/api/export", json={**body, "format": "xlsx"}, headers=h)
+    ws = openpyxl.load_workbook(io.BytesIO(x.content)).active
+    rows = list(ws.iter_rows(values_only=True))
+    head = next(r for r in rows if r and r[0] == "要素编号")
+    assert "标识码（BSM）" in head and "椭球面积（亩）" in head
+    assert [r[0] for r in rows[rows.index(head) + 1:] if r and r[0] is not None] == [9, 2]
+    bad = client.post("/api/export", json={**body, "ids": [999]}, headers=h)
+    assert bad.status_code == 400 and "超出范围" in bad.json()["message"]
+    bad = client.post("/api/export", json={**body, "format": "dwg"}, headers=h)
+    assert bad.status_code == 400 and "不支持" in bad.json()["message"]

@@ -35,6 +35,7 @@ from web_server import (
     CHROMIUM_ARGS,
     PASSWORD,
     ROOT,
+    SIDE,
     USERNAME,
     WEB,
     build_workspace,
@@ -435,6 +436,60 @@ def test_measure_area_and_distance_with_the_statistics_formula(page, server, art
     page.click("#measure-clear")
     assert page.locator("#measure-result").is_hidden()
     assert page.evaluate("() => window.__onemap.state.clickHandler") is None
+
+
+def test_attribute_table_sort_filter_select_export(page, server, artifacts):
+    import io
+    import zipfile
+
+    page.click("#tabs button[data-tab=table]")
+    page.uncheck("#table-in-view")
+    page.select_option("#table-dataset", "DLTB")
+    page.click("#table-load")
+    page.wait_for_function("document.querySelectorAll('#attr-table tbody tr').length > 0")
+    total = SIDE * SIDE
+    assert page.locator("#attr-table tbody tr").count() == total
+    # sort by DLBM, descending on the second click
+    page.click("#attr-table th[data-field=DLBM]")
+    page.click("#attr-table th[data-field=DLBM]")
+    col = page.evaluate("() => [...document.querySelectorAll('#attr-table thead th')]"
+                        ".findIndex((th) => th.dataset.field === 'DLBM')")
+    values = page.locator(f"#attr-table tbody td:nth-child({col + 1})").all_inner_texts()
+    assert values == sorted(values, reverse=True) and len(values) == total
+    # filter by a field (OGC queryables): the three patches built on as 0601 工业用地
+    page.select_option("#table-field", "DLBM")
+    page.fill("#table-value", "0601")
+    page.click("#table-load")
+    page.wait_for_function(
+        "document.querySelectorAll('#attr-table tbody tr').length === 3")
+    values = page.locator(f"#attr-table tbody td:nth-child({col + 1})").all_inner_texts()
+    assert values == ["0601"] * 3
+    # select two rows: both outlined on the map
+    rows = page.locator("#attr-table tbody tr")
+    rows.nth(0).click()
+    rows.nth(2).click()
+    fids = {int(rows.nth(i).get_attribute("data-fid")) for i in (0, 2)}
+    assert "已选 2 个" in page.locator("#table-selected").inner_text()
+    bbox = page.evaluate("() => window.__onemap.state.workspace.bbox")
+    fit(page, bbox, padding=20)
+    drawn = page.evaluate(
+        "() => window.__onemap.map.queryRenderedFeatures({layers: ['ds-DLTB-hl']}).map(f => f.id)")
+    assert set(drawn) == fids, (drawn, fids)
+    shot(page, artifacts, "15-attribute-table")
+    # export the selection as a zipped Shapefile in GBK
+    page.select_option("#table-encoding", "GBK")
+    with page.expect_download() as dl:
+        page.click("#table-export-shp")
+    z = zipfile.ZipFile(io.BytesIO(Path(dl.value.path()).read_bytes()))
+    names = z.namelist()
+    cpg = next(n for n in names if n.endswith(".cpg"))
+    assert z.read(cpg).decode().strip().upper() in ("GBK", "CP936")
+    dbf = z.read(next(n for n in names if n.endswith(".dbf")))
+    assert "工业用地".encode("gbk") in dbf
+    with page.expect_download() as dl:
+        page.click("#table-export-xlsx")
+    assert Path(dl.value.path()).read_bytes()[:2] == b"PK"
+    page.click("#tabs button[data-tab=identify]")
 
 
 def test_compliance_check_of_a_drawn_site(page, server, artifacts):

@@ -1,14 +1,16 @@
-"""Map helpers of the web UI under ``/api``: field dictionary, search, measure."""
+"""Map helpers of the web UI under ``/api``: field dictionary, search, measure, export."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
 
 from onemap.api.auth import Reader, context
 from onemap.errors import InputError
-from onemap.services_map import field_dictionary, measure, search
+from onemap.services_map import export_features, field_dictionary, measure, search
 
 router = APIRouter()
 
@@ -39,3 +41,25 @@ async def measure_route(request: Request, _u: Reader) -> dict[str, Any]:
     except ValueError as exc:
         raise InputError("请求体不是有效的 JSON（应为 GeoJSON 线或面）") from exc
     return measure(doc)
+
+
+class ExportBody(BaseModel):
+    """The attribute table's selection to export."""
+
+    collection: str = Field(max_length=200, description="集合编号，如 DLTB_2024")
+    ids: list[int] = Field(max_length=100_000, description="要素编号（行号 + 1）")
+    format: str = Field("xlsx", description="xlsx、gpkg 或 shp（zip 压缩）")
+    encoding: str = Field("UTF-8", description="Shapefile 属性编码：GBK 或 UTF-8")
+
+
+@router.post("/export", tags=["目录"], summary="导出选中要素（XLSX、GeoPackage、Shapefile）",
+             response_class=Response)
+def export_route(body: ExportBody, request: Request, _u: Reader) -> Response:
+    """The selected features of a collection as XLSX, GeoPackage or zipped Shapefile."""
+    ctx = context(request)
+    info = ctx.collection(body.collection)
+    data, name, media = export_features(ctx.versions.frame(info), body.ids, body.format,
+                                        name=info.layer, encoding=body.encoding,
+                                        dataset=info.dataset)
+    return Response(content=data, media_type=media, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})

@@ -11,6 +11,7 @@ import * as checkPanel from './panels/check.js';
 import * as casesPanel from './panels/cases.js';
 import * as dashboardPanel from './panels/dashboard.js';
 import * as exportPanel from './panels/export.js';
+import * as tablePanel from './panels/table.js';
 import * as searchBox from './search.js';
 import * as measureTool from './measure.js';
 
@@ -22,6 +23,7 @@ const PANELS = {
   cases: casesPanel,
   dashboard: dashboardPanel,
   export: exportPanel,
+  table: tablePanel,
 };
 
 const state = {

@@ -177,6 +177,17 @@ export function highlight(map, dsName, fid) {
   }
 }
 
+/** Outline several features of one dataset by feature id (the attribute table's selection). */
+export function highlightMany(map, dsName, fids) {
+  const ids = layerIds(dsName);
+  for (const l of map.getStyle().layers) {
+    if (/^ds-.+-hl$/.test(l.id)) map.setFilter(l.id, NO_FEATURE);
+  }
+  if (fids.length && map.getLayer(ids.hl)) {
+    map.setFilter(ids.hl, ['in', ['id'], ['literal', fids.map(Number)]]);
+  }
+}
+
 export function baseStyle() {
   return {
     version: 8,
