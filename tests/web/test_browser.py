@@ -777,3 +777,24 @@ def test_export_png(page, artifacts):
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
     (artifacts / "09-export.png").write_bytes(png)
     assert not page.errors, page.errors
+
+
+def test_every_panel_without_errors_at_1024_and_1920(page, artifacts):
+    console = []
+    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+    tabs = page.evaluate("() => [...document.querySelectorAll('#tabs button')].map(b => b.dataset.tab)")
+    assert "table" in tabs and len(tabs) == 8
+    for width, height in ((1024, 768), (1920, 1080)):
+        page.set_viewport_size({"width": width, "height": height})
+        for tab in tabs:
+            page.click(f"#tabs button[data-tab={tab}]")
+            assert page.locator(f"#panel-{tab}").is_visible()
+            page.wait_for_timeout(150)
+            # the map keeps most of the width; the search box stays in the top bar
+            map_w = page.locator("#map-wrap").bounding_box()["width"]
+            assert map_w >= width * 0.45, (width, tab, map_w)
+            assert page.locator("#search-input").is_visible()
+            shot(page, artifacts, f"16-panel-{tab}-{width}")
+    page.set_viewport_size({"width": 1400, "height": 900})
+    assert not page.errors, page.errors
+    assert not console, console
