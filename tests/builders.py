@@ -49,3 +49,27 @@ def dltb_frame(n: int = 6, *, lon0: float = 106.20, lat0: float = 37.95) -> gpd.
 def file_digest(path: Path) -> str:
     """SHA-256 of a file's bytes."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def four_param(north, east, p):
+    """The 4-parameter similarity written out (X north, Y east), for expectations.
+
+    X2 = ΔX + k(X cos α − Y sin α), Y2 = ΔY + k(X sin α + Y cos α), k = 1 + m.
+    """
+    import math
+
+    k = 1 + p["scale_ppm"] * 1e-6
+    a = p["rotation_arcsec"] * math.pi / 180 / 3600
+    n2 = p["dx_m"] + k * (north * math.cos(a) - east * math.sin(a))
+    e2 = p["dy_m"] + k * (north * math.sin(a) + east * math.cos(a))
+    return n2, e2
+
+
+def write_common_points(path: Path, north, east, p, *, encoding: str = "utf-8") -> Path:
+    """A CSV of common points whose targets are the 4-parameter image of the sources."""
+    n2, e2 = four_param(north, east, p)
+    lines = ["点名,原X,原Y,目标X,目标Y"]
+    lines += [f"G{i + 1},{float(north[i])!r},{float(east[i])!r},{float(n2[i])!r},{float(e2[i])!r}"
+              for i in range(len(north))]
+    Path(path).write_text("\n".join(lines) + "\n", encoding=encoding)
+    return Path(path)

@@ -2,31 +2,28 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from onemap.analysis import tables as tb
+from onemap.analysis.balance import balance_cells
+from onemap.analysis.official_data import official_tables
 from onemap.analysis.stats import BulletinTable, bulletin_table
 from onemap.analysis.units import unit_names
 from onemap.control.check import SiteChecker
 from onemap.control.report import check_context, render_site_map, write_check_docx
 from onemap.control.site import read_site
-from onemap.errors import InputError, WorkspaceError
+from onemap.errors import InputError, Problem, WorkspaceError
+from onemap.geo.transform import FitResult, Transformation, crs_key, fit, validate
+from onemap.io.commonpoints import read_common_points
 from onemap.reports.document import setting_keys
-from onemap.reports.xlsx import write_workbook
+from onemap.reports.official_sheets import group_summary_sheets, official_sheets, tabulation_sheets
+from onemap.reports.xlsx import Filing, filing_from_settings, write_official_workbook
+from onemap.store import transforms
 from onemap.store.base import Store
-
-STAT_HEADERS = {
-    "unit": "单位代码",
-    "unit_name": "单位名称",
-    "group": "地类分组",
-    "dlbm": "地类编码",
-    "dlmc": "地类名称",
-    "tbdlmj_m2": "面积（平方米）",
-    "hectare": "面积（公顷）",
-    "mu": "面积（亩）",
-    "total": "合计",
-}
 
 
 def workspace_unit_names(store: Store) -> dict[str, str]:
@@ -64,27 +61,24 @@ def land_use_stats(
     )
 
 
-def write_stats_xlsx(table: BulletinTable, path: str | Path) -> Path:
-    """Write the bulletin table as XLSX: group summary (公顷, 亩) and every 二级 class."""
-    groups_ha = table.groups.copy()
-    groups_mu = table.groups.copy()
-    for col in groups_mu.columns[2:]:
-        groups_mu[col] = groups_mu[col] * 15.0
-    src = table.source
-    title = f"{src.get('dataset', '')} {src.get('version', '')} 土地利用现状分类面积汇总表"
-    return write_workbook(
-        path,
-        {
-            "分组汇总（公顷）": groups_ha,
-            "分组汇总（亩）": groups_mu,
-            "二级地类明细": table.rows.drop(columns=["cents"]),
-        },
-        headers=STAT_HEADERS,
-        titles={"分组汇总（公顷）": title + "（公顷）", "分组汇总（亩）": title + "（亩）",
-                "二级地类明细": title + "（二级地类）"},
-        number_formats={c: "0.0000" for c in table.groups.columns[2:]}
-        | {"tbdlmj_m2": "0.00", "hectare": "0.0000", "mu": "0.00"},
-    )
+def write_stats_xlsx(table: BulletinTable, path: str | Path, filing: Filing | None = None,
+                     region_code: str = "") -> Path:
+    """Write the 地类分组 summary as filed: groups in 公顷 and 亩, and every 二级 class.
+
+    Parameters
+    ----------
+    table : BulletinTable
+        Result of :func:`land_use_stats`.
+    path : str or Path
+        Output ``.xlsx``.
+    filing : Filing, optional
+        Region, 填报单位 and date (:func:`report_filing`); blank when not given.
+    region_code : str
+        Code shown on the total row.
+    """
+    filing = filing or Filing(region="", filing_unit="", on=date.today())
+    return write_official_workbook(path, group_summary_sheets(table, filing,
+                                                              region_code=region_code), filing)
 
 
 #: Chinese titles of the standard layers (for the catalog).
@@ -213,31 +207,22 @@ def tabulate_zones(
                     source=source)
 
 
-TABULATE_HEADERS = STAT_HEADERS | {
-    "county": "单位代码", "zone": "控制线", "inside": "范围内", "area_m2": "椭球面积（平方米）",
-    "tbdlmj_m2": "图斑地类面积（平方米）", "tiankan_m2": "其中扣除田坎 1203（平方米）",
-    "zone_a": "控制线甲", "zone_b": "控制线乙",
-    "id_a": "要素甲", "id_b": "要素乙",
-}
+def write_tabulation(result, *, xlsx: str | Path | None = None, gpkg: str | Path | None = None,
+                     filing: Filing | None = None, region_code: str = "") -> None:
+    """Write a tabulation as XLSX as filed and/or GeoPackage (conflict polygons).
 
-
-def write_tabulation(result, *, xlsx: str | Path | None = None, gpkg: str | Path | None = None) -> None:
-    """Write a tabulation as XLSX (rows, conflicts) and/or GeoPackage (conflict polygons)."""
+    The XLSX holds 公顷 and 亩 by county × control line, the class detail and the conflicts.
+    """
     import pyogrio
 
-    from onemap.errors import WorkspaceError
-
+    if gpkg and Path(gpkg).exists():
+        raise WorkspaceError(f"输出文件已存在：{Path(gpkg)}（不会覆盖）")
     if xlsx:
-        rows = result.rows.drop(columns=["cents"], errors="ignore").copy()
-        rows["inside"] = rows["inside"].map({True: "内", False: "外"})
-        conflicts = result.conflicts.drop(columns="geometry")
-        write_workbook(xlsx, {"控制线内外地类面积": rows, "控制线冲突": conflicts}, headers=TABULATE_HEADERS,
-                       number_formats={"area_m2": "0.00", "tbdlmj_m2": "0.00", "tiankan_m2": "0.00"})
+        filing = filing or Filing(region="", filing_unit="", on=date.today())
+        sheets = tabulation_sheets(result, filing, zone_titles=LAYER_TITLES, region_code=region_code)
+        write_official_workbook(xlsx, sheets, filing)
     if gpkg:
-        path = Path(gpkg)
-        if path.exists():
-            raise WorkspaceError(f"输出文件已存在：{path}（不会覆盖）")
-        pyogrio.write_dataframe(result.conflicts, path, layer="conflicts", driver="GPKG")
+        pyogrio.write_dataframe(result.conflicts, Path(gpkg), layer="conflicts", driver="GPKG")
 
 
 def prepare_relational_tables(store: Store) -> None:
@@ -253,6 +238,7 @@ def prepare_relational_tables(store: Store) -> None:
 
     engine = store.sql_engine()
     audit.ensure_tables(engine)
+    transforms.ensure_tables(engine)
     cases.ensure_tables(engine)
     users.ensure_tables(engine)
     indicator_inputs.ensure_tables(engine)
@@ -311,6 +297,7 @@ def run_check(
     map_png: str | Path | None = None,
     name: str | None = None,
     applicant: str | None = None,
+    transform: str | None = None,
 ) -> dict[str, Any]:
     """The ``onemap check WS SITE [--use U] [--docx OUT]`` use case.
 
@@ -331,6 +318,10 @@ def run_check(
     name, applicant : str, optional
         项目名称 and 建设单位 for the report (the 报盘 项目名称 is used when the
         site file has one and no name is given; never the file name).
+    transform : str, optional
+        The workspace transformation for a 西安80 / 北京54 site file; by default
+        the workspace's defaults are offered (a legacy 报盘 is refused when none
+        serves it).
 
     Returns
     -------
@@ -343,7 +334,7 @@ def run_check(
         Unreadable or invalid site, workspace without DLTB, unknown use or
         flag, no CJK font for the map.
     """
-    site = read_site(site_path)
+    site = read_site(site_path, transforms=transforms.offered(store.sql_engine(), transform))
     checker = SiteChecker(store)
     result = checker.check(site, use=use, flags=flags)
     out = result.to_dict()
@@ -358,3 +349,158 @@ def run_check(
         if docx is not None:
             out["docx"] = str(write_check_docx(result, docx, map_png=png, context=ctx))
     return out
+
+
+def fit_transformation(
+    store: Store,
+    points_path: str | Path,
+    *,
+    model: int | str,
+    from_crs: str,
+    to_crs: str,
+    name: str,
+    source: str = "",
+    actor: str = "",
+) -> FitResult:
+    """The ``onemap crs fit`` use case: read common points, fit, store a new version.
+
+    Parameters
+    ----------
+    store : Store
+        Workspace.
+    points_path : str or Path
+        CSV/XLSX with 点名, 原X, 原Y (, 原H), 目标X, 目标Y (, 目标H); X north, Y east.
+    model : {4, 7}
+        4-parameter plane similarity or 7-parameter Bursa-Wolf.
+    from_crs, to_crs : str
+        Source and target CRS (``EPSG:2380``; the source may be ``LOCAL:名称``).
+    name : str
+        Name of the transformation (saving it again makes version n + 1).
+    source : str
+        Provenance text (default: the points file and its SHA-256).
+    actor : str
+        Who fits it (audit log).
+
+    Returns
+    -------
+    onemap.geo.transform.FitResult
+        With the stored version number.
+    """
+    path = Path(points_path)
+    points = read_common_points(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    result = fit(points, model=model, source_crs=crs_key(from_crs, "源坐标系"),
+                 target_crs=crs_key(to_crs, "目标坐标系"), name=name, file_name=path.name,
+                 source=source or f"公共点文件 {path.name}（SHA-256 {digest[:16]}…，{len(points)} 个点）")
+    transforms.save(store.sql_engine(), result.transformation, actor=actor)
+    return result
+
+
+def add_transformation(store: Store, t: Transformation, *, actor: str = "") -> Transformation:
+    """The ``onemap crs add`` use case: check the bureau's parameters and store a new version."""
+    t.source_crs = crs_key(t.source_crs, "源坐标系")
+    t.target_crs = crs_key(t.target_crs, "目标坐标系")
+    validate(t)
+    return transforms.save(store.sql_engine(), t, actor=actor)
+
+
+def set_default_transformation(store: Store, from_crs: str, name: str | None, *,
+                               actor: str = "") -> str:
+    """The ``onemap crs default`` use case; returns the CRS key the default is kept under."""
+    key = crs_key(from_crs, "源坐标系")
+    if name is not None:
+        t = transforms.get(store.sql_engine(), name)
+        if t.source_crs != key:
+            raise InputError(
+                f"坐标转换“{t.label}”的源坐标系是 {t.source_crs}，不能设为 {key} 的默认转换",
+                [Problem("transform_mismatch", f"源坐标系 {t.source_crs} ≠ {key}")])
+    transforms.set_default(store.sql_engine(), key, name, actor=actor)
+    return key
+
+
+# ---------------------------------------------------------------------------- official tables
+#: DLTB fields the official tables read (absent ones are simply not read).
+OFFICIAL_FIELDS = ["BSM", "DLBM", "ZLDWDM", "TBMJ", "KCMJ", "TBDLMJ", "CZCSXM", "GDLX", "GDPDJB",
+                   "ZZSXDM", "TBXHDM"]
+
+
+def report_filing(store: Store, on: date | None = None) -> Filing:
+    """Region name, 填报单位 and date for official tables, from the workspace settings.
+
+    See :func:`onemap.reports.xlsx.filing_from_settings`.
+    """
+    return filing_from_settings(store.settings(), on)
+
+
+def official_stats(
+    store: Store,
+    *,
+    dataset: str = "DLTB",
+    version: str | None = None,
+    table: str = "class",
+    level: str = "county",
+    balance: str = "no",
+    tolerance_ha: float | None = None,
+):
+    """One official table of a DLTB version (``onemap stats --table``).
+
+    Parameters
+    ----------
+    store : Store
+        Workspace.
+    dataset, version : str
+        Layer version (latest when version is None).
+    table : {"class", "bulletin", "czc", "farmland"}
+        The table.
+    level : {"county", "town", "village"}
+        Unit level of the rows.
+    balance : {"no", "yes", "auto"}
+        调平 to the XZQ control area: ``yes`` refuses when it cannot; ``auto`` balances when
+        the XZQ layer carries a control area and says otherwise in the table's notes.
+        The 耕地 breakdowns (``farmland``) follow the balanced 耕地 of each village.
+    tolerance_ha : float, optional
+        Largest accepted gap per county (default from ``official_tables.yaml``, 1 公顷).
+
+    Returns
+    -------
+    onemap.analysis.tables.OfficialTable
+    """
+    if table not in tb.TABLES:
+        raise InputError(f"不支持的统计表：{table}（可选：{', '.join(tb.TABLES)}）")
+    info = store.version(dataset, version)
+    frame = store.read(dataset, info.version, columns=OFFICIAL_FIELDS)
+    if frame.empty:
+        raise WorkspaceError(f"{dataset} {info.version} 没有图斑，无法统计")
+    source = {"dataset": dataset, "version": info.version, "version_id": info.id}
+    names = workspace_unit_names(store)
+    cells = tb.base_cells(frame, source=source)
+    balanced = None
+    if balance in ("yes", "auto"):
+        data = official_tables()
+        have = {d.name for d in store.datasets() if d.versions}
+        xzq = store.read("XZQ") if "XZQ" in have else None
+        try:
+            control, fld = tb.county_control_m2(xzq, sorted(cells.cells["county"].unique()),
+                                                data.control_fields)
+        except InputError:
+            if balance == "yes":
+                raise
+            control = None
+        if control is not None:
+            balanced = balance_cells(
+                cells.cells, control, control_field=fld,
+                tolerance_ha=data.tolerance_ha if tolerance_ha is None else tolerance_ha,
+                large_class_ha=data.large_class_ha, unit_names=names)
+    if table == "farmland":
+        return tb.farmland_table(frame, level=level, unit_names=names, source=source,
+                                 balanced=balanced)
+    make = {"class": tb.class_table, "bulletin": tb.bulletin_table, "czc": tb.czc_table}[table]
+    return make(cells, balanced=balanced, level=level, unit_names=names)
+
+
+def write_official_xlsx(store: Store, table, path: str | Path, on=None) -> Path:
+    """Write one official table as the XLSX a bureau files (see :mod:`onemap.reports.xlsx`)."""
+    filing = report_filing(store, on)
+    sheets = official_sheets(table, filing, region_code=store.settings().get("region", ""),
+                             names=workspace_unit_names(store))
+    return write_official_workbook(path, sheets, filing)

@@ -42,3 +42,38 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def make_cases(engine) -> None:
+    """Two issued cases, one in 利通区 (640302), one in 同心县 (640324) (once per workspace)."""
+    from sqlalchemy import insert, select
+
+    from onemap.store.cases import cases_table, ensure_tables, judge_runs_table, judgements_table
+
+    ensure_tables(engine)
+    with engine.begin() as conn:
+        if conn.execute(select(cases_table.c.id)).first() is not None:
+            return
+        run = conn.execute(insert(judge_runs_table).values(
+            changeset_dataset="BGDC", changeset_version="2024", as_of="2024-12-31",
+            created_at="2025-01-01T00:00:00+00:00")).inserted_primary_key[0]
+        for no, county in (("WP-640302-2024-0001", "640302"), ("WP-640324-2024-0001", "640324")):
+            jid = conn.execute(insert(judgements_table).values(
+                run_id=run, tbbh=no, verdict="疑似违法", rule="r", reason="测试",
+                county=county)).inserted_primary_key[0]
+            conn.execute(insert(cases_table).values(
+                case_no=no, run_id=run, judgement_id=jid, changeset_dataset="BGDC",
+                changeset_version="2024", tbbh=no, county=county, state="issued",
+                opened_at="2025-01-01T00:00:00+00:00", updated_at="2025-01-01T00:00:00+00:00",
+                due_at="2025-02-01T00:00:00+00:00"))
+
+
+def png_bytes() -> bytes:
+    """A tiny PNG without EXIF (position and time must be given)."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), "green").save(buf, format="PNG")
+    return buf.getvalue()

@@ -50,7 +50,7 @@ def tokens(workspace) -> dict[str, str]:
 
     store = open_workspace(workspace)
     engine = store.sql_engine()
-    return {u: create_token(engine, u, name="tests") for u in
+    return {u: create_token(engine, u, name="tests", scopes=("admin",)) for u in
             ("admin", "viewer", "tongxin", "editor")}
 
 

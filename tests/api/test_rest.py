@@ -13,7 +13,7 @@ from onemap.store import open_workspace
 from onemap.store.audit import entries, verify
 from onemap.tiles.service import lonlat_to_tile
 
-from ._api_support import PASSWORD, auth, make_dltb
+from ._api_support import PASSWORD, auth, make_cases, make_dltb
 
 
 def _is_chinese(text: str) -> bool:
@@ -54,28 +54,7 @@ def test_read_only_user_cannot_write(client, tokens):
 
 
 def _make_cases(workspace) -> None:
-    """Two issued cases, one in 利通区 (640302), one in 同心县 (640324)."""
-    from sqlalchemy import insert, select
-
-    from onemap.store.cases import cases_table, ensure_tables, judge_runs_table, judgements_table
-
-    engine = open_workspace(workspace).sql_engine()
-    ensure_tables(engine)
-    with engine.begin() as conn:
-        if conn.execute(select(cases_table.c.id)).first() is not None:
-            return
-        run = conn.execute(insert(judge_runs_table).values(
-            changeset_dataset="BGDC", changeset_version="2024", as_of="2024-12-31",
-            created_at="2025-01-01T00:00:00+00:00")).inserted_primary_key[0]
-        for no, county in (("WP-640302-2024-0001", "640302"), ("WP-640324-2024-0001", "640324")):
-            jid = conn.execute(insert(judgements_table).values(
-                run_id=run, tbbh=no, verdict="疑似违法", rule="r", reason="测试",
-                county=county)).inserted_primary_key[0]
-            conn.execute(insert(cases_table).values(
-                case_no=no, run_id=run, judgement_id=jid, changeset_dataset="BGDC",
-                changeset_version="2024", tbbh=no, county=county, state="issued",
-                opened_at="2025-01-01T00:00:00+00:00", updated_at="2025-01-01T00:00:00+00:00",
-                due_at="2025-02-01T00:00:00+00:00"))
+    make_cases(open_workspace(workspace).sql_engine())
 
 
 def test_county_officer_sees_and_works_only_own_county_cases(client, tokens, workspace):
@@ -145,7 +124,7 @@ def test_login_users_tokens_and_audit(client, tokens, workspace):
     assert r.status_code == 201 and r.json()["county"] == "640323"
     r = client.post("/api/users", headers=auth(token),
                     json={"username": "yanchi", "password": PASSWORD})
-    assert r.status_code == 400 and "已存在" in r.json()["message"]
+    assert r.status_code == 409 and "已存在" in r.json()["message"]
     r = client.post("/api/users", headers=auth(token),
                     json={"username": "bad", "password": PASSWORD, "role": "boss"})
     assert r.status_code == 400 and "未知角色" in r.json()["message"]
@@ -207,10 +186,16 @@ def test_identify_and_stats(client, tokens):
     assert client.get("/api/stats", headers=h, params={"by": "planet"}).status_code == 400
     x = client.get("/api/stats.xlsx", headers=h)
     assert x.status_code == 200
-    total_ha = round(float(make_dltb()["TBDLMJ"].sum()) / 10_000, 6)  # the 36 patches written
+    # the filed table: every (county, class) cell in 公顷 to two decimals, the total the sum of
+    # the cells shown (so the printed table adds up)
+    d = make_dltb()  # the 36 patches written
+    cells = d.groupby([d["ZLDWDM"].str[:6], "DLBM"])["TBDLMJ"].sum()
+    total_ha = sum(int(round(v * 100)) // 10_000 + (int(round(v * 100)) % 10_000 >= 5_000)
+                   for v in cells) / 100
     sheet = openpyxl.load_workbook(io.BytesIO(x.content))["分组汇总（公顷）"]
+    assert (sheet["A3"].value, sheet["C3"].value) == ("行政区名称", "合计")
     total_row = next(r for r in sheet.iter_rows(values_only=True) if r[0] == "合计")
-    assert total_row[-1] == pytest.approx(total_ha, abs=1e-6)
+    assert total_row[2] == pytest.approx(total_ha, abs=1e-9)
 
 
 def test_tiles_over_http(client, tokens):
@@ -279,19 +264,19 @@ def test_check_geojson_and_report(client, tokens):
                                             [106.2035, 37.9035], [106.2005, 37.9035],
                                             [106.2005, 37.9005]]]}}
     assert client.post("/api/check", json=site).status_code == 401
-    r = client.post("/api/check", json=site, headers=auth(tokens["viewer"]))
+    r = client.post("/api/check", json=site, params={"name": "测试项目"}, headers=auth(tokens["viewer"]))
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["id"] and body["checked_by"] == "viewer"
+    assert body["id"] and body["checked_by"] == "viewer" and body["project_name"] == "测试项目"
     doc = client.get(body["report"], headers=auth(tokens["viewer"]))
     assert doc.status_code == 200
     report = docx.Document(io.BytesIO(doc.content))
-    # the 预审意见 layout of issue #23: 文号 line, then the title
-    assert report.paragraphs[1].text == "建设项目用地预审意见"
-    rows = {tuple(c.text for c in row.cells[:4]) for t in report.tables for row in t.rows}
-    for c in body["classes"]:  # every land class of the result is in the report's table (公顷)
+    assert "建设项目用地预审意见" in [p.text for p in report.paragraphs[:3]]
+    rows = {tuple(c.text for c in row.cells) for t in report.tables for row in t.rows}
+    assert ("项目名称", "测试项目") in rows
+    for c in body["classes"]:  # every land class of the result is in the report's table, in 公顷
         assert (f"{c['dlmc']}（{c['dlbm']}）", c["group"], str(c["patches"]),
-                f"{c['area_m2'] / 10_000:.2f}") in rows
+                f"{c['area_m2'] / 1e4:,.2f}") in rows
     bad = client.post("/api/check", json={"type": "Point", "coordinates": [1, 2]},
                       headers=auth(tokens["viewer"]))
     assert bad.status_code == 400 and _is_chinese(bad.json()["message"])
@@ -309,7 +294,8 @@ def test_indicators_assessment_changes(client, tokens):
     farmland_ha = round(float(dltb.loc[dltb["DLBM"].str.startswith("01"), "TBDLMJ"].sum()) / 10_000, 6)
     table = list(openpyxl.load_workbook(io.BytesIO(x.content))["指标总表"].iter_rows(values_only=True))
     header = next(r for r in table if r[0] == "维度")
-    farmland = next(r for r in table if r[header.index("指标代码")] == "farmland")
+    assert "指标代码" not in header  # named indicators, no internal keys
+    farmland = next(r for r in table if r[header.index("指标名称")] == "耕地保有量")
     assert farmland[header.index("现状值")] == pytest.approx(farmland_ha, abs=1e-6)
     ch = client.get("/api/changes", headers=h)  # one DLTB version only: refused, in Chinese
     assert ch.status_code == 404  # WorkspaceError (onemap.api.errors.STATUS)

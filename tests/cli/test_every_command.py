@@ -22,6 +22,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import openpyxl
+import pandas as pd
 import pytest
 import shapely
 from PIL import Image
@@ -180,6 +181,24 @@ def test_stats(world, tmp_path):
     assert openpyxl.load_workbook(xlsx).sheetnames == ["分组汇总（公顷）", "分组汇总（亩）", "二级地类明细"]
 
 
+def test_official_tables(world, tmp_path):
+    ws = tmp_path / "ws.gpkg"
+    shutil.copy(world, ws)
+    # class table: 1203 holds the 田坎 deducted from the two cultivated patches, so the six
+    # patches add up to 6 × TBMJ
+    got = ok("stats", ws, "--version", "2023", "--table", "class", "--json")
+    assert got["balanced"] is False and got["balance"] == []
+    by_class = {r["dlbm"]: r["area_m2"] for r in got["rows"]}
+    assert by_class["1203"] == pytest.approx(3 * round(A * 0.05, 2), abs=0.005)
+    assert sum(by_class.values()) == pytest.approx(6 * A, abs=0.005)
+    # no XZQ with DCMJ: --balanced is refused naming the fields
+    r = run("stats", ws, "--table", "class", "--balanced", "--json")
+    assert r.exit_code != 0 and "DCMJ" in json.loads(r.stdout)["message"]
+    flow = ok("changes", ws, "--from", "2023", "--to", "2024", "--table", "flow", "--json")
+    assert [(x["from"], x["to"]) for x in flow["rows"]] == [("0101", "0601")]
+    assert flow["change_area_m2"] == flow["summary_change_area_m2"] == pytest.approx(A, abs=0.005)
+
+
 def test_tabulate(world):
     got = ok("tabulate", world, "--zones", "YJJBNTTB", "--json")
     assert got["sources"]["zones"]["YJJBNTTB"]["patches_whole"] == 6
@@ -241,9 +260,17 @@ def test_case_show_and_act(judged, tmp_path):
 
 def test_audit_and_accountability(judged):
     got = ok("audit", "verify", judged, "--json")
-    assert (got["ok"], got["rows"], got["first_broken"]) == (True, 2, None)
+    # six versions written (DLTB 2023 and 2024, YJJBNTTB, JCTB, the BHTB change set, the judged
+    # BHTBPD, stored after its run row), the judging run and the opened case
+    assert (got["ok"], got["rows"], got["first_broken"]) == (True, 8, None)
     log = ok("audit", "log", judged, "--json")
-    assert [e["action"] for e in log["entries"]] == ["judge.run", "case.open"]
+    assert [(e["action"], e["entity_id"]) for e in log["entries"]] == [
+        ("version.write", "DLTB/2023"), ("version.write", "DLTB/2024"),
+        ("version.write", "YJJBNTTB/2023"), ("version.write", "JCTB/2025-06"),
+        ("version.write", "BHTB/2023-2024"), ("judge.run", "1"),
+        ("version.write", "BHTBPD/2023-2024-r1"), ("case.open", CASE)]
+    point = ok("audit", "checkpoint", judged, "--json")
+    assert point["ok"] and point["last_checkpoint"]["seq"] == 8
     acc = ok("accountability", judged, "--year", "2024", "--json")
     [row] = acc["rows"]
     assert (row["county"], row["cases"], row["cases_pending"]) == ("640302", 1, 1)
@@ -267,6 +294,87 @@ def test_indicators_and_assess(ws, tmp_path):
     # 耕地 in hectares: three cultivated patches in 2023, two in 2024 (patch 0 built on)
     assert city["series"] == pytest.approx({"2023": 3 * A_GD / 10_000, "2024": 2 * A_GD / 10_000},
                                            abs=1e-6)
+
+
+# ---------------------------------------------------------------------------- coordinate transformations
+def test_crs(ws, tmp_path):
+    # common points shifted by ΔX = −30 m (north), ΔY = +20 m (east): the fit is that shift exactly
+    rows = [(4_200_000.0 + dn, 600_000.0 + de) for dn in (0.0, 5000.0) for de in (0.0, 5000.0)]
+    pts = tmp_path / "公共点.csv"
+    pts.write_text("点名,原X,原Y,目标X,目标Y\n" + "".join(
+        f"P{i},{n},{e},{n - 30},{e + 20}\n" for i, (n, e) in enumerate(rows, 1)), "utf-8")
+    got = ok("crs", "fit", ws, pts, "--model", "4", "--from", "EPSG:2380", "--to", "EPSG:4544",
+             "--name", "平移", "--json")
+    assert (got["name"], got["version"], got["model"], got["outliers"]) == ("平移", 1, 4, [])
+    assert got["parameters"] == pytest.approx(
+        {"dx_m": -30.0, "dy_m": 20.0, "rotation_arcsec": 0.0, "scale_ppm": 0.0}, abs=1e-6)
+    assert [r["point"] for r in got["residuals"]] == ["P1", "P2", "P3", "P4"]
+    assert got["rms_m"] == pytest.approx(0.0, abs=1e-6)
+    added = ok("crs", "add", ws, "平移", "--kind", "four", "--from", "2380", "--to", "4544",
+               "--param", "dx_m=-30", "--param", "dy_m=20", "--param", "rotation_arcsec=0",
+               "--param", "scale_ppm=0", "--source", "手工登记", "--json")
+    assert (added["version"], added["source_crs"], added["source"]) == (2, "EPSG:2380", "手工登记")
+    assert ok("crs", "default", ws, "--from", "2380", "平移", "--json") == {
+        "source_crs": "EPSG:2380", "default": "平移"}
+    listed = ok("crs", "list", ws, "--json")
+    assert [(t["name"], t["version"]) for t in listed["transforms"]] == [("平移", 1), ("平移", 2)]
+    assert listed["defaults"] == {"EPSG:2380": "平移"}
+
+
+# ---------------------------------------------------------------------------- registers and 占补平衡
+def test_ledger_and_farmland(ws, tmp_path):
+    """P1 (入库) 10000 m², 水田 2000, 等别 6 → 产能 12500; P2 (验收) 5000, 0, 等别 8 → 5000;
+    O1 8000, 水田 1000, 等别 8 → 产能 8000. Covered by P1: 640302 keeps 2000, 1000, 4500."""
+    pd.DataFrame([
+        {"项目编号": "P1", "项目名称": "甲", "类型": "土地整治", "行政区": "640302", "新增耕地面积": 10000,
+         "新增水田面积": 2000, "验收平均等别": 6, "状态": "入库"},
+        {"项目编号": "P2", "项目名称": "乙", "类型": "旱改水", "行政区": "640302", "新增耕地面积": 5000,
+         "新增水田面积": 0, "验收平均等别": 8, "状态": "验收"}]).to_csv(tmp_path / "p.csv", index=False)
+    pd.DataFrame([{"占用编号": "O1", "项目名称": "园区", "占用类型": "建设", "行政区": "640302",
+                   "占用耕地面积": 8000, "占用水田面积": 1000, "平均等别": 8}]
+                 ).to_excel(tmp_path / "o.xlsx", index=False)
+    got = ok("ledger", "import", ws, "补充耕地项目", tmp_path / "p.csv", "--now", "2025-01-01", "--json")
+    assert (got["imported"], got["journal_entries"]) == (2, 3)
+    assert ok("ledger", "import", ws, "GDZY", tmp_path / "o.xlsx", "--json")["records"] == ["O1"]
+    listing = ok("ledger", "list", ws, "BCGDXM", "--state", "验收", "--now", "2025-03-20", "--json")
+    assert [(r["record_no"], r["deadline"]) for r in listing["records"]] == [("P2", "即将到期")]
+    before = open_workspace(ws).fingerprint()
+    r = run("farmland", "cover", ws, "O1", "--projects", "P2", "--json")
+    assert r.exit_code == 6
+    assert json.loads(r.stdout)["message"].startswith("补充耕地项目 P2 状态为「验收」，尚未入库，不能挂钩（先补后占）")
+    assert open_workspace(ws).fingerprint() == before
+    got = ok("farmland", "cover", ws, "O1", "--projects", "P1", "--json")
+    assert [(e["measure"], e["amount"]) for e in got["entries"]] == [("数量", -8000), ("水田", -1000), ("产能", -8000)]
+    got = ok("farmland", "accounts", ws, "--county", "640302", "--json")
+    assert [(a["measure"], a["balance"]) for a in got["accounts"]] == [("数量", 2000), ("水田", 1000), ("产能", 4500)]
+    got = ok("ledger", "act", ws, "BCGDXM", "P2", "store", "--role", "admin", "--json")
+    assert (got["state_title"], got["journal_entries"]) == ("入库", 2)
+    r = run("ledger", "act", ws, "BCGDXM", "P1", "start", "--json")
+    assert r.exit_code == 6 and "当前状态为「入库」" in json.loads(r.stdout)["message"]
+    shown = ok("ledger", "show", ws, "GDZY", "O1", "--json")
+    assert [e["action"] for e in shown["events"]] == ["import", "cover"]
+    assert len(ok("farmland", "uncover", ws, "O1", "--notes", "改挂", "--json")["entries"]) == 3
+    got = ok("ledger", "export", ws, "BCGDXM", tmp_path / "p.xlsx", "--json")
+    assert got["count"] == 2 and openpyxl.load_workbook(tmp_path / "p.xlsx").sheetnames == ["补充耕地项目"]
+    assert ok("audit", "verify", ws, "--json")["ok"] is True
+
+
+def test_farmland_balance(world, tmp_path):
+    got = ok("farmland", "balance", world, "--from", "2023", "--to", "2024", "--xlsx", tmp_path / "b.xlsx", "--json")
+    assert [(r["unit"], r["direction"], r["kind"]) for r in got["rows"]] == [("640302", "减少", "建设")]
+    assert got["rows"][0]["area_m2"] == pytest.approx(A_GD, abs=0.005)
+    [unit] = got["units"]
+    assert (unit["decrease_m2"], unit["increase_m2"]) == (got["changes_zygd_area_m2"], 0)
+    assert unit["paddy_decrease_m2"] == unit["decrease_m2"] and unit["net_m2"] == -unit["decrease_m2"]
+    assert openpyxl.load_workbook(tmp_path / "b.xlsx").sheetnames == ["按县汇总", "流向明细"]
+
+
+def test_farmland_occupations(ws):
+    got = ok("farmland", "occupations", ws, "--from", "2023", "--to", "2024", "--json")
+    assert (got["created"], got["existing"]) == (["BH-2023-2024-640302000000"], 0)
+    [rec] = ok("ledger", "list", ws, "GDZY", "--json")["records"]
+    assert (rec["values"]["ZYLX"], rec["values"]["ZYGDMJ"]) == ("建设", pytest.approx(A_GD, abs=0.005))
+    assert ok("farmland", "occupations", ws, "--from", "2023", "--to", "2024", "--json")["existing"] == 1
 
 
 # ---------------------------------------------------------------------------- users and server
@@ -353,7 +461,7 @@ def _commands(group, prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
 def _json_calls() -> set[tuple[str, ...]]:
     """Command paths of every ``run(...)``/``ok(...)`` call in this module that passes ``--json``."""
     tree = ast.parse(Path(__file__).read_text("utf-8"))
-    groups = {"cases", "audit", "indicators", "user"}
+    groups = {"cases", "audit", "indicators", "user", "crs", "ledger", "farmland"}
     found = set()
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)

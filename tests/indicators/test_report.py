@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import docx
@@ -140,18 +141,30 @@ def test_xlsx(assessment_2024, tmp_path):
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == ["指标总表", "分县指标", "历年数值", "预警", "缺少数据", "数据来源", "指标定义"]
     ws = wb["指标总表"]
-    assert ws["A1"].value == a.title
+    assert ws["A1"].value == a.title + "指标总表"
+    assert ws["A2"].value == f"填报单位：{a.city_name}自然资源局"
     header = [c.value for c in ws[3]]
-    assert header[:6] == ["维度", "类别", "指标代码", "指标名称", "类型", "单位"]
+    assert header[:5] == ["维度", "类别", "指标名称", "类型", "单位"]
+    assert "指标代码" not in header  # names, never internal keys
     col = header.index("状态") + 1
-    rows = {ws.cell(row=r, column=3).value: r for r in range(4, ws.max_row + 1)}
+    rows = {ws.cell(row=r, column=3).value: r for r in range(4, ws.max_row + 1)
+            if ws.cell(row=r, column=3).value}
     assert len(rows) == 23
-    r = rows["forest_cover"]
+    assert "forest_cover" not in rows
+    r = rows[a.indicator("forest_cover").name]
     assert ws.cell(row=r, column=col).value == "未达标"
     assert ws.cell(row=r, column=col).fill.fgColor.rgb.endswith(_light(a.colours["未达标"]))
-    assert ws.cell(row=rows["farmland"], column=header.index("现状值") + 1).value == pytest.approx(2.23)
-    assert wb["分县指标"].max_row == 3 + 23 * 3
+    value = ws.cell(row=rows[a.indicator("farmland").name], column=header.index("现状值") + 1)
+    assert value.value == pytest.approx(2.23) and value.number_format == "#,##0.00"
+    assert wb["分县指标"].max_row == 3 + 23 * 3 + 0
     series = wb["历年数值"]
     assert series.max_row == 3 + 23 * 3 * 2                      # 2020 and 2024
+    src = wb["数据来源"]
+    made = [src.cell(r, 2).value for r in range(4, src.max_row + 1) if src.cell(r, 1).value == "生成时间"]
+    assert re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日", made[0])
+    assert ws.page_setup.orientation == "landscape" and ws.print_title_rows == "$3:$3"
+    for sheet in wb:  # no internal keys such as prime_farmland_target anywhere a reader looks
+        for row in sheet.iter_rows(values_only=True):
+            assert not any(isinstance(v, str) and re.search(r"[a-z]+_[a-z]+", v) for v in row), row
     defs = [c.value for c in wb["指标定义"][3]]
     assert "计算公式" in defs and "依据" in defs

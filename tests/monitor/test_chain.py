@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import openpyxl
 import pytest
 from conftest import make_photo
@@ -116,6 +118,18 @@ def test_three_version_chain(chain_ws, tmp_path):
     wb = openpyxl.load_workbook(tmp_path / "acc.xlsx")
     assert wb.sheetnames == ["问责统计", "案件明细"]
     assert "问责" in wb["问责统计"]["A1"].value
+    acc_sheet, detail = wb["问责统计"], wb["案件明细"]
+    assert acc_sheet["C3"].value == "面积（亩）" and acc_sheet["C4"].value == "新增建设用地占用耕地"
+    assert acc_sheet["A5"].value.endswith("合计") and acc_sheet["B6"].value == "640302"
+    assert acc_sheet["C6"].value == pytest.approx(round(new_gd * 15 / 10000, 2))
+    assert acc_sheet["F6"].number_format == "0.00%" and acc_sheet["H6"].value == "是"
+    rules_shown = [detail.cell(r, 7).value for r in (5, 6)]
+    assert all(v and not re.search(r"[A-Z]{2,}_", v) for v in rules_shown)  # names, not rule ids
+    # a closed case has no deadline left: an empty cell, never "nan" or an ISO timestamp
+    assert re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日", detail.cell(5, 13).value)
+    assert detail.cell(6, 13).value in (None, "")
+    service.accountability(store, 2030, xlsx=tmp_path / "none.xlsx")
+    assert openpyxl.load_workbook(tmp_path / "none.xlsx")["问责统计"]["A5"].value.startswith("无判定结果")
     # --- 2025: nothing new was built
     (r25,) = service.accountability(store, 2025)["rows"]
     assert r25["new_construction_gd_m2"] == 0 and r25["ratio"] is None and not r25["flagged"]

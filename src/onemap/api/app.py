@@ -2,7 +2,8 @@
 
 ``create_app(workspace)`` mounts
 
-- ``/api`` — the REST API (OpenAPI at ``/api/openapi.json``, docs at ``/api/docs``);
+- ``/api`` — the REST API (OpenAPI at ``/api/openapi.json``, Swagger UI at ``/api/docs``,
+  ReDoc at ``/api/redoc``, both from local files);
 - ``/ogc`` — OGC API – Features (its own OpenAPI document at ``/ogc/api``);
 - ``/tiles`` — vector tiles per layer version;
 - ``/`` — the built web UI (``onemap/web/dist``) when it exists.
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -22,7 +25,13 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from onemap.api import about, errors, mapdata, ogc, routes, tiles
+from onemap.api.auth import AuthGateMiddleware
 from onemap.api.context import make_context
+from onemap.api.docs import install_docs
+from onemap.api.limits import LimitsMiddleware
+from onemap.api.protocol import HeadMiddleware
+from onemap.domain.security import security_policy
+from onemap.monitor.service import audit_checkpoint, audit_checkpoints
 from onemap.store import open_workspace
 from onemap.store.base import Store
 
@@ -70,18 +79,35 @@ def create_app(
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir(store)
     ctx = make_context(store, cache_dir=cache, anonymous_read=anonymous_read)
 
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        thread = threading.Thread(target=_checkpoints, args=(store, stop), daemon=True,
+                                  name="onemap-audit-checkpoint")
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=5)
+
     app = FastAPI(title="OneMap 自然资源一张图", version="1.0.0",
                   description="自然资源一张图 REST API（中文错误信息；认证：Bearer 令牌）",
-                  docs_url=None, redoc_url=None, openapi_url=None)
+                  docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.ctx = ctx
     errors.install(app)
+    # outermost last: HEAD as GET → authentication → limits → compression → routes
     app.add_middleware(GZipMiddleware, minimum_size=2048)
+    app.add_middleware(LimitsMiddleware)
+    app.add_middleware(AuthGateMiddleware)
+    app.add_middleware(HeadMiddleware)
 
     api = FastAPI(title="OneMap 自然资源一张图 REST API", version="1.0.0",
                   description="目录、要素统计、合规审查、执法案件、用户。错误均为 "
                               '{"error", "message", "problems"}，message 为中文。',
-                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+                  openapi_url="/openapi.json", docs_url=None, redoc_url=None)
     api.state.ctx = ctx
+    install_docs(api)
     errors.install(api)
     api.include_router(routes.router)
     api.include_router(about.router)
@@ -92,7 +118,7 @@ def create_app(
     app.include_router(tiles.router, prefix="/tiles")
 
     @app.get("/healthz", include_in_schema=False)
-    def _health() -> JSONResponse:
+    async def _health() -> JSONResponse:
         return JSONResponse({"ok": True, "workspace": store.location})
 
     dist = Path(web_dist) if web_dist is not None else WEB_DIST
@@ -104,6 +130,21 @@ def create_app(
             return RedirectResponse("/api/docs")
 
     return app
+
+
+def _checkpoints(store: Store, stop: threading.Event) -> None:
+    """Append an audit checkpoint at start and every ``audit.checkpoint_seconds`` until stopped."""
+    if audit_checkpoints(store) is None:
+        return
+    while True:
+        try:
+            result = audit_checkpoint(store)
+            if not result["ok"]:
+                log.error("审计日志校验未通过，未写检查点：%s", result["message"])
+        except Exception as exc:  # noqa: BLE001 - the server keeps running; the log says why
+            log.error("写审计检查点失败：%s", exc)
+        if stop.wait(security_policy().audit.checkpoint_seconds):
+            return
 
 
 def app_from_env() -> FastAPI:

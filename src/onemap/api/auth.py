@@ -8,6 +8,11 @@
 - Without credentials a request is the anonymous reader when the workspace
   allows anonymous reading (:func:`onemap.store.users.anonymous_read`), and
   is refused with 401 otherwise. Writes always need a login.
+
+:class:`AuthGateMiddleware` applies this before anything else looks at a
+request under ``/api``, ``/ogc`` or ``/tiles`` (besides the login and the API
+documentation): an anonymous or badly authenticated request gets 401 before
+any body is parsed, any parameter validated or any path resolved.
 """
 
 from __future__ import annotations
@@ -16,8 +21,11 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from onemap.api.context import AppContext
+from onemap.api.errors import error_response
 from onemap.store import users
 from onemap.store.users import ANONYMOUS, AuthError, User, authorize
 
@@ -59,16 +67,67 @@ def current_user(request: Request) -> User:
     cached = getattr(request.state, "user", None)
     if cached is not None:
         return cached
-    ctx = context(request)
-    token = _token(request)
-    if token:
-        user = users.user_for_token(ctx.store.sql_engine(), token)
-    elif anonymous_allowed(ctx):
-        user = ANONYMOUS
-    else:
-        raise AuthError("请先登录（本工作空间不允许匿名访问）")
+    user = resolve_user(context(request), request)
     request.state.user = user
     return user
+
+
+def resolve_user(ctx: AppContext, request: Request) -> User:
+    """Who sends ``request`` (a token's user, or the anonymous reader where allowed).
+
+    Raises
+    ------
+    onemap.store.users.AuthError
+        Invalid or expired credentials, or none where anonymous reading is off.
+    """
+    token = _token(request)
+    if token:
+        return users.user_for_token(ctx.store.sql_engine(), token)
+    if anonymous_allowed(ctx):
+        return ANONYMOUS
+    raise AuthError("请先登录（本工作空间不允许匿名访问）")
+
+
+#: Paths served without a login: health check, login, API documentation and its assets.
+PUBLIC_PATHS = frozenset({"/healthz", "/api/login", "/api/docs", "/api/redoc",
+                          "/api/openapi.json", "/api/docs/oauth2-redirect"})
+PUBLIC_PREFIXES = ("/api/docs-assets/",)
+GATED_PREFIXES = ("/api/", "/ogc", "/tiles/")
+
+
+def gated(path: str) -> bool:
+    """Whether a request path needs the authentication gate."""
+    if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+        return False
+    return path.startswith(GATED_PREFIXES) or path in ("/api", "/tiles")
+
+
+class AuthGateMiddleware:
+    """Authenticate every gated request first; 401 before anything else is looked at.
+
+    The user found is kept in the request state, so the route's own check
+    (:func:`current_user`) does not look the token up again. An anonymous
+    request may only read (``GET``/``HEAD``).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on with its user, or answer 401."""
+        if scope["type"] != "http" or not gated(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        try:
+            user = await run_in_threadpool(resolve_user, scope["app"].state.ctx, request)
+            if user.anonymous and request.method not in ("GET", "HEAD"):
+                raise AuthError("此操作需要登录")
+        except AuthError as exc:
+            await error_response(exc)(scope, receive, send)
+            return
+        request.state.user = user
+        await self.app(scope, receive, send)
 
 
 def require(permission: str) -> Callable[[Request], User]:

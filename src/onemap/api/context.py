@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,13 @@ import numpy as np
 import pyogrio
 
 from onemap.api.errors import NotFound
+from onemap.api.scope import scoped_frame
+from onemap.api.throttle import LoginThrottle
+from onemap.domain.security import security_policy
 from onemap.store.base import DatasetInfo, Store, VersionInfo
-from onemap.tiles.service import TileService
+from onemap.store.users import User
+from onemap.tiles.service import MAX_ZOOM, TileService
+from onemap.tiles.source import TileSource
 
 
 class VersionCache:
@@ -76,13 +82,23 @@ class AppContext:
         Vector tiles.
     anonymous_read : bool or None
         Override of the workspace setting (None: ask the workspace).
+    throttle : LoginThrottle
+        Failed-login counts and locks.
+    hashing : ThreadPoolExecutor
+        Two threads for password hashing, so that a burst of logins neither
+        blocks the event loop nor takes every worker thread of other requests.
     """
 
     store: Store
     versions: VersionCache
     tiles: TileService
     anonymous_read: bool | None = None
+    throttle: LoginThrottle = field(
+        default_factory=lambda: LoginThrottle(security_policy().login))
+    hashing: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="onemap-hash"))
     checks: OrderedDict[str, Any] = field(default_factory=OrderedDict)
+    _scoped_sources: OrderedDict[tuple[int, str], TileSource] = field(default_factory=OrderedDict)
     _bounds: dict[int, tuple[float, float, float, float]] = field(default_factory=dict)
     _checker: tuple[tuple, Any] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -138,6 +154,25 @@ class AppContext:
         a = np.array(boxes)
         return (float(a[:, 0].min()), float(a[:, 1].min()), float(a[:, 2].max()),
                 float(a[:, 3].max()))
+
+    def scoped_tile(self, info: VersionInfo, user: User, z: int, x: int, y: int) -> bytes:
+        """A tile of a sensitive layer cut from the rows of the user's county only (not cached on disk)."""
+        if not (0 <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z):
+            raise NotFound(f"瓦片编号超出范围：{z}/{x}/{y}（缩放级别 0–{MAX_ZOOM}）")
+        key = (info.id, user.county)
+        with self.lock:
+            src = self._scoped_sources.get(key)
+            if src is not None:
+                self._scoped_sources.move_to_end(key)
+        if src is None:
+            src = TileSource(scoped_frame(user, info, self.versions.frame(info)).reset_index(
+                drop=True), info.dataset)
+            src.prepare()
+            with self.lock:
+                self._scoped_sources[key] = src
+                while len(self._scoped_sources) > 16:
+                    self._scoped_sources.popitem(last=False)
+        return src.render(z, x, y)
 
     # ------------------------------------------------------------------ compliance check
     def checker(self):

@@ -11,6 +11,8 @@ error                                  status
 :class:`onemap.store.users.PermissionDenied`  403
 :class:`NotFound`, :class:`onemap.errors.WorkspaceError`  404
 :class:`Conflict`                       409
+:class:`PayloadTooLarge`                413
+:class:`TooManyRequests`                429 (with ``Retry-After``)
 :class:`onemap.errors.InputError` (and ``ReadError``)  400
 request validation (FastAPI)           400
 :class:`onemap.errors.DomainDataError`, anything else  500
@@ -26,8 +28,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from onemap.api.redact import redact
 from onemap.errors import DomainDataError, InputError, OneMapError, Problem, WorkspaceError
-from onemap.store.users import AuthError, PermissionDenied
+from onemap.store.users import AuthError, PermissionDenied, UserExists
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +47,31 @@ class Conflict(OneMapError):
     exit_code = 2
 
 
+class PayloadTooLarge(OneMapError):
+    """A request body or an uploaded file over its limit (HTTP 413)."""
+
+    exit_code = 2
+
+
+class TooManyRequests(OneMapError):
+    """Too many failed logins: the account or address is locked for a while (HTTP 429)."""
+
+    exit_code = 6
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 #: Error class → HTTP status, most specific first.
 STATUS: list[tuple[type[OneMapError], int]] = [
     (AuthError, 401),
     (PermissionDenied, 403),
     (NotFound, 404),
     (Conflict, 409),
+    (UserExists, 409),
+    (PayloadTooLarge, 413),
+    (TooManyRequests, 429),
     (InputError, 400),
     (WorkspaceError, 404),
     (DomainDataError, 500),
@@ -76,10 +98,12 @@ def status_for(exc: OneMapError) -> int:
 
 
 def error_response(exc: OneMapError) -> JSONResponse:
-    """The JSON answer of an error."""
+    """The JSON answer of an error (server paths replaced by file names)."""
     status = status_for(exc)
     headers = {"WWW-Authenticate": 'Bearer realm="onemap"'} if status == 401 else None
-    return JSONResponse(exc.to_dict(), status_code=status, headers=headers)
+    if isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}
+    return JSONResponse(redact(exc.to_dict()), status_code=status, headers=headers)
 
 
 def install(app: FastAPI) -> None:
@@ -105,7 +129,7 @@ def install(app: FastAPI) -> None:
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = _HTTP_MESSAGES.get(exc.status_code, "请求失败")
         if isinstance(exc.detail, str) and exc.detail and not exc.detail.isascii():
-            message = exc.detail
+            message = redact(exc.detail)
         body = {"error": "HTTPError", "message": message, "problems": []}
         return JSONResponse(body, status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))

@@ -33,7 +33,10 @@ def search_route(request: Request, user: Reader,
 
 @router.post("/measure", tags=["目录"], summary="量算（椭球面积与大地线长度）",
              openapi_extra={"requestBody": {"required": True, "content": {
-                 "application/json": {"schema": {"type": "object"}}}}})
+                 "application/json": {"schema": {
+                     "type": "object", "required": ["type", "coordinates"],
+                     "properties": {"type": {"enum": ["LineString", "Polygon"]},
+                                    "coordinates": {"type": "array"}}}}}}})
 async def measure_route(request: Request, _u: Reader) -> dict[str, Any]:
     """Length and area of a GeoJSON line or polygon, with the statistics' formula."""
     try:

@@ -43,6 +43,7 @@ from pyproj import CRS, Transformer
 
 from onemap.api.auth import Reader, context
 from onemap.api.errors import NotFound
+from onemap.api.scope import visible, visible_rows
 from onemap.errors import InputError
 from onemap.store.base import VersionInfo
 
@@ -430,8 +431,8 @@ def _plain(v: Any) -> Any:
 
 
 @router.get("/collections/{cid}/items", include_in_schema=False)
-def items(cid: str, request: Request, _user: Reader) -> Response:
-    """Features of a collection: bbox, property equality filters, paging, CRS."""
+def items(cid: str, request: Request, user: Reader) -> Response:
+    """Features of a collection: bbox, property equality filters, paging, CRS (county scope applied)."""
     ctx = context(request)
     info = ctx.collection(cid)
     html_out = wants_html(request)
@@ -452,6 +453,7 @@ def items(cid: str, request: Request, _user: Reader) -> Response:
         rows = np.sort(gdf.sindex.query(shapely.box(*box), predicate="intersects"))
     else:
         rows = np.arange(len(gdf))
+    rows = visible(user, info, gdf, rows)
     if filters:
         rows = rows[_filter_mask(gdf.iloc[rows], filters)]
     matched = int(rows.size)
@@ -503,14 +505,16 @@ def _items_html(doc: dict, cid: str, json_href: str, headers: dict) -> HTMLRespo
 
 
 @router.get("/collections/{cid}/items/{fid}", include_in_schema=False)
-def item(cid: str, fid: str, request: Request, _user: Reader) -> Response:
-    """One feature."""
+def item(cid: str, fid: str, request: Request, user: Reader) -> Response:
+    """One feature (404 outside the user's county scope, as if it did not exist)."""
     ctx = context(request)
     info = ctx.collection(cid)
     crs_uri = parse_crs(request.query_params.get("crs"), "crs")
     html_out = wants_html(request)
     gdf = ctx.versions.frame(info)
-    if not fid.isdigit() or not 1 <= int(fid) <= len(gdf):
+    mask = visible_rows(user, info, gdf)
+    if not fid.isdigit() or not 1 <= int(fid) <= len(gdf) or (
+            mask is not None and not mask[int(fid) - 1]):
         raise NotFound(f"集合 {cid} 中没有要素 {fid}")
     feat = _features(gdf, np.array([int(fid) - 1]), crs_uri)[0]
     base = f"{_root(request)}/collections/{cid}"

@@ -8,6 +8,7 @@ and become HTTP answers in :mod:`onemap.api.errors` only.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import shutil
@@ -16,6 +17,7 @@ import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
+import geopandas as gpd
 import numpy as np
 import shapely
 from fastapi import APIRouter, Query, Request, Response
@@ -26,10 +28,24 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from onemap.api.auth import COOKIE, Analyst, Manager, Reader, context
-from onemap.api.errors import NotFound
-from onemap.errors import InputError, OneMapError
+from onemap.api.errors import NotFound, PayloadTooLarge
+from onemap.api.limits import parse_json
+from onemap.api.redact import redact
+from onemap.api.scope import refuse_summary, scoped_frame, scoped_records, visible
+from onemap.domain.security import security_policy
+from onemap.errors import InputError, OneMapError, Problem
+from onemap.geo.area import ellipsoidal_area
 from onemap.store import audit, users
-from onemap.store.users import ROLES, SESSION_HOURS, PermissionDenied, User, authorize
+from onemap.store.users import (
+    MIN_PASSWORD,
+    ROLES,
+    SCOPE_NAMES,
+    PermissionDenied,
+    User,
+    authorize,
+    require_login_session,
+    session_hours,
+)
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -40,6 +56,12 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 # ---------------------------------------------------------------------------- bodies
+# Roles and scopes are enumerated in the OpenAPI document but checked by the user store,
+# whose Chinese message lists the choices.
+_ROLE_ENUM = {"enum": list(ROLES)}
+_USERNAME = r"^[A-Za-z0-9_.@-]{2,64}$"
+
+
 class LoginBody(BaseModel):
     """Login request."""
 
@@ -50,18 +72,19 @@ class LoginBody(BaseModel):
 class NewUser(BaseModel):
     """A user to create."""
 
-    username: str = Field(max_length=64)
-    password: str = Field(max_length=256)
-    role: str = Field("viewer", description="admin 管理员 | editor 编辑 | enforcer 执法 | viewer 只读")
-    county: str | None = Field(None, max_length=6, description="县级行政区代码，如 640324")
+    username: str = Field(pattern=_USERNAME, description="2–64 位字母、数字或 _.@-")
+    password: str = Field(min_length=MIN_PASSWORD, max_length=256)
+    role: str = Field("viewer", description="admin 管理员 | editor 编辑 | enforcer 执法 | viewer 只读",
+                      json_schema_extra=_ROLE_ENUM)
+    county: str | None = Field(None, pattern=r"^\d{6}$", description="县级行政区代码，如 640324")
     display_name: str = Field("", max_length=64)
 
 
 class UserPatch(BaseModel):
     """Changes to a user (absent fields unchanged)."""
 
-    role: str | None = None
-    county: str | None = Field(None, max_length=6)
+    role: str | None = Field(None, json_schema_extra={"enum": [*ROLES, None]})
+    county: str | None = Field(None, pattern=r"^(\d{6})?$", description="空字符串取消县级范围")
     display_name: str | None = Field(None, max_length=64)
     active: bool | None = None
 
@@ -69,15 +92,19 @@ class UserPatch(BaseModel):
 class PasswordBody(BaseModel):
     """A new password."""
 
-    password: str = Field(max_length=256)
+    password: str = Field(min_length=MIN_PASSWORD, max_length=256)
 
 
 class TokenBody(BaseModel):
     """An API token to create."""
 
     name: str = Field("", max_length=100, description="用途，如 审批系统")
-    days: int | None = Field(None, ge=1, le=3650)
-    username: str | None = Field(None, max_length=64, description="为谁创建（仅管理员可为他人创建）")
+    days: int | None = Field(None, ge=1, le=3650,
+                             description="有效天数（默认与上限见安全策略 security.yaml）")
+    scopes: list[str] = Field(["read"], min_length=1, max_length=3,
+                              json_schema_extra={"items": {"type": "string", "enum": list(SCOPE_NAMES)}},
+                              description="权限范围：read 只读、case 办理案件、admin 管理")
+    username: str | None = Field(None, pattern=_USERNAME, description="为谁创建（仅管理员可为他人创建）")
 
 
 class SettingBody(BaseModel):
@@ -88,13 +115,29 @@ class SettingBody(BaseModel):
 
 # ---------------------------------------------------------------------------- login & users
 @router.post("/login", tags=["用户"], summary="登录，取得令牌")
-def login(body: LoginBody, request: Request, response: Response) -> dict[str, Any]:
-    """Check the name and password; answer a bearer token (also set as a read-only cookie)."""
-    engine = context(request).store.sql_engine()
-    token, user = users.login(engine, body.username, body.password)
-    response.set_cookie(COOKIE, token, max_age=SESSION_HOURS * 3600, httponly=True,
-                        samesite="lax")
-    return {"token": token, "token_type": "bearer", "expires_in": SESSION_HOURS * 3600,
+async def login(body: LoginBody, request: Request, response: Response) -> dict[str, Any]:
+    """Check the name and password; answer a bearer token (also set as a read-only cookie).
+
+    Repeated failures lock the account (and the client address) for a while
+    (429 with ``Retry-After``); the password is hashed on a small thread pool
+    of its own, never on the event loop.
+    """
+    ctx = context(request)
+    address = request.client.host if request.client else "unknown"
+    ctx.throttle.begin(body.username, address)
+    ok = False
+    try:
+        token, user = await asyncio.get_running_loop().run_in_executor(
+            ctx.hashing, users.login, ctx.store.sql_engine(), body.username, body.password)
+        ok = True
+    except users.AuthError:
+        log.warning("登录失败：%s（来自 %s）", body.username, address)
+        raise
+    finally:
+        ctx.throttle.end(body.username, address, ok)
+    seconds = session_hours() * 3600
+    response.set_cookie(COOKIE, token, max_age=seconds, httponly=True, samesite="lax")
+    return {"token": token, "token_type": "bearer", "expires_in": seconds,
             "user": user.to_dict()}
 
 
@@ -114,8 +157,7 @@ def me(request: Request, user: Reader) -> dict[str, Any]:
     """Who is asking (``anonymous: true`` for the anonymous reader)."""
     out = user.to_dict()
     out["anonymous"] = user.anonymous
-    out["permissions"] = sorted(users.PERMISSIONS.get(user.role, ())) if not user.anonymous \
-        else ["read"]
+    out["permissions"] = sorted(user.permissions())
     return out
 
 
@@ -149,38 +191,53 @@ def patch_user(username: str, body: UserPatch, request: Request,
 @router.put("/users/{username}/password", tags=["用户"], summary="设置密码（本人或管理员）")
 def put_password(username: str, body: PasswordBody, request: Request,
                  user: Reader) -> dict[str, Any]:
-    """Set a password: one's own, or anybody's for an administrator."""
-    if user.anonymous:
-        raise users.AuthError("此操作需要登录")
+    """Set a password: one's own, or anybody's for an administrator (a login, not an API token).
+
+    Every token of the user (logins and API tokens) is revoked.
+    """
+    require_login_session(user, "修改密码")
     if user.username != username:
         authorize(user, "manage")
-    users.set_password(context(request).store.sql_engine(), username, body.password,
-                       actor=user.username)
-    return {"username": username, "changed": True}
+    revoked = users.set_password(context(request).store.sql_engine(), username, body.password,
+                                 actor=user.username)
+    return {"username": username, "changed": True, "tokens_revoked": revoked}
 
 
 @router.post("/tokens", tags=["用户"], status_code=201, summary="创建 API 令牌")
 def create_token(body: TokenBody, request: Request,
                  user: Reader) -> dict[str, Any]:
-    """An API token for another system, acting as oneself (an administrator may name another user)."""
-    if user.anonymous:
-        raise users.AuthError("此操作需要登录")
+    """An API token for another system, acting as oneself (an administrator may name another user).
+
+    Needs a login: an API token cannot create tokens.
+    """
+    require_login_session(user, "创建令牌")
     target = body.username or user.username
     if target != user.username:
         authorize(user, "manage")
     token = users.create_token(context(request).store.sql_engine(), target, name=body.name,
-                               days=body.days, actor=user.username)
-    return {"token": token, "username": target, "name": body.name, "days": body.days}
+                               days=body.days, scopes=body.scopes, actor=user.username)
+    return {"token": token, "username": target, "name": body.name, "days": body.days,
+            "scopes": body.scopes, "scope_names": [SCOPE_NAMES.get(s, s) for s in body.scopes]}
 
 
 @router.get("/audit", tags=["用户"], summary="审计日志（管理员）")
 def audit_log(request: Request, _u: Manager, entity: str | None = None,
               limit: Annotated[int, Query(ge=1, le=5000)] = 200) -> dict[str, Any]:
     """Audit rows, newest last, and whether the hash chain is intact."""
-    engine = context(request).store.sql_engine()
-    rows = audit.entries(engine, entity=entity)
+    from onemap.monitor.service import audit_verify as run
+
+    store = context(request).store
+    rows = audit.entries(store.sql_engine(), entity=entity)
     return {"entries": [r.to_dict() for r in rows[-limit:]],
-            "verification": audit.verify(engine).to_dict()}
+            "verification": redact(run(store))}
+
+
+@router.get("/audit/verify", tags=["用户"], summary="审计日志校验（管理员）")
+def audit_verify(request: Request, _u: Manager) -> dict[str, Any]:
+    """The chain, its checkpoints and the records pointing at it (``onemap audit verify``)."""
+    from onemap.monitor.service import audit_verify as run
+
+    return redact(run(context(request).store))
 
 
 @router.put("/settings/anonymous_read", tags=["用户"], summary="是否允许匿名浏览（管理员）")
@@ -241,8 +298,8 @@ def legend(dataset: str, request: Request, _u: Reader) -> dict[str, Any]:
 def identify(request: Request, lon: Annotated[float, Query(ge=-180, le=180)],
              lat: Annotated[float, Query(ge=-90, le=90)],
              layers: Annotated[str, Query(description="集合编号，逗号分隔，如 DLTB_2024,XZQ_2024")],
-             _u: Reader) -> dict[str, Any]:
-    """Features of the given collections at a point, with their ellipsoidal area."""
+             user: Reader) -> dict[str, Any]:
+    """Features of the given collections at a point, with their ellipsoidal area (county scope applied)."""
     from onemap.api.ogc import _plain
     from onemap.geo.area import ellipsoidal_area
 
@@ -252,7 +309,7 @@ def identify(request: Request, lon: Annotated[float, Query(ge=-180, le=180)],
     for cid in [c.strip() for c in layers.split(",") if c.strip()][:20]:
         info = ctx.collection(cid)
         gdf = ctx.versions.frame(info)
-        rows = np.sort(gdf.sindex.query(point, predicate="intersects"))
+        rows = visible(user, info, gdf, np.sort(gdf.sindex.query(point, predicate="intersects")))
         if rows.size == 0:
             continue
         areas = ellipsoidal_area(gdf.geometry.values[rows])
@@ -266,11 +323,12 @@ def identify(request: Request, lon: Annotated[float, Query(ge=-180, le=180)],
 
 
 # ---------------------------------------------------------------------------- statistics
-def _stats_table(request: Request, dataset: str, version: str | None, by: str):
+def _stats_table(request: Request, user: User, dataset: str, version: str | None, by: str):
     from onemap.services import land_use_stats
 
     if by not in ("county", "town", "village"):
         raise InputError(f"统计单元应为 county、town 或 village：{by}")
+    refuse_summary(user, context(request).store.version(dataset, version))
     try:
         return land_use_stats(context(request).store, dataset=dataset, version=version, level=by)
     except (KeyError, ValueError) as exc:
@@ -282,7 +340,7 @@ def _stats_table(request: Request, dataset: str, version: str | None, by: str):
 def stats(request: Request, _u: Reader, dataset: str = "DLTB", version: str | None = None,
           by: str = "county") -> dict[str, Any]:
     """The 三调 bulletin table of a DLTB version, per unit."""
-    table = _stats_table(request, dataset, version, by)
+    table = _stats_table(request, _u, dataset, version, by)
     rows = table.rows.drop(columns=["cents"]).to_dict(orient="records")
     groups = table.groups.to_dict(orient="records")
     return json.loads(json.dumps({"source": table.source, "level": table.level, "rows": rows,
@@ -296,7 +354,7 @@ def stats_xlsx(request: Request, _u: Reader, dataset: str = "DLTB", version: str
     """The bulletin table as an Excel workbook."""
     from onemap.services import write_stats_xlsx
 
-    table = _stats_table(request, dataset, version, by)
+    table = _stats_table(request, _u, dataset, version, by)
     out = Path(tempfile.mkdtemp(prefix="onemap-")) / "stats.xlsx"
     write_stats_xlsx(table, out)
     src = table.source
@@ -323,9 +381,9 @@ def tabulate(request: Request, _u: Reader, dataset: str = "DLTB", version: str |
                                          "version_id": info.id}}
     for name in names:
         zinfo = ctx.store.version(name)
-        zone_frames[name] = ctx.versions.frame(zinfo)
+        zone_frames[name] = scoped_frame(_u, zinfo, ctx.versions.frame(zinfo))
         sources[name] = {"dataset": name, "version": zinfo.version, "version_id": zinfo.id}
-    result = run(ctx.versions.frame(info), zone_frames, level=by,
+    result = run(scoped_frame(_u, info, ctx.versions.frame(info)), zone_frames, level=by,
                  unit_names=workspace_unit_names(ctx.store), source=sources)
     conflicts = result.conflicts.drop(columns=result.conflicts.geometry.name) \
         if len(result.conflicts) else result.conflicts
@@ -341,8 +399,6 @@ _SITE_SUFFIXES = {".zip", ".shp", ".kml", ".kmz", ".txt", ".geojson", ".json", "
 
 async def _site_from_request(request: Request):
     """The site of a check request: a GeoJSON body, or a multipart ``file``."""
-    import geopandas as gpd
-
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/form-data"):
         form = await request.form()
@@ -353,17 +409,19 @@ async def _site_from_request(request: Request):
         suffix = Path(name).suffix.lower()
         if suffix not in _SITE_SUFFIXES:
             raise InputError(f"不支持的地块文件类型：{name}（可用 zip、kml、报盘 txt、GeoJSON）")
-        data = await upload.read()
-        if len(data) > 50 * 1024 * 1024:
-            raise InputError("上传的地块文件超过 50 MB")
+        cap = security_policy().limits.site_upload_bytes
+        data = await upload.read(cap + 1)
+        if len(data) > cap:
+            raise PayloadTooLarge(f"上传的地块文件超过 {cap // 2**20} MB")
         folder = Path(tempfile.mkdtemp(prefix="onemap-site-"))
         path = folder / name
         path.write_bytes(data)
         return str(path), name
-    try:
-        doc = json.loads(await request.body() or b"null")
-    except ValueError as exc:
-        raise InputError("请求体不是有效的 JSON（应为 GeoJSON 要素或要素集合）") from exc
+    raw = await request.body()
+    cap = security_policy().limits.json_bytes
+    if len(raw) > cap:
+        raise PayloadTooLarge(f"GeoJSON 请求体超过上限 {cap / 2**20:.0f} MB，请压缩为 zip 上传")
+    doc = parse_json(raw or b"null", "请求体（应为 GeoJSON 要素或要素集合）")
     if not isinstance(doc, dict) or "type" not in doc:
         raise InputError("请求体应为 GeoJSON Feature、FeatureCollection 或几何对象")
     try:
@@ -384,7 +442,28 @@ async def _site_from_request(request: Request):
         raise InputError("GeoJSON 地块缺少几何")
     if not set(gdf.geom_type) <= {"Polygon", "MultiPolygon"}:
         raise InputError("地块必须是面（Polygon 或 MultiPolygon）")
+    check_site_limits(gdf)
     return gdf, "GeoJSON"
+
+
+def check_site_limits(gdf: gpd.GeoDataFrame) -> None:
+    """Refuse a site over the vertex or area limit (``security.yaml`` → ``limits``) before checking it.
+
+    Raises
+    ------
+    onemap.errors.InputError
+        Too many vertices, or too large a total (ellipsoidal) area.
+    """
+    limits = security_policy().limits
+    geoms = gdf.geometry.values
+    vertices = int(shapely.get_num_coordinates(np.asarray(geoms, dtype=object)).sum())
+    if vertices > limits.site_vertices:
+        raise InputError(f"地块顶点过多：共 {vertices} 个，超过上限 {limits.site_vertices} 个"
+                         "（安全策略 limits.site_vertices）")
+    hectares = float(np.nansum(ellipsoidal_area(geoms))) / 10_000
+    if hectares > limits.site_area_ha:
+        raise InputError(f"地块总面积 {hectares:.2f} 公顷，超过上限 {limits.site_area_ha:g} 公顷"
+                         "（安全策略 limits.site_area_ha）")
 
 
 @router.post(
@@ -406,13 +485,14 @@ async def check(request: Request, user: Analyst, use: Annotated[str | None, Quer
     ctx = context(request)
 
     def run():
+        if isinstance(site, str):
+            target = read_site(site)
+            check_site_limits(target.gdf)
+        else:
+            target = site
         checker = ctx.checker()
-        target = read_site(site) if isinstance(site, str) else site
         flag_list = [f.strip() for f in (flags or "").split(",") if f.strip()]
-        result = checker.check(target, use=use, flags=flag_list, name=name)
-        if name:  # the name the user gave is the project's name in the result and the report
-            result.project_name = name
-        return checker, result
+        return checker, checker.check(target, use=use, flags=flag_list, name=name)
 
     try:
         checker, result = await run_in_threadpool(run)
@@ -473,11 +553,22 @@ def changes(request: Request, _u: Reader, dataset: str = "DLTB",
             v_from: Annotated[str | None, Query(alias="from", max_length=64)] = None,
             v_to: Annotated[str | None, Query(alias="to", max_length=64)] = None,
             ) -> dict[str, Any]:
-    """Change patches between two versions (default the two latest); nothing is stored."""
-    from onemap.monitor.service import run_changes
+    """Change patches between two versions (default the two latest); nothing is stored.
 
-    return _engine_call(run_changes, context(request).store, dataset, v_from, v_to,
-                        save=False, actor=_u.username)
+    Change patches are a sensitive layer: a county-scoped user gets the
+    patches of the county only, and the city-wide summary is left out.
+    """
+    from onemap.monitor.service import CHANGESET_DATASET, run_changes
+
+    out = _engine_call(run_changes, context(request).store, dataset, v_from, v_to,
+                       save=False, actor=_u.username)
+    kept = scoped_records(_u, CHANGESET_DATASET, out.get("changes", []))
+    if kept is not None:
+        out["changes"] = kept
+        for key in ("attribute_edits", "redraws"):
+            out[key] = scoped_records(_u, CHANGESET_DATASET, out.get(key, [])) or []
+        out["summary"] = {"scope": f"仅本县（{_u.county}）", "changes": len(kept)}
+    return out
 
 
 # ---------------------------------------------------------------------------- cases
@@ -520,70 +611,76 @@ def case_flow(_u: Reader) -> dict[str, Any]:
 @router.get("/cases/{case_id}", tags=["执法"], summary="案件详情")
 def get_case(request: Request, case_id: Annotated[int, PathParam(ge=1, le=2**62)],
              user: Reader) -> dict[str, Any]:
-    """One case with its events and evidence; 403 outside the user's county."""
-    return _scoped_case(request, case_id, user, "read")
+    """One case with its events and evidence (file names, not server paths); 403 outside the user's county."""
+    return redact(_scoped_case(request, case_id, user, "read"))
 
 
 _PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".heic", ".tif", ".tiff", ".webp"}
+#: What a caller may say about an uploaded photo (never where a file is).
+_PHOTO_META_KEYS = ("lon", "lat", "time", "taken_at", "note")
+_NO_PATHS = ("举证照片只能以文件上传（multipart/form-data 的 photos 字段），"
+             "不接受服务器上的文件路径")
 
 
-async def _action_fields(request: Request, case_id: int) -> dict[str, Any]:
-    """The fields of a case action: a JSON object, or a multipart form with photo files.
+def _json_object(raw: bytes | str, what: str) -> dict[str, Any]:
+    doc = parse_json(raw, what)
+    if not isinstance(doc, dict):
+        raise InputError(f"{what}应为 JSON 对象（操作的各字段）")
+    return doc
 
-    Multipart: ``fields`` (a JSON object of the action's fields, or plain form
-    fields), ``photos`` (one or more image files) and optionally ``photos_meta``
-    (a JSON list ``[{lon, lat, time, note}]`` in the order of the files, for
-    photos without EXIF position/time). Uploaded photos are kept beside the
-    workspace (``<workspace>.evidence/<case id>/``).
+
+async def _action_fields(request: Request) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
+    """The fields of a case action and its uploaded photos (name, bytes); nothing is written.
+
+    A JSON object, or a multipart form: ``fields`` (a JSON object of the
+    action's fields, or plain form fields), ``photos`` (one or more image
+    files) and optionally ``photos_meta`` (a JSON list ``[{lon, lat, time,
+    note}]`` in the order of the files, for photos without EXIF position/time).
+    Photos come only from uploaded bytes: a ``photos`` field naming files is
+    refused, and ``path`` keys in ``photos_meta`` are ignored.
     """
+    limits = security_policy().limits
     ctype = request.headers.get("content-type", "")
-    if not ctype.startswith("multipart/form-data"):
+    if not ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         raw = await request.body()
-        try:
-            doc = json.loads(raw) if raw.strip() else {}
-        except ValueError as exc:
-            raise InputError("请求体不是有效的 JSON 对象") from exc
-        if not isinstance(doc, dict):
-            raise InputError("请求体应为 JSON 对象（操作的各字段）")
-        return doc
+        fields = _json_object(raw, "请求体") if raw.strip() else {}
+        if "photos" in fields:
+            raise InputError(_NO_PATHS, [Problem("photo_path", _NO_PATHS, field="photos")])
+        return fields, []
     form = await request.form()
     fields: dict[str, Any] = {}
     if isinstance(form.get("fields"), str):
-        try:
-            fields = json.loads(form["fields"])
-        except ValueError as exc:
-            raise InputError("表单字段 fields 应为 JSON 对象") from exc
-        if not isinstance(fields, dict):
-            raise InputError("表单字段 fields 应为 JSON 对象")
+        fields = _json_object(form["fields"], "表单字段 fields ")
     for key in set(form.keys()) - {"fields", "photos", "photos_meta"}:
         values = [v for v in form.getlist(key) if isinstance(v, str)]
         if values:
             fields[key] = values if len(values) > 1 else values[0]
-    meta: list[dict[str, Any]] = []
+    if "photos" in fields or any(isinstance(v, str) for v in form.getlist("photos")):
+        raise InputError(_NO_PATHS, [Problem("photo_path", _NO_PATHS, field="photos")])
+    meta: list[Any] = []
     if isinstance(form.get("photos_meta"), str):
-        try:
-            meta = list(json.loads(form["photos_meta"]))
-        except (ValueError, TypeError) as exc:
-            raise InputError("表单字段 photos_meta 应为 JSON 列表") from exc
+        meta = parse_json(form["photos_meta"], "表单字段 photos_meta ")
+        if not isinstance(meta, list):
+            raise InputError("表单字段 photos_meta 应为 JSON 列表")
     uploads = [u for u in form.getlist("photos") if hasattr(u, "read")]
-    if uploads:
-        folder = _evidence_dir(request) / str(case_id)
-        folder.mkdir(parents=True, exist_ok=True)
-        photos = []
-        for i, upload in enumerate(uploads):
-            name = Path(getattr(upload, "filename", "") or "photo.jpg").name
-            if Path(name).suffix.lower() not in _PHOTO_SUFFIXES:
-                raise InputError(f"不支持的照片格式：{name}")
-            data = await upload.read()
-            if len(data) > 30 * 1024 * 1024:
-                raise InputError(f"照片 {name} 超过 30 MB")
-            path = folder / f"{uuid.uuid4().hex[:12]}_{name}"
-            path.write_bytes(data)
-            item = dict(meta[i]) if i < len(meta) and isinstance(meta[i], dict) else {}
-            item["path"] = str(path)
-            photos.append(item)
-        fields["photos"] = photos
-    return fields
+    if len(uploads) > limits.photos_per_action:
+        raise InputError(f"一次最多上传 {limits.photos_per_action} 张照片（收到 {len(uploads)} 张）")
+    photos: list[tuple[str, bytes]] = []
+    for upload in uploads:
+        name = Path(str(getattr(upload, "filename", "") or "photo.jpg").replace("\\", "/")).name
+        if Path(name).suffix.lower() not in _PHOTO_SUFFIXES:
+            raise InputError(f"不支持的照片格式：{name}（可用 {'、'.join(sorted(_PHOTO_SUFFIXES))}）")
+        data = await upload.read(limits.photo_bytes + 1)
+        if len(data) > limits.photo_bytes:
+            raise PayloadTooLarge(f"照片 {name} 超过 {limits.photo_bytes // 2**20} MB")
+        photos.append((name, data))
+    if photos:
+        fields["photos"] = [
+            {k: item[k] for k in _PHOTO_META_KEYS if k in item}
+            if i < len(meta) and isinstance(item := meta[i], dict) else {}
+            for i in range(len(photos))
+        ]
+    return fields, photos
 
 
 def _evidence_dir(request: Request) -> Path:
@@ -592,6 +689,28 @@ def _evidence_dir(request: Request) -> Path:
     if path is None:
         return Path(tempfile.gettempdir()) / "onemap-evidence"
     return Path(path).with_suffix(".evidence")
+
+
+def _save_photos(folder: Path, photos: list[tuple[str, bytes]],
+                 fields: dict[str, Any]) -> list[Path]:
+    """Write uploaded photos into ``folder`` and point ``fields["photos"]`` at them."""
+    written: list[Path] = []
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for item, (name, data) in zip(fields.get("photos", []), photos, strict=True):
+            path = folder / f"{uuid.uuid4().hex[:12]}_{name}"
+            path.write_bytes(data)
+            written.append(path)
+            item["path"] = str(path)
+    except BaseException:
+        _remove(written)
+        raise
+    return written
+
+
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
 
 
 @router.post(
@@ -607,15 +726,25 @@ def _evidence_dir(request: Request) -> Path:
 async def case_action(request: Request, user: Reader,
                       case_id: Annotated[int, PathParam(ge=1, le=2**62)],
                       action: Annotated[str, PathParam(max_length=40)]) -> dict[str, Any]:
-    """Apply a lifecycle action; 403 if the role or the county does not allow it."""
+    """Apply a lifecycle action; 403 if the role or the county does not allow it.
+
+    Uploaded photos are kept beside the workspace (``<workspace>.evidence/<case id>/``)
+    only when the action succeeds; a refused action leaves no file behind.
+    """
     from onemap.monitor.service import case_transition
 
     await run_in_threadpool(_scoped_case, request, case_id, user, "case")
-    fields = await _action_fields(request, case_id)
+    fields, photos = await _action_fields(request)
     for reserved in ("now", "store", "case_id", "action", "actor"):  # not the caller's to set
         fields.pop(reserved, None)
-    return await run_in_threadpool(_engine_call, case_transition, context(request).store,
-                                   case_id, action, user.username, **fields)
+    written = _save_photos(_evidence_dir(request) / str(case_id), photos, fields)
+    try:
+        out = await run_in_threadpool(_engine_call, case_transition, context(request).store,
+                                      case_id, action, user.username, **fields)
+    except BaseException:
+        _remove(written)
+        raise
+    return redact(out)
 
 
 # ---------------------------------------------------------------------------- indicators

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse
 
 from onemap.api.auth import Reader, context
+from onemap.api.scope import restriction
+from onemap.domain.security import security_policy
 from onemap.tiles.service import MAX_ZOOM
 
 router = APIRouter()
@@ -28,15 +30,27 @@ def tile(
     z: Annotated[int, Path(ge=0, le=MAX_ZOOM)],
     x: Annotated[int, Path(ge=0, le=2**MAX_ZOOM)],
     y: Annotated[int, Path(ge=0, le=2**MAX_ZOOM)],
-    _u: Reader,
+    user: Reader,
 ) -> Response:
-    """One tile of a layer version; the URL never changes meaning, so it is cached forever."""
+    """One tile of a layer version; the URL never changes meaning, so it is cached forever.
+
+    Tiles of a sensitive layer are private to the browser (never kept by a
+    shared cache), and a county-scoped user gets them cut from the county's
+    rows only.
+    """
     ctx = context(request)
-    ctx.version_by_id(version_id)
+    info = ctx.version_by_id(version_id)
+    headers = {"Cache-Control": IMMUTABLE, "Vary": "Accept-Encoding"}
+    if security_policy().scope.layer(info.dataset) is not None:
+        headers = {"Cache-Control": "private, max-age=300",
+                   "Vary": "Accept-Encoding, Authorization, Cookie"}
+    if restriction(user, info.dataset) is not None:
+        # cut for this user's county: no validator shared with other users
+        data = ctx.scoped_tile(info, user, z, x, y)
+        return Response(content=data, media_type=MVT, headers=headers)
     gz = "gzip" in request.headers.get("accept-encoding", "")
-    headers = {"Cache-Control": IMMUTABLE, "Vary": "Accept-Encoding",
-               "ETag": ctx.tiles.etag(version_id, z, x, y, gzip=gz),
-               "Last-Modified": ctx.tiles.last_modified(version_id)}
+    headers["ETag"] = ctx.tiles.etag(version_id, z, x, y, gzip=gz)
+    headers["Last-Modified"] = ctx.tiles.last_modified(version_id)
     if headers["ETag"] in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
     if gz:

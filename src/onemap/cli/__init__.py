@@ -4,7 +4,7 @@ Each command module is a thin adapter over :mod:`onemap.services` and the engine
 importing them registers their commands on the shared Typer app.
 """
 
-from onemap.cli import control, data, monitor, plan, web  # noqa: F401  (registers commands)
+from onemap.cli import control, crs, data, ledger, monitor, plan, web  # noqa: F401  (registers commands)
 from onemap.cli.common import app
 
 

@@ -21,6 +21,8 @@ def check(
     docx: Annotated[Path | None, typer.Option(help="输出预审意见 DOCX")] = None,
     name: Annotated[str | None, typer.Option(help="项目名称（报盘文件有项目名称时可省略）")] = None,
     applicant: Annotated[str | None, typer.Option(help="建设单位")] = None,
+    transform: Annotated[str | None, typer.Option(
+        "--transform", help="西安80/北京54 坐标文件所用的本局坐标转换（默认用工作空间的默认转换）")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """用地合规性检查：占用地类、三条控制线和检查图层、用途管制规则逐条判定。"""
@@ -30,7 +32,7 @@ def check(
     try:
         store = open_workspace(ws)
         result = run_check(store, site, use=use, docx=docx, flags=flag or None, name=name,
-                           applicant=applicant)
+                           applicant=applicant, transform=transform)
     except OneMapError as exc:
         _fail(exc, as_json)
     if as_json:
@@ -118,7 +120,7 @@ def tabulate(
     as_json: JsonOpt = False,
 ) -> None:
     """控制线内外地类面积统计（按县），以及永久基本农田、生态保护红线、城镇开发边界之间的冲突。"""
-    from onemap.services import tabulate_zones, write_tabulation
+    from onemap.services import report_filing, tabulate_zones, write_tabulation
 
     try:
         store = open_store(ws)
@@ -126,7 +128,8 @@ def tabulate(
             result = tabulate_zones(store, dataset=dataset, version=version,
                                     zones=[z.strip().upper() for z in zones.split(",") if z.strip()],
                                     level=by, progress=bar)
-        write_tabulation(result, xlsx=xlsx, gpkg=gpkg)
+        write_tabulation(result, xlsx=xlsx, gpkg=gpkg, filing=report_filing(store),
+                         region_code=store.settings().get("region", ""))
     except OneMapError as exc:
         _fail(exc, as_json)
     if as_json:

@@ -41,6 +41,10 @@ def ingest(
     layer: Annotated[str | None, typer.Option(help="图层名（多图层文件时必填）")] = None,
     encoding: Annotated[str | None, typer.Option(help="属性编码，如 GBK")] = None,
     crs: Annotated[str | None, typer.Option(help="坐标系，如 EPSG:4523（无 .prj 时必填）")] = None,
+    transform: Annotated[str | None, typer.Option(
+        "--transform", help="本局坐标转换参数名称（onemap crs list 可查；默认用该源坐标系的默认转换）")] = None,
+    accept_datum_shift: Annotated[bool, typer.Option(
+        "--accept-datum-shift", help="西安80/北京54 等无转换参数时仍入库（知悉数米至上百米偏差）")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """数据入库：读取、检查、修复、转换到 CGCS2000 并写入新版本。"""
@@ -52,7 +56,8 @@ def ingest(
         with _Bar(not as_json) as bar:
             result = run_ingest(
                 store, str(file), dataset=dataset, version=version, layer=layer,
-                encoding=encoding, crs=crs, progress=bar,
+                encoding=encoding, crs=crs, progress=bar, transform=transform,
+                accept_datum_shift=accept_datum_shift,
             )
     except OneMapError as exc:
         _fail(exc, as_json)
@@ -125,30 +130,85 @@ def stats(
     ws: WsArg,
     dataset: Annotated[str, typer.Option(help="数据集")] = "DLTB",
     version: Annotated[str | None, typer.Option(help="版本（默认最新）")] = None,
-    by: Annotated[str, typer.Option(help="统计单元：county（县级）或 town（乡级）")] = "county",
+    by: Annotated[str, typer.Option(help="统计单元：county（县级）、town（乡级）或 village（村级）")] = "county",
+    table: Annotated[str | None, typer.Option(
+        help="统计表：class（分类面积）、bulletin（公报口径）、czc（城镇村及工矿用地）、farmland（耕地细化）；"
+             "不填为地类分组汇总")] = None,
+    balanced: Annotated[bool | None, typer.Option(
+        "--balanced/--unbalanced",
+        help="调平到行政区调查面积（DCMJ/KZMJ）；--table 的 XLSX 默认调平（无控制面积时注明未调平）")] = None,
+    tolerance: Annotated[float | None, typer.Option(help="调平容差（公顷，默认 1）")] = None,
     xlsx: Annotated[Path | None, typer.Option(help="同时输出 XLSX 文件")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """三调土地利用现状汇总表：按单位统计各分组和二级地类面积（公顷、亩）。"""
-    from onemap.services import land_use_stats, write_stats_xlsx
+    """土地利用现状统计：地类分组汇总，或 --table 指定的三调/变更调查统计表（公顷、亩）。"""
+    from onemap.services import (
+        land_use_stats,
+        official_stats,
+        report_filing,
+        write_official_xlsx,
+        write_stats_xlsx,
+    )
     from onemap.store import open_workspace
 
     try:
         store = open_workspace(ws)
-        table = land_use_stats(store, dataset=dataset, version=version, level=by)
-        if xlsx:
-            write_stats_xlsx(table, xlsx)
-            store.add_asset(table.source["version_id"], "xlsx", str(xlsx.resolve()),
-                            {"kind": "bulletin_table", "level": by})
+        if table is not None:
+            mode = "yes" if balanced else "no" if balanced is False else ("auto" if xlsx else "no")
+            result = official_stats(store, dataset=dataset, version=version, table=table, level=by,
+                                    balance=mode, tolerance_ha=tolerance)
+            if xlsx:
+                write_official_xlsx(store, result, xlsx)
+                store.add_asset(result.source["version_id"], "xlsx", str(xlsx.resolve()),
+                                {"kind": f"official_table:{table}", "level": by,
+                                 "balanced": result.balanced})
+        else:
+            result = land_use_stats(store, dataset=dataset, version=version, level=by)
+            if xlsx:
+                write_stats_xlsx(result, xlsx, report_filing(store),
+                                 region_code=store.settings().get("region", ""))
+                store.add_asset(result.source["version_id"], "xlsx", str(xlsx.resolve()),
+                                {"kind": "bulletin_table", "level": by})
     except OneMapError as exc:
         _fail(exc, as_json)
+    if table is not None:
+        _emit_official(result, xlsx, as_json)
+        return
     if as_json:
-        rows = table.rows.drop(columns=["cents"]).to_dict(orient="records")
-        groups = table.groups.to_dict(orient="records")
-        _emit_json({"source": table.source, "level": table.level, "rows": rows,
+        rows = result.rows.drop(columns=["cents"]).to_dict(orient="records")
+        groups = result.groups.to_dict(orient="records")
+        _emit_json({"source": result.source, "level": result.level, "rows": rows,
                     "groups_hectare": groups, "xlsx": str(xlsx) if xlsx else None})
         return
-    print_group_table(table)
+    print_group_table(result)
+    if xlsx:
+        out.print(f"已输出 XLSX：{xlsx}")
+
+
+OFFICIAL_TITLES = {"class": "土地利用现状分类面积汇总", "bulletin": "公报口径汇总",
+                   "czc": "城镇村及工矿用地面积汇总", "farmland": "耕地细化面积汇总"}
+
+
+def _emit_official(result, xlsx: Path | None, as_json: bool) -> None:
+    if as_json:
+        _emit_json({"source": result.source, "table": result.table, "level": result.level,
+                    "balanced": result.balanced, "balance": result.balance,
+                    "rows": result.records(), "xlsx": str(xlsx) if xlsx else None})
+        return
+    src = result.source
+    state = "已调平" if result.balanced else "未调平"
+    keys = [k for k in result.KEYS[result.table] if k not in ("level1", "three_class")]
+    rich_table = Table(title=f"{src.get('dataset')} {src.get('version')} "
+                             f"{OFFICIAL_TITLES[result.table]}（公顷，{state}）")
+    for col in ("单位", *keys, "面积（公顷）"):
+        rich_table.add_column(col, justify="right" if col.startswith("面积") else "left")
+    for rec in result.records():
+        rich_table.add_row(f"{rec['unit']} {rec['unit_name']}".strip(),
+                           *(str(rec[k]) for k in keys), f"{rec['hectare']:,.2f}")
+    out.print(rich_table, width=max(out.width, 120))
+    for b in result.balance:
+        out.print(f"调平 {b['county']} {b['county_name']}：控制面积 {b['control_ha']:,.2f} 公顷，"
+                  f"调平前合计 {b['sum_before_ha']:,.2f} 公顷，调整 {b['steps']} 个 0.01 公顷")
     if xlsx:
         out.print(f"已输出 XLSX：{xlsx}")
 

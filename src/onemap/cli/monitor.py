@@ -83,21 +83,52 @@ def changes(
     dataset: Annotated[str, typer.Option(help="数据集")] = "DLTB",
     from_: Annotated[str | None, typer.Option("--from", help="前时相版本，如 2023")] = None,
     to: Annotated[str | None, typer.Option(help="后时相版本，如 2024")] = None,
-    gpkg: Annotated[Path | None, typer.Option(help="输出变化图斑 GeoPackage")] = None,
+    gpkg: Annotated[Path | None, typer.Option(
+        help="输出 GeoPackage：变化图斑；--table flow 时为更新层 DLTBGX 与更新过程 GXGC")] = None,
+    table: Annotated[str | None, typer.Option(help="flow：土地利用现状变更表（原地类 × 现地类）")] = None,
+    by: Annotated[str, typer.Option(help="变更表统计单元：county、town 或 village")] = "county",
+    xlsx: Annotated[Path | None, typer.Option(help="--table flow 时输出变更表 XLSX")] = None,
     actor: ActorOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """提取两个版本之间的变化图斑（原地类、现地类、面积、是否占用耕地/永农/红线、开发边界内外）。"""
-    from onemap.monitor.service import run_changes
+    """提取两个版本之间的变化图斑（原地类、现地类、面积、是否占用耕地/永农/红线、开发边界内外），或编制变更表。"""
+    from onemap.monitor.service import change_flow, run_changes
 
     try:
-        result = run_changes(open_store(ws), dataset, from_, to, gpkg=gpkg, actor=_actor(actor))
+        if table not in (None, "flow"):
+            raise InputError(f"不支持的变更统计表：{table}（可选：flow）")
+        if table == "flow":
+            result = change_flow(open_store(ws), dataset, from_, to, level=by, gpkg=gpkg, xlsx=xlsx)
+        else:
+            if xlsx:
+                raise InputError("--xlsx 需与 --table flow 一起使用")
+            result = run_changes(open_store(ws), dataset, from_, to, gpkg=gpkg, actor=_actor(actor))
     except OneMapError as exc:
         _fail(exc, as_json)
     if as_json:
         _emit_json(result)
+    elif table == "flow":
+        _print_flow(result)
     else:
         _print_changes(result)
+
+
+def _print_flow(result: dict[str, Any]) -> None:
+    src = result["source"]
+    table = Table(title=f"{src['dataset']} {src['from']} → {src['to']} 土地利用现状变更表（平方米）")
+    for col in ("单位", "原地类", "现地类", "面积（平方米）"):
+        table.add_column(col, justify="right" if col.startswith("面积") else "left")
+    for r in result["rows"]:
+        table.add_row(f"{r['unit']} {r['unit_name']}".strip(), f"{r['from']} {r['from_name']}",
+                      f"{r['to']} {r['to_name']}", f"{r['area_m2']:,.2f}")
+    out.print(table, width=max(out.width, 120))
+    out.print(f"变化面积合计 {result['change_area_m2']:,.2f} 平方米")
+    for b in result["balance"]:
+        out.print(f"  {b['unit']} {b['unit_name']} {b['three_class']}：增加 {b['increase_m2']:,.2f}，"
+                  f"减少 {b['decrease_m2']:,.2f}，净增减 {b['net_m2']:,.2f}")
+    for key in ("gpkg", "xlsx"):
+        if result.get(key):
+            out.print(f"已输出：{result[key]}")
 
 
 @app.command()
@@ -254,11 +285,28 @@ def cases_act(
 
 @audit_app.command("verify")
 def audit_verify(ws: WsArg, as_json: JsonOpt = False) -> None:
-    """校验审计日志哈希链是否完整；被篡改时指出第一条断裂的记录。"""
+    """校验审计日志：哈希链、检查点（截断或改写）、案件办理与入库记录是否都有审计行。"""
     from onemap.monitor.service import audit_verify as verify
 
     try:
         result = verify(open_store(ws))
+    except OneMapError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _emit_json(result)
+    else:
+        out.print(result["message"])
+    if not result["ok"]:
+        raise typer.Exit(code=7)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(ws: WsArg, as_json: JsonOpt = False) -> None:
+    """日志完整时，把审计日志的序号与哈希追加到工作空间旁的检查点文件（可由计划任务定期运行）。"""
+    from onemap.monitor.service import audit_checkpoint as checkpoint
+
+    try:
+        result = checkpoint(open_store(ws))
     except OneMapError as exc:
         _fail(exc, as_json)
     if as_json:

@@ -123,19 +123,22 @@ def user_token(
     ws: WsArg,
     username: Annotated[str, typer.Argument(help="令牌代表的用户（其角色和县级范围适用）")],
     name: Annotated[str, typer.Option(help="令牌名称，如 对接系统名")] = "",
-    days: Annotated[int | None, typer.Option(help="有效天数（不给则长期有效）")] = None,
+    days: Annotated[int | None, typer.Option(help="有效天数（默认与上限见 security.yaml 的 tokens）")] = None,
+    scope: Annotated[list[str] | None, typer.Option(
+        help="权限范围，可重复：read 只读（默认）、case 办理案件、admin 管理")] = None,
     actor: ActorOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """为其他业务系统生成接口令牌（只显示一次，请妥善保存）。"""
+    """为其他业务系统生成接口令牌（只显示一次，请妥善保存；接口令牌不能改密码、不能再生成令牌）。"""
     from onemap.store.users import create_token
 
     try:
-        token = create_token(open_store(ws).sql_engine(), username, name=name, days=days, actor=_actor(actor))
+        token = create_token(open_store(ws).sql_engine(), username, name=name, days=days,
+                             scopes=scope or None, actor=_actor(actor))
     except OneMapError as exc:
         _fail(exc, as_json)
     if as_json:
-        _emit_json({"token": token, "username": username})
+        _emit_json({"token": token, "username": username, "scopes": scope or ["read"]})
     else:
         out.print(f"接口令牌（请求头 Authorization: Bearer …）：{token}")
 

@@ -20,7 +20,7 @@ union of the parcels).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from onemap.control.site import Site, prepare_site, read_site
 from onemap.errors import WorkspaceError
 from onemap.geo.area import M2_PER_HECTARE, M2_PER_MU, ellipsoidal_area
 from onemap.geo.polygonal import polygonal as _polygonal
+from onemap.geo.transform import Transformation
 from onemap.store.base import Store
 
 __all__ = [
@@ -818,7 +819,7 @@ class SiteChecker:
         result.messages = list(site.messages) + result.messages
         result.file_name = site.file_name
         result.source_crs = site.source_crs
-        result.project_name = site.name
+        result.project_name = name or site.name
         return result
 
     def _any_result(self, g: shapely.Geometry, name: str, use: str,
@@ -930,6 +931,7 @@ def check_site(
     layer: str | None = None,
     encoding: str | None = None,
     crs: str | int | None = None,
+    transforms: Sequence[Transformation] = (),
 ) -> CheckResult:
     """Check one site against a workspace (loads the layers; reuse a checker for many).
 
@@ -947,7 +949,7 @@ def check_site(
         See :class:`SiteChecker`.
     checker : SiteChecker, optional
         A warm checker to reuse (then ``check_layers`` and ``rules`` are ignored).
-    layer, encoding, crs : optional
+    layer, encoding, crs, transforms : optional
         Passed to :func:`onemap.control.site.read_site` for files.
 
     Returns
@@ -955,6 +957,6 @@ def check_site(
     CheckResult
     """
     if isinstance(site, str | Path):
-        site = read_site(site, layer=layer, encoding=encoding, crs=crs)
+        site = read_site(site, layer=layer, encoding=encoding, crs=crs, transforms=transforms)
     checker = checker or SiteChecker(store, check_layers, rules=rules)
     return checker.check(site, use=use, flags=flags)

@@ -403,7 +403,8 @@ def write_check_docx(
     doc.table(["地类（编码）", "统计分组", "图斑数", f"面积（{unit}）"], rows,
               caption="表 2　占用地类", bold_rows=[len(rows) - 1])
     if cult["area_m2"] > 0:
-        srows = [[f"{s} 级（{SLOPE_LEVELS.get(str(s), '')}）", area_value(a, unit)]
+        srows = [[f"{s} 级（{SLOPE_LEVELS[str(s)]}）" if str(s) in SLOPE_LEVELS else "未填坡度级别",
+                  area_value(a, unit)]
                  for s, a in cult["by_slope"].items()]
         srows.append(["合计", area_value(cult["area_m2"], unit)])
         doc.table(["坡度级别", f"耕地面积（含田坎，{unit}）"], srows, caption="表 3　占用耕地按坡度级别",

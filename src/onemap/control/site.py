@@ -17,6 +17,7 @@ lobes) and the repair is said in :attr:`Site.messages`; geometries that collapse
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +30,14 @@ import shapely
 from onemap.errors import InputError, Problem, ReadError, Report
 from onemap.geo.area import ellipsoidal_area
 from onemap.geo.clean import repair_geometries
-from onemap.geo.crs import detect_crs, to_storage
+from onemap.geo.crs import datum_differs, detect_crs, to_storage
+from onemap.geo.transform import (
+    Transformation,
+    is_local,
+    parse_crs,
+    to_storage_via,
+    transformation_note,
+)
 from onemap.io.bopan import looks_like_bopan, read_bopan
 from onemap.io.coordtext import CoordinateFile
 from onemap.io.guaidian import looks_like_guaidian, read_guaidian
@@ -129,16 +137,29 @@ def _read_kml(path: Path, shown: str) -> gpd.GeoDataFrame:
 
 
 def _to_storage_crs(gdf: gpd.GeoDataFrame, crs, shown: str, override: str | int | None,
-                    report: Report, messages: list[str]) -> tuple[gpd.GeoDataFrame, str | None]:
-    """Reproject to EPSG:4490 (CRS checked against the coordinates), refuse data outside China."""
+                    report: Report, messages: list[str],
+                    transforms: Sequence[Transformation] = ()) -> tuple[gpd.GeoDataFrame, str | None]:
+    """Reproject to EPSG:4490 (CRS checked against the coordinates), refuse data outside China.
+
+    A source on another datum goes through the first offered transformation whose
+    source CRS it is in; without one it is converted with the datum warning.
+    """
     if len(gdf) == 0:
         return gdf.set_crs("EPSG:4490", allow_override=True), None
     declared = pyproj.CRS.from_user_input(crs) if crs is not None else None
     real, notes = detect_crs(gdf, declared, override=override, file_name=shown)
+    epsg = real.to_epsg()
+    label = f"EPSG:{epsg}" if epsg else real.name
+    usable = [t for t in transforms if not is_local(t.source_crs)
+              and parse_crs(t.source_crs).equals(real, ignore_axis_order=True)]
+    if datum_differs(real) and usable:
+        notes = [n for n in notes if "未使用转换参数" not in n] + [transformation_note(usable[0])]
+        for note in notes:
+            _note(report, messages, "crs_note", note, file=shown)
+        return to_storage_via(usable[0], gdf, file_name=shown), label
     for note in notes:
         _note(report, messages, "crs_note", note, file=shown)
-    epsg = real.to_epsg()
-    return to_storage(gdf, real, file_name=shown), (f"EPSG:{epsg}" if epsg else real.name)
+    return to_storage(gdf, real, file_name=shown), label
 
 
 def _name_column(gdf: gpd.GeoDataFrame, name_field: str | None) -> list[str]:
@@ -176,6 +197,7 @@ def prepare_site(
     report: Report | None = None,
     messages: list[str] | None = None,
     shapes: list[str] | None = None,
+    transforms: Sequence[Transformation] = (),
 ) -> Site:
     """Check, reproject and repair site parcels.
 
@@ -198,6 +220,8 @@ def prepare_site(
     shapes : list of str, optional
         Declared shape of each row (面, 线 or 点, the 报盘 图形属性); by default
         every parcel must be a polygon.
+    transforms : sequence of Transformation, optional
+        The workspace's transformations offered for a 西安80 / 北京54 source.
 
     Returns
     -------
@@ -233,7 +257,7 @@ def prepare_site(
             parts.append(repair_geometries(rows, id_field="name", file_name=shown,
                                            expected=family)[0])
     frame = gpd.GeoDataFrame(pd.concat(parts).sort_index(), geometry="geometry", crs=gdf.crs)
-    frame, src = _to_storage_crs(frame, frame.crs, shown, crs, report, messages)
+    frame, src = _to_storage_crs(frame, frame.crs, shown, crs, report, messages, transforms)
     source_crs = source_crs or src
     if reasons:
         areas = ellipsoidal_area(frame.geometry.values)
@@ -284,6 +308,7 @@ def read_site(
     encoding: str | None = None,
     name_field: str | None = None,
     crs: str | int | None = None,
+    transforms: Sequence[Transformation] = (),
 ) -> Site:
     """Read a site file of any accepted format and prepare it for checking.
 
@@ -301,6 +326,9 @@ def read_site(
         Attribute holding parcel names.
     crs : str or int, optional
         CRS of the coordinates when the file declares none or a wrong one.
+    transforms : sequence of Transformation, optional
+        The workspace's transformations offered for a 西安80 / 北京54 file (报盘,
+        拐点 or a vector file); a legacy 报盘/拐点 without one is refused.
 
     Returns
     -------
@@ -322,12 +350,12 @@ def read_site(
     other = suffix not in (".shp", ".zip", ".gpkg", ".gdb", ".geojson", ".json", ".kml", ".kmz")
     if suffix == ".txt" or (other and (looks_like_bopan(p) or looks_like_guaidian(p))):
         reader = read_guaidian if looks_like_guaidian(p) and not looks_like_bopan(p) else read_bopan
-        return _coordinate_site(reader(p, encoding=encoding, file_name=shown), name_field,
-                                report, messages)
+        return _coordinate_site(reader(p, encoding=encoding, file_name=shown, transforms=transforms),
+                                name_field, report, messages)
     if suffix in (".kml", ".kmz"):
         gdf = _read_kml(p, shown)
         return prepare_site(gdf, file_name=shown, name_field=name_field, crs=crs,
-                            report=report, messages=messages)
+                            report=report, messages=messages, transforms=transforms)
     from onemap.io.readers import read_source
 
     source = read_source(p, layer=layer, encoding=encoding)
@@ -338,7 +366,7 @@ def read_site(
     if source.crs is not None:
         gdf = gdf.set_crs(source.crs, allow_override=True)
     return prepare_site(gdf, file_name=source.file_name, name_field=name_field, crs=crs,
-                        report=report, messages=messages)
+                        report=report, messages=messages, transforms=transforms)
 
 
 def _coordinate_site(data: CoordinateFile, name_field: str | None, report: Report,
@@ -358,4 +386,6 @@ def _coordinate_site(data: CoordinateFile, name_field: str | None, report: Repor
     site.name = data.name
     site.metadata = {"format": data.format, "attributes": dict(data.attributes),
                      "sections": {k: dict(v) for k, v in data.sections.items()}}
+    if data.transformation is not None:
+        site.metadata["transformation"] = data.transformation
     return site

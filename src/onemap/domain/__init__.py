@@ -36,6 +36,7 @@ from onemap.domain.layers import (
     layer_schema,
     qc_rules,
 )
+from onemap.domain.security import SecurityPolicy, security_policy
 
 __all__ = [
     "DATA_FILES",
@@ -63,12 +64,14 @@ __all__ = [
     "map_to_landuse",
     "qc_rules",
     "sandiao_to_landuse",
+    "SecurityPolicy",
+    "security_policy",
 ]
 
 
 def clear_cache() -> None:
     """Forget every loaded table (they are also reloaded when a file's mtime changes)."""
-    from onemap.domain import landclass, landuse, layers
+    from onemap.domain import landclass, landuse, layers, security
 
     for fn in (
         landclass._load,
@@ -78,6 +81,7 @@ def clear_cache() -> None:
         layers._load_layers,
         layers._load_codelists,
         layers._load_rules,
+        security._load,
     ):
         fn.cache_clear()
 
@@ -95,6 +99,7 @@ def load_all() -> None:
     sandiao_to_landuse()
     layer_names()
     all_qc_rules()
+    security_policy()
 
 
 def data_versions() -> dict[str, dict[str, str]]:

@@ -38,6 +38,7 @@ DATA_FILES = (
     "layers.yaml",
     "codelists.yaml",
     "qc_rules.yaml",
+    "security.yaml",
 )
 
 #: A cache key for one file: its path and modification time.

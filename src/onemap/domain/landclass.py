@@ -319,6 +319,11 @@ class LandClassTable:
         return [(c.code, c.name) for c in self._czc.codes]
 
     @property
+    def czc_suffix(self) -> str:
+        """str: the suffix a 城镇村属性码 may carry and still count under its base code ("A")."""
+        return self._czc.suffix
+
+    @property
     def czc_codes(self) -> frozenset[str]:
         """Every CZCSXM value that counts (the base codes and their A forms)."""
         return frozenset(self._czc_base)

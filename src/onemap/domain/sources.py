@@ -1,7 +1,7 @@
 """The one resolver of OneMap's data files: shipped copy or the bureau's override.
 
-Codes, rules, layer lists, judging rules and indicators ship as data files in
-the ``data`` folder of their package (``domain``, ``control``, ``monitor``,
+Codes, rules, layer lists, judging rules, indicators and registers ship as data files in
+the ``data`` folder of their package (``domain``, ``control``, ``monitor``, ``geo``, ``ledgers``,
 ``indicators``). A bureau may keep edited copies in one folder named by the
 environment variable ``ONEMAP_DOMAIN_DIR``: a file there replaces the shipped
 file of the same name, the others stay.
@@ -30,7 +30,9 @@ _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 #: Folder of the shipped data files of each area (package).
 SHIPPED_DIRS: dict[str, Path] = {
-    area: _PACKAGE_DIR / area / "data" for area in ("domain", "control", "monitor", "indicators")
+    area: _PACKAGE_DIR / area / "data"
+    for area in ("domain", "control", "monitor", "indicators", "geo", "ledgers", "analysis",
+                 "reports")
 }
 
 #: File kinds that are data files (other files in a data folder are not).
@@ -85,7 +87,8 @@ def shipped_path(area: str, name: str) -> Path:
     Parameters
     ----------
     area : str
-        One of :data:`SHIPPED_DIRS` (``"domain"``, ``"control"``, ``"monitor"``, ``"indicators"``).
+        One of :data:`SHIPPED_DIRS` (``"domain"``, ``"control"``, ``"monitor"``, ``"indicators"``, ``"geo"``,
+        ``"ledgers"``).
     name : str
         File name.
 

@@ -34,6 +34,7 @@ __all__ = [
     "CHINA_LON",
     "STORAGE_EPSG",
     "check_china_lonlat",
+    "datum_differs",
     "detect_crs",
     "gk_code",
     "gk_zone_crs",
@@ -291,20 +292,35 @@ def _resolve(declared: pyproj.CRS) -> tuple[pyproj.CRS, list[str]]:
     return declared, [f"文件声明的坐标系“{declared.name}”无对应 EPSG 代码，按其定义转换"]
 
 
-def _datum_note(crs: pyproj.CRS) -> list[str]:
-    """Warn when the datum is neither CGCS2000 nor WGS84."""
+def datum_differs(crs: pyproj.CRS) -> bool:
+    """Whether a CRS's datum is neither CGCS2000 nor WGS84 (西安80, 北京54, …).
+
+    Such coordinates need the bureau's transformation to reach CGCS2000;
+    without one, PROJ's ballpark conversion is off by metres to a hundred metres.
+
+    Examples
+    --------
+    >>> datum_differs(pyproj.CRS.from_epsg(2380)), datum_differs(pyproj.CRS.from_epsg(4544))
+    (True, False)
+    """
     geodetic = crs.geodetic_crs
     code = geodetic.to_epsg() if geodetic is not None else None
     if code in (4490, 4326):
-        return []
+        return False
     ell = crs.ellipsoid
-    if (
+    return not (
         code is None
         and ell is not None
         and abs(ell.semi_major_metre - _CGCS2000_A) < 0.01
         and abs(ell.inverse_flattening - _CGCS2000_INV_F) < 1e-7
-    ):
+    )
+
+
+def _datum_note(crs: pyproj.CRS) -> list[str]:
+    """Warn when the datum is neither CGCS2000 nor WGS84."""
+    if not datum_differs(crs):
         return []
+    geodetic = crs.geodetic_crs
     name = geodetic.name if geodetic is not None else crs.name
     return [
         f"坐标系基准为“{name}”而不是 CGCS2000；转换到 CGCS2000 时未使用转换参数，"

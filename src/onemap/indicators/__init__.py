@@ -20,6 +20,8 @@ Functions for the CLI / API
 ``run_assessment(store, year=…, period=…, docx=…, xlsx=…)``  all of the above for ``onemap assess``
 """
 
+import pandas as pd
+
 from onemap.indicators.assess import Assessment, IndicatorResult, UnitResult, assess, parse_period
 from onemap.indicators.compute import UnitFrame, workspace_units
 from onemap.indicators.inputs import (
@@ -32,6 +34,7 @@ from onemap.indicators.inputs import (
     write_input_template,
 )
 from onemap.indicators.registry import Registry, import_registry, load_registry
+from onemap.reports.xlsx import filing_from_settings
 
 __all__ = [
     "Assessment",
@@ -65,11 +68,11 @@ def write_assessment_docx(assessment, path, store=None, **kwargs):
     return _write(assessment, path, store, **kwargs)
 
 
-def write_assessment_xlsx(assessment, path):
+def write_assessment_xlsx(assessment, path, filing=None):
     """Write the assessment tables (see :func:`onemap.indicators.report.write_assessment_xlsx`)."""
     from onemap.indicators.report import write_assessment_xlsx as _write
 
-    return _write(assessment, path)
+    return _write(assessment, path, filing)
 
 
 def write_template_for_workspace(store, path, *, years=None):
@@ -127,7 +130,8 @@ def run_assessment(store, *, year=None, period=None, docx=None, xlsx=None, actor
     if docx:
         files["docx"] = str(write_assessment_docx(a, docx, store, dpi=dpi))
     if xlsx:
-        files["xlsx"] = str(write_assessment_xlsx(a, xlsx))
+        on = pd.Timestamp(a.generated_at).date() if a.generated_at else None
+        files["xlsx"] = str(write_assessment_xlsx(a, xlsx, filing_from_settings(store.settings(), on)))
     out = a.to_dict()
     out["files"] = files
     out["actor"] = actor

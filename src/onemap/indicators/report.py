@@ -717,11 +717,12 @@ def _frames(a: Assessment) -> dict[str, pd.DataFrame]:
     }
 
 
-def write_assessment_xlsx(assessment: Assessment, path: str | Path) -> Path:
-    """Write the assessment tables as XLSX (status cells coloured).
+def write_assessment_xlsx(assessment: Assessment, path: str | Path, filing=None) -> Path:
+    """Write the assessment tables as filed XLSX (status cells coloured).
 
     Sheets: 指标总表 (city), 分县指标 (every unit), 历年数值 (the trend series),
-    预警, 缺少数据, 数据来源, 指标定义.
+    预警, 缺少数据, 数据来源, 指标定义; indicators are named, never shown by their keys,
+    values have two decimals, dates are Chinese.
 
     Parameters
     ----------
@@ -729,32 +730,83 @@ def write_assessment_xlsx(assessment: Assessment, path: str | Path) -> Path:
         Result of :func:`onemap.indicators.assess`.
     path : str or Path
         Output ``.xlsx``.
+    filing : onemap.reports.xlsx.Filing, optional
+        填报单位 and date (default: the city's 自然资源局 per the layout, dated when computed).
 
     Returns
     -------
     Path
         The file written.
     """
+    import re
+
     from openpyxl import load_workbook
     from openpyxl.styles import PatternFill
 
-    from onemap.reports.xlsx import write_workbook
+    from onemap.reports.xlsx import Column, Filing, Sheet, chinese_date, layout, write_official_workbook
+
+    internal_key = re.compile(r"（[a-z][a-z0-9]*(?:_[a-z0-9]+)+）")  # 名称（input_key）: not for readers
 
     a = assessment
-    sheets = _frames(a)
-    titles = {"指标总表": a.title, "分县指标": f"{a.title}（分县）",
-              "历年数值": "指标历年数值", "预警": "预警和未达标指标", "缺少数据": "缺少数据的指标",
-              "数据来源": "数据来源", "指标定义": "指标定义"}
-    out = write_workbook(path, sheets, headers=XLSX_HEADERS, titles=titles,
-                         number_formats={"value": "#,##0.0000", "gap": "#,##0.0000"})
+    if filing is None:
+        on = pd.Timestamp(a.generated_at).date() if a.generated_at else None
+        filing = Filing(region=a.city_name, on=on or pd.Timestamp.now().date(),
+                        filing_unit=layout()["filing"]["filing_unit"].format(region=a.city_name))
+    frames = _frames(a)
+    text, num = "text", "number"
+    spec = {
+        "指标总表": (a.title + "指标总表", [("dimension", text), ("category", text), ("name", text),
+                                       ("level", text), ("unit", text), ("value", num),
+                                       ("target", text), ("target_kind", text), ("gap", num),
+                                       ("trend", text), ("status", text), ("reason", text),
+                                       ("notes", text)]),
+        "分县指标": (a.title + "分县指标表", [("unit_name", text), ("unit_code", "code"), ("name", text),
+                                         ("unit", text), ("value", num), ("target", text),
+                                         ("gap", num), ("trend", text), ("status", text),
+                                         ("reason", text), ("missing", text)]),
+        "历年数值": (f"{a.city_name}规划实施指标历年数值表", [("name", text), ("unit", text),
+                                                    ("unit_name", text), ("year", "code"),
+                                                    ("value", num), ("status", text)]),
+        "预警": (f"{a.city_name}{a.year}年度预警和未达标指标表", [("name", text), ("unit_name", text),
+                                                       ("status", text), ("value", num),
+                                                       ("target", text), ("reason", text)]),
+        "缺少数据": (f"{a.city_name}{a.year}年度缺少数据的指标表", [("name", text), ("unit_name", text),
+                                                        ("missing", text)]),
+        "数据来源": (f"{a.city_name}{a.year}年度体检数据来源", [("item", text), ("detail", text)]),
+        "指标定义": (f"{a.city_name}规划实施指标定义表", [("name", text), ("dimension", text),
+                                                ("category", text), ("level", text), ("unit", text),
+                                                ("polarity", text), ("definition", text),
+                                                ("formula", text), ("targets", text),
+                                                ("basis", text), ("sources", text)]),
+    }
+    sheets = []
+    for name, (title, cols) in spec.items():
+        frame = frames[name].copy()
+        if name == "数据来源":
+            frame.loc[frame["item"] == "生成时间", "detail"] = chinese_date(a.generated_at)
+        columns = [Column(c, XLSX_HEADERS.get(c, c), kind=k) for c, k in cols]
+        rows = []
+        for rec in frame.to_dict("records"):
+            row = {}
+            for c, k in cols:
+                v = rec.get(c)
+                if k == num:
+                    v = pd.to_numeric(v, errors="coerce") if not isinstance(v, str) else v
+                elif v is not None and not (isinstance(v, float) and v != v):
+                    v = internal_key.sub("", str(v))
+                row[c] = v
+            rows.append(row)
+        sheets.append(Sheet(name, title, columns, rows, unit=""))
+    out = write_official_workbook(path, sheets, filing)
     wb = load_workbook(out)
     fills = {s: PatternFill("solid", fgColor=_light(c)) for s, c in a.colours.items()}
-    for name, frame in sheets.items():
-        if "status" not in frame.columns:
+    for name, (_, cols) in spec.items():
+        keys = [c for c, _ in cols]
+        if "status" not in keys:
             continue
         ws = wb[name]
-        col = list(frame.columns).index("status") + 1
-        for i in range(len(frame)):
+        col = keys.index("status") + 1
+        for i in range(len(frames[name])):
             cell = ws.cell(row=4 + i, column=col)
             if cell.value in fills:
                 cell.fill = fills[cell.value]

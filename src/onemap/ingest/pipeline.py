@@ -18,8 +18,9 @@ from onemap.domain import layer_names, layer_schema
 from onemap.domain.validate import validate_layer
 from onemap.errors import InputError, Report
 from onemap.geo.clean import repair_geometries
-from onemap.geo.crs import check_china_lonlat, detect_crs, to_storage
+from onemap.geo.crs import check_china_lonlat
 from onemap.ingest.areas import fill_area_fields
+from onemap.ingest.coords import place_in_cgcs2000
 from onemap.io.readers import read_source
 from onemap.store.base import Store, VersionInfo, VersionMeta
 
@@ -86,6 +87,8 @@ def ingest(
     crs: str | int | None = None,
     created_by: str = "",
     progress: Progress | None = None,
+    transform: str | None = None,
+    accept_datum_shift: bool = False,
 ) -> IngestResult:
     """Read a delivery file, check it, and store it as a new version.
 
@@ -106,6 +109,12 @@ def ingest(
         Who ingests.
     progress : callable, optional
         ``progress(step, done, total)``.
+    transform : str, optional
+        Name of the workspace's coordinate transformation to use (``NAME`` or
+        ``NAME@N``); by default the workspace's default for the source CRS.
+    accept_datum_shift : bool
+        Ingest a 西安80 / 北京54 source that has no transformation anyway (the
+        metres-to-100-m shift is noted); otherwise it is refused.
 
     Returns
     -------
@@ -138,9 +147,10 @@ def ingest(
     schema = layer_schema(dataset) if known else None
     id_field = schema.id_field if schema else ("BSM" if "BSM" in gdf.columns else None)
     step("坐标系", 0, 1)
-    source_crs, crs_notes = detect_crs(gdf, src.crs, override=crs, file_name=src.file_name)
-    notes += crs_notes
-    gdf = to_storage(gdf.set_crs(source_crs, allow_override=True), source_crs)
+    placed = place_in_cgcs2000(store, gdf, src.crs, override=crs, transform=transform,
+                               accept_datum_shift=accept_datum_shift, file_name=src.file_name)
+    notes += placed.notes
+    gdf = placed.gdf
     check_china_lonlat(gdf, file_name=src.file_name)
     step("几何检查", 0, 1)
     expected = schema.geometry if schema else "Polygon"
@@ -181,14 +191,14 @@ def ingest(
     meta = VersionMeta(
         source_file=src.file_name,
         source_checksum=src.checksum,
-        source_crs=source_crs.to_string(),
+        source_crs=placed.source_crs,
         created_by=created_by,
         area_totals=area_totals,
         notes={
             "inferred": notes,
             "repairs": len(repairs.items),
             "warnings": len(report.items),
-        },
+        } | ({"transformation": placed.transformation} if placed.transformation else {}),
     )
     info = store.write_version(
         dataset, version, gdf, meta, title=schema.title if schema else dataset

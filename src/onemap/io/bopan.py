@@ -37,8 +37,8 @@ Honest variants are read: units after numbers (``7.7936公顷``), other sections
 :attr:`CoordinateFile.name`), missing optional fields, spaces, full-width
 punctuation, lon/lat in decimal degrees or 度分秒 (计量单位=度 or 度分秒, X = 纬度,
 Y = 经度). 图形属性 面 gives a polygon, 线 a line (圈号 numbers its parts), 点 points.
-西安80 / 北京54 files are refused: the bureau's transformation parameters are
-needed and the platform does not guess them.
+西安80 / 北京54 files are read through a workspace transformation the caller offers
+(``transforms``) and refused without one: the platform never guesses the parameters.
 
 :func:`read_bopan` returns one row per parcel in CGCS2000 lon/lat (EPSG:4490);
 :func:`write_bopan` writes the format (GBK bytes), for exports and test data.
@@ -47,6 +47,7 @@ needed and the platform does not guess them.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,7 @@ import numpy as np
 import shapely
 
 from onemap.errors import Problem, ReadError, Report
+from onemap.geo.transform import Transformation
 from onemap.io.coordparcels import build_file
 from onemap.io.coordtext import (
     AREA_UNITS,
@@ -133,7 +135,8 @@ def looks_like_bopan(path: str | Path) -> bool:
 
 
 def read_bopan(
-    path: str | Path, *, encoding: str | None = None, file_name: str | None = None
+    path: str | Path, *, encoding: str | None = None, file_name: str | None = None,
+    transforms: Sequence[Transformation] = (),
 ) -> BopanData:
     """Read a 报盘 coordinate file.
 
@@ -146,6 +149,9 @@ def read_bopan(
         bytes are valid UTF-8, else GBK.
     file_name : str, optional
         Name for messages (default: the file's name).
+    transforms : sequence of Transformation, optional
+        The workspace's transformations offered for a 西安80 / 北京54 file (see
+        :func:`onemap.io.coordparcels.build_file`); without one it is refused.
 
     Returns
     -------
@@ -166,7 +172,7 @@ def read_bopan(
         msg = f"文件不存在：{path}"
         raise ReadError(msg, [Problem("file_not_found", msg, file=shown)])
     text, used = decode_text(p.read_bytes(), shown, encoding, "报盘文件")
-    return parse_bopan(text, file_name=shown, encoding=used)
+    return parse_bopan(text, file_name=shown, encoding=used, transforms=transforms)
 
 
 def _key_value(line: str) -> tuple[str, str] | None:
@@ -289,7 +295,8 @@ def _project_name(attrs: dict[str, Entry], sections: dict[str, dict[str, str]]) 
     return None
 
 
-def parse_bopan(text: str, *, file_name: str = "<报盘>", encoding: str = "UTF-8") -> BopanData:
+def parse_bopan(text: str, *, file_name: str = "<报盘>", encoding: str = "UTF-8",
+                transforms: Sequence[Transformation] = ()) -> BopanData:
     """Parse the text of a 报盘 file.
 
     Parameters
@@ -300,6 +307,8 @@ def parse_bopan(text: str, *, file_name: str = "<报盘>", encoding: str = "UTF-
         Name used in messages.
     encoding : str
         Encoding the text was decoded from (recorded only).
+    transforms : sequence of Transformation, optional
+        See :func:`read_bopan`.
 
     Returns
     -------
@@ -328,7 +337,7 @@ def parse_bopan(text: str, *, file_name: str = "<报盘>", encoding: str = "UTF-
                    file=file_name, field="坐标系")
     return build_file(parcels, attrs, sections=sections, name=_project_name(attrs, sections),
                       fmt="报盘", policy_name="bopan", problems=probs, report=report,
-                      columns=COLUMNS, encoding=encoding, what="报盘文件")
+                      columns=COLUMNS, encoding=encoding, what="报盘文件", transforms=transforms)
 
 
 # ---------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Which coordinate frame a coordinate text file is in, checked line by line.
 
 The header (坐标系, 计量单位, 带号, 几度分带, 中央子午线, and a zone written inside the
-坐标系 text) and the points must agree: a 西安80 / 北京54 file is refused (the
-bureau's transformation parameters are needed and are not guessed); a 带号 that
+坐标系 text) and the points must agree: a 西安80 / 北京54 file is read only through
+a workspace transformation the caller offers that starts from its datum and zone
+(the bureau's parameters; never guessed), else refused at its 坐标系 line; a 带号 that
 contradicts the central meridian, the 坐标系 text, the zone width or the zone prefix
 of the points is refused at its line; every point is checked on its own (X/Y
 swapped, digits lost in a cut, a prefix that differs from the first point's, lon/lat
@@ -13,9 +14,11 @@ in a file labelled 米). The result is the CGCS2000 CRS and every point as
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from onemap.errors import Report
+from onemap.geo.transform import Transformation, is_local, parse_crs, tm_origin
 from onemap.io.coordtext import (
     Entry,
     ParcelLines,
@@ -30,7 +33,7 @@ from onemap.io.coordtext import (
     width_of_zone,
 )
 
-__all__ = ["Frame", "check_datum", "resolve_points"]
+__all__ = ["Frame", "check_datum", "legacy_transform", "resolve_points"]
 
 _LENGTH_UNITS = ("米", "M")
 _DEGREE_UNITS = ("度", "°", "DEG", "DEGREE", "十进制度", "经纬度")
@@ -40,6 +43,9 @@ _LEGACY_DATUMS = (("西安", "1980西安坐标系"), ("XIAN", "1980西安坐标�
                   ("北京", "1954北京坐标系"), ("BEIJING", "1954北京坐标系"),
                   ("54", "1954北京坐标系"))
 _CGCS2000_WORDS = ("2000", "CGCS")
+#: Geodetic CRS of each legacy datum in the EPSG register (4610 Xian 1980, 4214 Beijing 1954):
+#: a transformation serves a file when its source CRS is on that datum.
+_LEGACY_GEODETIC = {"1980西安坐标系": 4610, "1954北京坐标系": 4214}
 _DMS_MARKS = "°度'\"分秒:"
 
 
@@ -59,28 +65,104 @@ def _first_int(pattern: str, text: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def check_datum(attrs: dict[str, Entry], probs: Problems, what: str) -> bool:
-    """Whether 坐标系 is CGCS2000 (or not written); else a problem at its line."""
+def _legacy(attrs: dict[str, Entry]) -> str | None:
+    datum = attrs.get("坐标系")
+    if datum is None or not datum.value:
+        return None
+    upper = datum.value.upper()
+    if any(w in upper for w in _CGCS2000_WORDS) and "WGS" not in upper:
+        return None
+    return next((name for w, name in _LEGACY_DATUMS if w in upper), None)
+
+
+def _on_datum(t: Transformation, legacy: str) -> bool:
+    """Whether ``t`` starts from the legacy datum (a plane or lon/lat CRS on it)."""
+    if is_local(t.source_crs):
+        return False
+    geodetic = parse_crs(t.source_crs).geodetic_crs
+    return geodetic is not None and geodetic.to_epsg() == _LEGACY_GEODETIC[legacy]
+
+
+def check_datum(attrs: dict[str, Entry], probs: Problems, what: str,
+                transforms: Sequence[Transformation] = ()) -> bool:
+    """Whether 坐标系 is CGCS2000 (or not written), or a legacy datum a transformation serves.
+
+    Parameters
+    ----------
+    attrs : dict
+        Header entries.
+    probs : Problems
+        Where the refusal goes (at the 坐标系 line).
+    what : str
+        File kind for messages.
+    transforms : sequence of Transformation
+        The workspace's transformations the caller offers (named with
+        ``--transform`` or the defaults); a 西安80 / 北京54 file is read when one
+        starts from its datum (the zone is matched by :func:`legacy_transform`).
+    """
     datum = attrs.get("坐标系")
     if datum is None or not datum.value:
         return True
     upper = datum.value.upper()
     if any(w in upper for w in _CGCS2000_WORDS) and "WGS" not in upper:
         return True
-    legacy = next((name for w, name in _LEGACY_DATUMS if w in upper), None)
+    legacy = _legacy(attrs)
     if legacy:
+        if any(_on_datum(t, legacy) for t in transforms):
+            return True
         params = attrs.get("转换参数")
         given = params is not None and params.value.replace(",", "").strip()
-        extra = (f"；第 {params.line} 行给出了转换参数，但平台尚未提供{legacy[4:]}到 CGCS2000 的转换"
-                 if given else "")
+        extra = (f"；第 {params.line} 行给出的转换参数不被采用（转换参数须经本局登记）" if given else "")
+        offered = "、".join(f"“{t.label}”（{t.source_crs}）" for t in transforms)
+        have = (f"；提供的坐标转换 {offered} 都不是从{legacy}出发" if offered else
+                f"；工作空间没有从{legacy}出发的坐标转换")
         probs.add("coord_legacy_datum", datum.line,
                   f"{what}的坐标系为“{datum.value}”（{legacy}）：需要本局的坐标转换参数才能转换为 "
-                  f"2000 国家大地坐标系（CGCS2000），平台不猜测转换参数{extra}；请先用本局转换参数"
-                  "转换为 CGCS2000 后再提交", "坐标系")
+                  f"2000 国家大地坐标系（CGCS2000），平台不猜测转换参数{extra}{have}；请用 onemap crs fit"
+                  " 或 onemap crs add 登记本局转换参数，再用 --transform 指定或设为默认", "坐标系")
         return False
     probs.add("coord_crs", datum.line,
               f"坐标系为“{datum.value}”：只接受 2000 国家大地坐标系（CGCS2000）", "坐标系")
     return False
+
+
+def legacy_transform(attrs: dict[str, Entry], frame: Frame, probs: Problems, what: str,
+                     transforms: Sequence[Transformation]) -> tuple[Transformation, float] | None:
+    """The transformation serving a legacy-datum file's zone, and the easting offset to add back.
+
+    Returns None for a CGCS2000 file; adds a problem at the 坐标系 line (and returns
+    None) when no offered transformation starts from the file's datum and zone.
+    The frame's eastings have the zone prefix removed; the offset puts it back when
+    the transformation's source CRS has prefixed eastings.
+    """
+    legacy = _legacy(attrs)
+    if legacy is None:
+        return None
+    datum = attrs["坐标系"]
+    for t in transforms:
+        if not _on_datum(t, legacy):
+            continue
+        source = parse_crs(t.source_crs)
+        if frame.geographic:
+            if source.is_geographic:
+                return t, 0.0
+            continue
+        origin = tm_origin(t.source_crs)
+        cm = central_meridian(frame.zone or 0, frame.width or 3)
+        if origin is None or abs(origin[0] - cm) > 1e-9:
+            continue
+        if origin[1] == 500000:
+            return t, 0.0
+        if origin[1] == (frame.zone or 0) * 1_000_000 + 500000:
+            return t, (frame.zone or 0) * 1_000_000.0
+    cm = central_meridian(frame.zone or 0, frame.width or 3)
+    where = ("经纬度" if frame.geographic else
+             f"第 {frame.zone} 带（{frame.width} 度带，中央子午线 {cm:g}°）")
+    offered = "、".join(f"“{t.label}”（{t.source_crs}）" for t in transforms if _on_datum(t, legacy))
+    probs.add("coord_legacy_datum", datum.line,
+              f"{what}的坐标为{legacy}{where}，提供的坐标转换 {offered} 的源坐标系不是这一带"
+              "；请登记该带的转换参数", "坐标系")
+    return None
 
 
 def _header_zone(attrs: dict[str, Entry], probs: Problems) -> tuple[

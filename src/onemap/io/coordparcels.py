@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -21,7 +22,8 @@ from pyproj import Geod, Transformer
 
 from onemap.errors import Report
 from onemap.geo.area import ellipsoidal_area
-from onemap.io.coordframe import check_datum, resolve_points
+from onemap.geo.transform import Transformation, to_storage_via, transformation_note
+from onemap.io.coordframe import check_datum, legacy_transform, resolve_points
 from onemap.io.coordtext import (
     AREA_UNITS,
     CoordinateFile,
@@ -219,6 +221,7 @@ def build_file(
     encoding: str,
     what: str,
     dms_marks_mean_degrees: bool = False,
+    transforms: Sequence[Transformation] = (),
 ) -> CoordinateFile:
     """Resolve the frame, check the contract and build the parcels; raise on any problem.
 
@@ -249,6 +252,10 @@ def build_file(
     dms_marks_mean_degrees : bool
         Without 计量单位, coordinates written with 度分秒 marks are lon/lat (拐点
         files); otherwise the unit must say so.
+    transforms : sequence of Transformation
+        Transformations the caller offers for a 西安80 / 北京54 file (the one
+        starting from its datum and zone is used); without one such a file is
+        refused at its 坐标系 line.
 
     Raises
     ------
@@ -263,10 +270,12 @@ def build_file(
             problems.add("coord_ring", p.line, f"地块 {p.label} 没有界址点；文件可能被截断")
     frame = None
     xy: dict[int, tuple[float, float]] = {}
-    if parcels and check_datum(attrs, problems, what):  # also after grammar problems: all at once
+    legacy: tuple[Transformation, float] | None = None
+    if parcels and check_datum(attrs, problems, what, transforms):  # also after grammar problems
         resolved = resolve_points(parcels, attrs, problems, report, dms_marks_mean_degrees)
         if resolved is not None:
             frame, xy = resolved
+            legacy = legacy_transform(attrs, frame, problems, what, transforms)
     geoms: list[shapely.Geometry | None] = []
     if frame is not None and not problems:
         for p in parcels:
@@ -280,11 +289,18 @@ def build_file(
     assert frame is not None
     arr = np.asarray(geoms, dtype=object)
     planar = np.full(len(arr), np.nan)
-    if frame.geographic:
-        lonlat = arr
-    else:
+    if not frame.geographic:
         poly = np.isin(shapely.get_type_id(arr), (3, 6))
         planar[poly] = shapely.area(arr[poly])
+    if legacy is not None:
+        tr, offset = legacy
+        shifted = shapely.transform(arr, lambda c: c + np.array([offset, 0.0])) if offset else arr
+        lonlat = to_storage_via(tr, gpd.GeoDataFrame(geometry=list(shifted)),
+                                file_name=problems.file).geometry.to_numpy()
+        report.add("coord_transformed", transformation_note(tr), file=problems.file, field="坐标系")
+    elif frame.geographic:
+        lonlat = arr
+    else:
         t = Transformer.from_crs(frame.crs, "EPSG:4490", always_xy=True)
         lonlat = shapely.transform(arr, lambda c: np.column_stack(t.transform(c[:, 0], c[:, 1])))
     is_poly = np.isin(shapely.get_type_id(lonlat), (3, 6))
@@ -306,8 +322,11 @@ def build_file(
     source = frame.crs
     if not frame.geographic and frame.prefixed:
         source = gk_crs(frame.zone or 0, frame.width or 3, prefixed=True)
+    if legacy is not None:
+        source = legacy[0].source_crs
     return CoordinateFile(
         gdf=gdf, attributes={k: e.value for k, e in attrs.items()},
         attribute_lines={k: e.line for k, e in attrs.items()}, sections=sections, name=name,
         source_crs=source, zone=frame.zone, zone_width=frame.width, geographic=frame.geographic,
-        file_name=problems.file, encoding=encoding, format=fmt, report=report)
+        file_name=problems.file, encoding=encoding, format=fmt, report=report,
+        transformation=legacy[0].provenance() if legacy is not None else None)

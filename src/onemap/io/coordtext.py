@@ -459,6 +459,7 @@ class CoordinateFile:
     encoding: str
     format: str
     report: Report = field(default_factory=Report)
+    transformation: dict[str, Any] | None = None
 
 
 class Problems:

@@ -35,12 +35,14 @@ ready for the site check and the mining-rights register.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import shapely
 
 from onemap.errors import Problem, ReadError, Report
 from onemap.geo.area import ellipsoidal_area
+from onemap.geo.transform import Transformation
 from onemap.io.coordparcels import build_file, check_declared_area
 from onemap.io.coordtext import (
     AREA_UNITS,
@@ -89,7 +91,8 @@ def looks_like_guaidian(path: str | Path) -> bool:
 
 
 def read_guaidian(
-    path: str | Path, *, encoding: str | None = None, file_name: str | None = None
+    path: str | Path, *, encoding: str | None = None, file_name: str | None = None,
+    transforms: Sequence[Transformation] = (),
 ) -> CoordinateFile:
     """Read a 矿业权拐点 file: its blocks as polygons and its header as metadata.
 
@@ -101,6 +104,8 @@ def read_guaidian(
         Force an encoding (default: UTF-8 when valid, else GBK).
     file_name : str, optional
         Name for messages.
+    transforms : sequence of Transformation, optional
+        The workspace's transformations offered for a 西安80 / 北京54 file.
 
     Returns
     -------
@@ -121,7 +126,7 @@ def read_guaidian(
         msg = f"文件不存在：{path}"
         raise ReadError(msg, [Problem("file_not_found", msg, file=shown)])
     text, used = decode_text(p.read_bytes(), shown, encoding, "拐点文件")
-    return parse_guaidian(text, file_name=shown, encoding=used)
+    return parse_guaidian(text, file_name=shown, encoding=used, transforms=transforms)
 
 
 def _elevations(value: str, n: int, probs: Problems) -> tuple[float, float] | None:
@@ -214,7 +219,7 @@ def _declared(attrs: dict[str, Entry], keys: tuple[str, ...]) -> tuple[str, Entr
 
 
 def parse_guaidian(text: str, *, file_name: str = "<拐点>", encoding: str = "UTF-8",
-                   ) -> CoordinateFile:
+                   transforms: Sequence[Transformation] = ()) -> CoordinateFile:
     """Parse the text of a 矿业权拐点 file (see :func:`read_guaidian`).
 
     Parameters
@@ -225,6 +230,8 @@ def parse_guaidian(text: str, *, file_name: str = "<拐点>", encoding: str = "U
         Name for messages.
     encoding : str
         Encoding used (recorded).
+    transforms : sequence of Transformation, optional
+        See :func:`read_guaidian`.
 
     Returns
     -------
@@ -266,7 +273,8 @@ def parse_guaidian(text: str, *, file_name: str = "<拐点>", encoding: str = "U
                           f"{last_line} 行）；文件可能被截断", count[0])
     data = build_file(blocks, attrs, sections=sections, name=name, fmt="拐点",
                       policy_name="guaidian", problems=probs, report=report, columns=COLUMNS,
-                      encoding=encoding, what="拐点文件", dms_marks_mean_degrees=True)
+                      encoding=encoding, what="拐点文件", dms_marks_mean_degrees=True,
+                      transforms=transforms)
     if declared is not None and area is not None:  # the declared area covers every block
         label = "（全部块段）" if len(blocks) > 1 else blocks[0].label
         whole = ParcelLines(line=area[1].line, label=label, declared_area=declared)

@@ -68,6 +68,8 @@ _STREAM_ERRORS: tuple[type[BaseException], ...] = (
     zlib.error,
     OSError,
     EOFError,
+    UnicodeDecodeError,  # a member name flagged UTF-8 that is not
+    NotImplementedError,  # a zip compression method or version Python does not know
 )
 _GDAL_ERRORS: tuple[type[BaseException], ...] = (
     pyogrio.errors.DataSourceError,
@@ -80,6 +82,7 @@ _GDAL_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     zipfile.BadZipFile,
     shapely.errors.GEOSException,
+    UnboundLocalError,  # pyogrio's read_info on a .prj that is not UTF-8
 )
 
 
@@ -300,7 +303,7 @@ def _zip_layers(p: Path) -> list[_Layer]:
     try:
         with zipfile.ZipFile(p) as zf:
             infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, UnicodeDecodeError, NotImplementedError) as exc:
         raise _fail(
             "corrupt_file", f"{shown} 不是有效的 zip 压缩包（{_gdal_detail(exc)}）", shown
         ) from exc
@@ -651,7 +654,7 @@ def _codec(name: str, *, widen: bool = True) -> str | None:
     for cand in candidates:
         try:
             return codecs.lookup(cand).name
-        except LookupError:
+        except (LookupError, ValueError):  # unknown name, or bytes such as NUL in a damaged .cpg
             continue
     return None
 
@@ -867,6 +870,9 @@ def _read_layer(
     if layer.kind == "shp":
         table = _repair_strings(table, name, notes)
     try:
+        for column in table.columns:  # text that is not UTF-8 (a damaged file) fails here, not later
+            if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+                column.validate(full=True)
         df = table.to_pandas()
         geometry = shapely.from_wkb(wkb, on_invalid="raise")
     except _GDAL_ERRORS as exc:

@@ -12,17 +12,16 @@ the previous one. A refused move changes nothing and says why in Chinese.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from onemap.errors import InputError, Problem, WorkspaceError
+from onemap.ledgers.flow import Flow, StateSpec, TransitionError, parse_flow
 from onemap.monitor import _data
 from onemap.monitor.evidence import Photo, distance_m, read_photo
 from onemap.monitor.monitoring import normalize_date
@@ -30,92 +29,15 @@ from onemap.store import audit
 from onemap.store import cases as tables
 from onemap.store.catalog import dumps
 
-
-class TransitionError(InputError):
-    """An action that the case's current state (or its determination) does not allow."""
-
-    exit_code = 6
-
-
-# ---------------------------------------------------------------------------- the flow
-class StateSpec(BaseModel):
-    """A state of the case flow."""
-
-    model_config = ConfigDict(extra="forbid")
-    title: str
-    deadline_days: int | None = None
-    final: bool = False
-
-
-class ActionSpec(BaseModel):
-    """An action (transition) of the case flow."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    title: str
-    from_: list[str] = Field(alias="from")
-    to: str
-    required: list[str] = Field(default_factory=list)
-    choices: dict[str, list[str]] = Field(default_factory=dict)
-    min_photos: int = 0
-    guards: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
-    deadline_field: str | None = None
-    sets: list[str] = Field(default_factory=list)
-
-
-@dataclass
-class CaseFlow:
-    """The case lifecycle: states, actions, deadlines."""
-
-    initial: str
-    states: dict[str, StateSpec]
-    actions: dict[str, ActionSpec]
-    version: str = ""
-    sha256: str = ""
-
-    def allowed(self, state: str) -> list[str]:
-        """Actions that may start from ``state``."""
-        return [a for a, spec in self.actions.items() if state in spec.from_]
-
-    def state_title(self, state: str | None) -> str:
-        """Chinese title of a state."""
-        return self.states[state].title if state in self.states else str(state)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready description (for the CLI help and the web client)."""
-        return {
-            "version": self.version,
-            "initial": self.initial,
-            "states": {k: v.model_dump() for k, v in self.states.items()},
-            "actions": {k: v.model_dump(by_alias=True) for k, v in self.actions.items()},
-        }
+#: The case lifecycle is a generic :class:`~onemap.ledgers.flow.Flow` read from ``case_flow.yaml``.
+CaseFlow = Flow
 
 
 @lru_cache(maxsize=4)
 def _load_flow(key: tuple[str, int]) -> CaseFlow:
     path = Path(key[0])
     data, sha = _data.read_yaml(path)
-    states, actions = {}, {}
-    for name, spec in (data.get("states") or {}).items():
-        try:
-            states[name] = StateSpec.model_validate(spec)
-        except ValidationError as exc:
-            raise _data.fail(path, f"states.{name}", _data.explain(exc)) from exc
-    for name, spec in (data.get("actions") or {}).items():
-        try:
-            act = ActionSpec.model_validate(spec)
-        except ValidationError as exc:
-            raise _data.fail(path, f"actions.{name}", _data.explain(exc)) from exc
-        bad = [s for s in [*act.from_, act.to, *act.guards] if s not in states]
-        if bad:
-            raise _data.fail(path, f"actions.{name}", f"引用了未定义的状态 {', '.join(bad)}")
-        actions[name] = act
-    initial = str(data.get("initial", ""))
-    if initial not in states:
-        raise _data.fail(path, "initial", f"初始状态 {initial!r} 未定义")
-    for name, st in states.items():
-        if not st.final and not any(name in a.from_ for a in actions.values()):
-            raise _data.fail(path, f"states.{name}", "非终态却没有任何可执行的操作")
-    return CaseFlow(initial, states, actions, str(data.get("version", "")), sha)
+    return parse_flow(data, path, sha)
 
 
 def load_flow(path: str | Path | None = None) -> CaseFlow:

@@ -37,10 +37,14 @@ from onemap.errors import InputError, WorkspaceError
 from onemap.monitor import accountability as acc
 from onemap.monitor import cases as case_mod
 from onemap.monitor.changes import CHANGE_COLUMNS, ChangeResult, change_totals, detect_changes
+from onemap.monitor.flow import flow_table, update_package
 from onemap.monitor.judge import ApprovalSource, judge, load_approval_config
 from onemap.monitor.monitoring import monitoring_changes, normalize_date
 from onemap.monitor.rules import load_rules
-from onemap.store import audit
+from onemap.reports.official_sheets import accountability_sheets, flow_sheets
+from onemap.reports.xlsx import write_official_workbook
+from onemap.services import report_filing, workspace_unit_names
+from onemap.store import audit, integrity
 from onemap.store import cases as tables
 from onemap.store.base import Store, VersionInfo, VersionInput, VersionMeta
 from onemap.store.catalog import dumps, now_iso
@@ -180,6 +184,23 @@ def _changes_json(result_changes: gpd.GeoDataFrame) -> list[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------------- changes
+def _pick_versions(store: Store, dataset: str, v_from: str | None, v_to: str | None):
+    """(dataset info, older version, newer version); default: the two latest."""
+    ds = next((d for d in store.datasets() if d.name == dataset), None)
+    if ds is None or len(ds.versions) < 2:
+        raise WorkspaceError(f"数据集 {dataset} 至少需要两个版本才能比较")
+    labels = [v.version for v in ds.versions]
+    if v_to is None:
+        v_to = labels[-1]
+    if v_from is None:
+        prior = [x for x in labels if x != str(v_to)]
+        v_from = prior[-1] if prior else labels[0]
+    info_a, info_b = store.version(dataset, v_from), store.version(dataset, v_to)
+    if info_a.id == info_b.id:
+        raise InputError("比较的两个版本相同")
+    return ds, info_a, info_b
+
+
 def run_changes(
     store: Store,
     dataset: str = "DLTB",
@@ -231,18 +252,7 @@ def run_changes(
         ``zyst``, ``sfyn``, ``sfhx``, ``in_czkfbj``, ``county``, ``village``,
         ``lon``, ``lat``, … (:data:`~onemap.monitor.changes.CHANGE_COLUMNS`).
     """
-    ds = next((d for d in store.datasets() if d.name == dataset), None)
-    if ds is None or len(ds.versions) < 2:
-        raise WorkspaceError(f"数据集 {dataset} 至少需要两个版本才能比较")
-    labels = [v.version for v in ds.versions]
-    if v_to is None:
-        v_to = labels[-1]
-    if v_from is None:
-        prior = [x for x in labels if x != str(v_to)]
-        v_from = prior[-1] if prior else labels[0]
-    info_a, info_b = store.version(dataset, v_from), store.version(dataset, v_to)
-    if info_a.id == info_b.id:
-        raise InputError("比较的两个版本相同")
+    ds, info_a, info_b = _pick_versions(store, dataset, v_from, v_to)
     old, new = store.read(dataset, info_a.version), store.read(dataset, info_b.version)
     ctrl, consulted = _read_controls(store, controls)
     res: ChangeResult = detect_changes(old, new, ctrl, min_area_m2=min_area_m2,
@@ -278,6 +288,80 @@ def run_changes(
         "attribute_edits": records(res.attribute_edits) if rows else [],
         "redraws": records(res.redraws) if rows else [],
         "gpkg": out_path,
+    }
+
+
+def change_flow(
+    store: Store,
+    dataset: str = "DLTB",
+    v_from: str | None = None,
+    v_to: str | None = None,
+    *,
+    level: str = "county",
+    gpkg: str | Path | None = None,
+    xlsx: str | Path | None = None,
+    controls: tuple[str, ...] | list[str] = ("CJDCQ", "XZQ"),
+    min_area_m2: float = 1.0,
+    min_width_m: float = 0.2,
+) -> dict[str, Any]:
+    """The 土地利用现状变更表 between two versions (``onemap changes --table flow``).
+
+    Parameters
+    ----------
+    store : Store
+        Workspace.
+    dataset : str
+        Land-class dataset, default ``DLTB``.
+    v_from, v_to : str
+        Versions (default: the two latest).
+    level : {"county", "town", "village"}
+        Unit level of the JSON rows (the XLSX matrices are per county).
+    gpkg : path, optional
+        New GeoPackage with the update layers DLTBGX and GXGC.
+    xlsx : path, optional
+        The 变更表 and the 三大类 balance as filed.
+    controls : sequence of str
+        Layers read to locate pieces without a unit code.
+    min_area_m2, min_width_m : float
+        Sliver thresholds (as ``onemap changes``).
+
+    Returns
+    -------
+    dict
+        ``{"source", "level", "change_area_m2", "rows": [{unit, unit_name, from, from_name,
+        to, to_name, area_m2, hectare}], "balance": [{unit, unit_name, three_class,
+        increase_m2, decrease_m2, net_m2}], "update": {"DLTBGX": n, "GXGC": n},
+        "gpkg": path | None, "xlsx": path | None}``
+    """
+    ds, info_a, info_b = _pick_versions(store, dataset, v_from, v_to)
+    old, new = store.read(dataset, info_a.version), store.read(dataset, info_b.version)
+    ctrl, _ = _read_controls(store, controls)
+    res = detect_changes(old, new, ctrl, min_area_m2=min_area_m2, min_width_m=min_width_m,
+                         change_date=_change_date(info_b.version))
+    source = {"dataset": dataset, "from": info_a.version, "to": info_b.version,
+              "from_version_id": info_a.id, "to_version_id": info_b.id}
+    names = workspace_unit_names(store)
+    table = flow_table(res.changes, level=level, unit_names=names, source=source)
+    package = update_package(res, new, pd.Index(old["BSM"].astype(str).str.strip()))
+    out_gpkg = _write_gpkg(gpkg, package, store) if gpkg else None
+    out_xlsx = None
+    if xlsx:
+        county_table = table if level == "county" else flow_table(
+            res.changes, level="county", unit_names=names, source=source)
+        filing = report_filing(store)
+        sheets = flow_sheets(county_table, filing, region_code=store.settings().get("region", ""),
+                             names=names)
+        out_xlsx = str(write_official_workbook(xlsx, sheets, filing))
+    return {
+        "source": source,
+        "level": level,
+        "change_area_m2": table.change_area_m2,
+        "summary_change_area_m2": res.summary["change_area_m2"],
+        "rows": table.records(),
+        "balance": table.balance_records(),
+        "update": {k: len(v) for k, v in package.items()},
+        "gpkg": out_gpkg,
+        "xlsx": out_xlsx,
     }
 
 
@@ -665,21 +749,57 @@ def case_flow() -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- audit
+def audit_checkpoints(store: Store) -> Path | None:
+    """The audit checkpoint file beside a file workspace (None for other backends)."""
+    path = getattr(store, "path", None)
+    return None if path is None else integrity.checkpoint_file(path)
+
+
 def audit_verify(store: Store) -> dict[str, Any]:
-    """Check the audit chain (``onemap audit verify``).
+    """Check the audit chain, its checkpoints and every record pointing at it (``onemap audit verify``).
 
     Returns
     -------
     dict
-        ``{"ok": bool, "rows": int, "first_broken": int | None, "reason": str,
-        "head_hash": str, "message": str}``. The CLI should exit non-zero
-        when ``ok`` is false.
+        ``{"ok": bool, "chain_ok": bool, "rows": int, "first_broken": int | None,
+        "reason": str, "head_hash": str, "checkpoints": int, "last_checkpoint":
+        {seq, hash, at} | None, "problems": [str], "message": str}``. The CLI
+        should exit non-zero when ``ok`` is false.
     """
-    v = audit.verify(store.sql_engine())
-    d = v.to_dict()
-    d["message"] = (f"审计日志完整：共 {v.rows} 行，末行哈希 {v.head_hash[:16]}…" if v.ok
-                    else f"审计日志被篡改：第 {v.first_broken} 行起链条断裂（{v.reason}）")
+    report = integrity.verify_workspace(store.sql_engine(), audit_checkpoints(store))
+    v = report.chain
+    d = report.to_dict()
+    if not v.ok:
+        d["message"] = f"审计日志被篡改：第 {v.first_broken} 行起链条断裂（{v.reason}）"
+    elif report.problems:
+        d["message"] = (f"审计日志链条完整，但有 {len(report.problems)} 条记录没有对应的审计行："
+                        + "；".join(report.problems[:5]))
+    else:
+        d["message"] = f"审计日志完整：共 {v.rows} 行，末行哈希 {v.head_hash[:16]}…"
+    last = v.last_checkpoint
+    d["message"] += (f"；最近检查点：第 {last['seq']} 行，{last['at']}" if last
+                     else "；尚无检查点")
     return d
+
+
+def audit_checkpoint(store: Store) -> dict[str, Any]:
+    """Append the audit head to the checkpoint file when the log is intact (``onemap audit checkpoint``).
+
+    Returns
+    -------
+    dict
+        As :func:`audit_verify` (``last_checkpoint`` is the newest after the call).
+
+    Raises
+    ------
+    onemap.errors.WorkspaceError
+        The workspace is not a file (no place beside it for checkpoints).
+    """
+    path = audit_checkpoints(store)
+    if path is None:
+        raise WorkspaceError("该工作空间不是文件，无法在其旁边写审计检查点")
+    audit.write_checkpoint(store.sql_engine(), path)
+    return audit_verify(store)
 
 
 def audit_log(store: Store, *, entity: str | None = None, entity_id: str | None = None,
@@ -753,8 +873,6 @@ def accountability(
     if threshold is not None:
         th = acc.Thresholds(float(threshold), th.version)
     try:
-        from onemap.services import workspace_unit_names
-
         names = workspace_unit_names(store)
     except Exception:  # noqa: BLE001 - names are a nicety; figures do not depend on them
         names = {}
@@ -762,31 +880,12 @@ def accountability(
                                      unit_names=names)
     out_path = None
     if xlsx:
-        from onemap.reports.xlsx import write_workbook
-
-        detail_cols = ["case_no", "county", "village", "tbbh", "state_title", "suggested",
-                       "rule", "reason", "determination", "area_m2", "gd_area_m2",
-                       "suspect_gd_area_m2", "due_at", "overdue"]
-        detail = (cdf[detail_cols] if not cdf.empty
-                  else pd.DataFrame(columns=detail_cols))
-        sheet = table.copy()
-        sheet["flagged"] = sheet["flagged"].map({True: "是", False: "否"})
-        sheet["ratio"] = sheet["ratio"].map(lambda v: v if isinstance(v, float)
-                                            and np.isfinite(v) else None)
-        out_path = str(write_workbook(
-            xlsx, {"问责统计": sheet, "案件明细": detail},
-            headers={**acc.HEADERS, "case_no": "案件编号", "village": "村级代码",
-                     "tbbh": "变化图斑编号", "state_title": "状态", "suggested": "系统判定",
-                     "rule": "规则", "reason": "理由", "determination": "认定结果",
-                     "area_m2": "图斑面积（平方米）", "gd_area_m2": "耕地面积（平方米）",
-                     "suspect_gd_area_m2": "疑似违法占用耕地（平方米）",
-                     "due_at": "期限", "overdue": "是否逾期"},
-            titles={"问责统计": f"{year} 年度违法占用耕地问责统计（阈值 {th.threshold:.0%}）",
-                    "案件明细": f"{year} 年度卫片执法案件明细"},
-            number_formats={"ratio": "0.00%", "ratio_if_pending_illegal": "0.00%",
-                            "threshold": "0%", "new_construction_gd_m2": "0.00",
-                            "illegal_gd_m2": "0.00", "new_construction_gd_mu": "0.00",
-                            "illegal_gd_mu": "0.00", "pending_gd_m2": "0.00"}))
+        filing = report_filing(store)
+        rule_names = {r.id: r.name for r in load_rules().rules}
+        sheets = accountability_sheets(table, cdf, filing, year=int(year), threshold=th.threshold,
+                                       rule_names=rule_names, names=names,
+                                       region_code=store.settings().get("region", ""))
+        out_path = str(write_official_workbook(xlsx, sheets, filing))
     rows = acc.rows_to_json(table)
     return {
         "year": int(year),

@@ -14,17 +14,27 @@ rolls back with the change it records).
 Concurrency: appends serialise on a one-row head table (``UPDATE`` first, which
 takes a write lock in SQLite and a row lock in PostgreSQL), and ``prev_hash`` is
 unique, so the chain can never fork. Nothing here is dialect-specific except
-the optional guard triggers that refuse ``UPDATE``/``DELETE`` on the log table
-(created for SQLite and PostgreSQL; a database owner can still drop them, which
-is exactly what :func:`verify` detects afterwards).
+the guard triggers (SQLite and PostgreSQL): the log refuses ``UPDATE`` and
+``DELETE``; the head refuses ``DELETE``, a second row, and any update other
+than one step forward onto the hash of an existing row.
+
+A database owner can still drop the triggers and rewrite or cut the log
+consistently. Against that, :func:`write_checkpoint` appends the head
+(sequence number and hash) to a file outside the database (opened in append
+mode, one JSON line per checkpoint; the server writes one periodically), and
+:func:`verify` checks the log against every checkpoint: a log shorter than a
+checkpoint, or whose row at a checkpoint's sequence has another hash, was cut
+or rewritten.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import weakref
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -40,6 +50,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 
+from onemap.errors import WorkspaceError
 from onemap.store.catalog import now_iso
 
 #: Metadata of the audit tables (created lazily, see :func:`ensure_tables`).
@@ -47,6 +58,9 @@ metadata = MetaData()
 
 #: Hash that the first row points back to.
 GENESIS_HASH = "0" * 64
+
+#: Action of the audit row written with every new layer version (ingest, derived layers).
+VERSION_WRITE = "version.write"
 
 audit_table = Table(
     "onemap_audit",
@@ -78,6 +92,17 @@ _GUARDS: dict[str, list[str]] = {
         "BEGIN SELECT RAISE(ABORT, 'onemap_audit is append-only'); END",
         "CREATE TRIGGER IF NOT EXISTS onemap_audit_no_delete BEFORE DELETE ON onemap_audit "
         "BEGIN SELECT RAISE(ABORT, 'onemap_audit is append-only'); END",
+        "CREATE TRIGGER IF NOT EXISTS onemap_audit_head_no_delete BEFORE DELETE "
+        "ON onemap_audit_head BEGIN SELECT RAISE(ABORT, 'onemap_audit_head is guarded'); END",
+        "CREATE TRIGGER IF NOT EXISTS onemap_audit_head_one_row BEFORE INSERT "
+        "ON onemap_audit_head WHEN (SELECT count(*) FROM onemap_audit_head) > 0 "
+        "BEGIN SELECT RAISE(ABORT, 'onemap_audit_head has one row'); END",
+        "CREATE TRIGGER IF NOT EXISTS onemap_audit_head_forward BEFORE UPDATE "
+        "ON onemap_audit_head WHEN NEW.id IS NOT OLD.id "
+        "OR NOT (NEW.seq = OLD.seq + 1 AND NEW.last_hash IS OLD.last_hash "
+        "OR NEW.seq = OLD.seq AND NEW.last_hash IS "
+        "(SELECT hash FROM onemap_audit WHERE id = NEW.seq)) "
+        "BEGIN SELECT RAISE(ABORT, 'onemap_audit_head only moves forward'); END",
     ],
     "postgresql": [
         "CREATE OR REPLACE FUNCTION onemap_audit_refuse() RETURNS trigger AS $$ "
@@ -85,6 +110,21 @@ _GUARDS: dict[str, list[str]] = {
         "DROP TRIGGER IF EXISTS onemap_audit_guard ON onemap_audit",
         "CREATE TRIGGER onemap_audit_guard BEFORE UPDATE OR DELETE ON onemap_audit "
         "FOR EACH ROW EXECUTE FUNCTION onemap_audit_refuse()",
+        "CREATE OR REPLACE FUNCTION onemap_audit_head_guard() RETURNS trigger AS $$ "
+        "BEGIN "
+        "IF TG_OP = 'DELETE' THEN RAISE EXCEPTION 'onemap_audit_head is guarded'; END IF; "
+        "IF TG_OP = 'INSERT' THEN "
+        "IF EXISTS (SELECT 1 FROM onemap_audit_head) THEN "
+        "RAISE EXCEPTION 'onemap_audit_head has one row'; END IF; RETURN NEW; END IF; "
+        "IF NEW.id IS DISTINCT FROM OLD.id OR NOT ("
+        "(NEW.seq = OLD.seq + 1 AND NEW.last_hash IS NOT DISTINCT FROM OLD.last_hash) OR "
+        "(NEW.seq = OLD.seq AND NEW.last_hash IS NOT DISTINCT FROM "
+        "(SELECT hash FROM onemap_audit WHERE id = NEW.seq))) THEN "
+        "RAISE EXCEPTION 'onemap_audit_head only moves forward'; END IF; "
+        "RETURN NEW; END; $$ LANGUAGE plpgsql",
+        "DROP TRIGGER IF EXISTS onemap_audit_head_guard ON onemap_audit_head",
+        "CREATE TRIGGER onemap_audit_head_guard BEFORE INSERT OR UPDATE OR DELETE "
+        "ON onemap_audit_head FOR EACH ROW EXECUTE FUNCTION onemap_audit_head_guard()",
     ],
 }
 
@@ -290,6 +330,10 @@ class Verification:
         Chinese explanation of the failure ("" when ok).
     head_hash : str
         Hash of the last row; publish it elsewhere to anchor the chain.
+    checkpoints : int
+        Checkpoints the log was checked against.
+    last_checkpoint : dict or None
+        The newest checkpoint (``seq``, ``hash``, ``at``).
     """
 
     ok: bool
@@ -297,59 +341,138 @@ class Verification:
     first_broken: int | None
     reason: str
     head_hash: str
+    checkpoints: int = 0
+    last_checkpoint: dict[str, Any] | None = field(default=None)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
         return asdict(self)
 
 
-def verify(bind: Engine | Connection) -> Verification:
-    """Check the whole chain and name the first broken row.
+def verify(bind: Engine | Connection, checkpoints: list[dict[str, Any]] | None = None
+           ) -> Verification:
+    """Check the whole chain, and the log against its checkpoints; name the first broken row.
 
     A row is broken when its stored hash does not match its content, when it
     does not point at the hash of the row before it, or when ids skip (a row
     was deleted). The head table must also point at the last row (rows were
-    not cut off the end).
+    not cut off the end). Every checkpoint must still hold: the log has at
+    least ``seq`` rows and row ``seq`` has the checkpoint's hash.
 
     Parameters
     ----------
     bind : Engine or Connection
         The workspace engine.
+    checkpoints : list of dict, optional
+        Checkpoints (:func:`read_checkpoints`), oldest first.
 
     Returns
     -------
     Verification
     """
     ensure_tables(bind)
+    marks = {int(c["seq"]): str(c["hash"]) for c in checkpoints or []}
+    last = checkpoints[-1] if checkpoints else None
+
+    def _check(v: Verification) -> Verification:
+        v.checkpoints, v.last_checkpoint = len(marks), last
+        return v
 
     def _run(conn: Connection) -> Verification:
-        prev = GENESIS_HASH
-        expected_id = 1
-        n = 0
-        result = conn.execution_options(yield_per=10_000).execute(
-            select(audit_table).order_by(audit_table.c.id)
-        )
-        for r in result:
-            d = r._asdict()
-            n += 1
-            if int(d["id"]) != expected_id:
-                return Verification(False, n, expected_id,
-                                    f"第 {expected_id} 行缺失（下一行编号为 {d['id']}），日志被删改", prev)
-            if d["prev_hash"] != prev:
-                return Verification(False, n, int(d["id"]),
-                                    f"第 {d['id']} 行记录的前一行哈希与第 {expected_id - 1} 行不符", prev)
-            if row_hash(d) != d["hash"]:
-                return Verification(False, n, int(d["id"]),
-                                    f"第 {d['id']} 行内容与其哈希不符（该行被修改）", prev)
-            prev = d["hash"]
-            expected_id += 1
-        head = conn.execute(select(audit_head_table).where(audit_head_table.c.id == 1)).first()
-        if head is not None and (int(head.seq) != n or head.last_hash != prev):
-            return Verification(False, n, n + 1,
-                                f"日志末尾缺失：应有 {head.seq} 行，实有 {n} 行", prev)
-        return Verification(True, n, None, "", prev)
+        return _check(_chain(conn, marks))
 
     if isinstance(bind, Connection):
         return _run(bind)
     with bind.connect() as conn:
         return _run(conn)
+
+
+def _chain(conn: Connection, marks: dict[int, str]) -> Verification:
+    """Walk the chain once (rows, links, hashes, checkpoint hashes, head, length)."""
+    prev = GENESIS_HASH
+    expected_id = 1
+    n = 0
+    result = conn.execution_options(yield_per=10_000).execute(
+        select(audit_table).order_by(audit_table.c.id)
+    )
+    for r in result:
+        d = r._asdict()
+        n += 1
+        if int(d["id"]) != expected_id:
+            return Verification(False, n, expected_id,
+                                f"第 {expected_id} 行缺失（下一行编号为 {d['id']}），日志被删改", prev)
+        if d["prev_hash"] != prev:
+            return Verification(False, n, int(d["id"]),
+                                f"第 {d['id']} 行记录的前一行哈希与第 {expected_id - 1} 行不符", prev)
+        if row_hash(d) != d["hash"]:
+            return Verification(False, n, int(d["id"]),
+                                f"第 {d['id']} 行内容与其哈希不符（该行被修改）", prev)
+        mark = marks.get(int(d["id"]))
+        if mark is not None and mark != d["hash"]:
+            return Verification(False, n, int(d["id"]),
+                                f"第 {d['id']} 行的哈希与检查点记录的不符（日志被改写）", prev)
+        prev = d["hash"]
+        expected_id += 1
+    head = conn.execute(select(audit_head_table).where(audit_head_table.c.id == 1)).first()
+    if head is not None and (int(head.seq) != n or head.last_hash != prev):
+        return Verification(False, n, n + 1,
+                            f"日志末尾缺失：应有 {head.seq} 行，实有 {n} 行", prev)
+    if marks and max(marks) > n:
+        return Verification(False, n, n + 1,
+                            f"日志被截断：检查点记录已有 {max(marks)} 行，现只有 {n} 行", prev)
+    return Verification(True, n, None, "", prev)
+
+
+# ---------------------------------------------------------------------------- checkpoints
+def read_checkpoints(path: str | Path) -> list[dict[str, Any]]:
+    """The checkpoints of a checkpoint file, oldest first (none when the file is absent).
+
+    Raises
+    ------
+    onemap.errors.WorkspaceError
+        A line that is not a checkpoint (the file was edited).
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    out = []
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                doc = json.loads(line)
+                out.append({"seq": int(doc["seq"]), "hash": str(doc["hash"]),
+                            "at": str(doc.get("at", ""))})
+            except (ValueError, KeyError, TypeError) as exc:
+                raise WorkspaceError(f"审计检查点文件 {path.name} 第 {number} 行无法识别"
+                                     "（文件被改动）") from exc
+    return out
+
+
+def write_checkpoint(bind: Engine | Connection, path: str | Path) -> Verification:
+    """Verify the log against the file's checkpoints and, when intact, append the head to it.
+
+    Nothing is written when the log is broken (a checkpoint must never bless a
+    tampered log) or when the head has not moved since the last checkpoint.
+    The file is opened in append mode and flushed to disk.
+
+    Returns
+    -------
+    Verification
+        The verification made before writing (``last_checkpoint`` is the newest
+        checkpoint after the call).
+    """
+    path = Path(path)
+    marks = read_checkpoints(path)
+    v = verify(bind, marks)
+    if not v.ok or (marks and marks[-1]["seq"] == v.rows and marks[-1]["hash"] == v.head_hash):
+        return v
+    entry = {"seq": v.rows, "hash": v.head_hash, "at": now_iso()}
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(canonical_json(entry) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    v.checkpoints += 1
+    v.last_checkpoint = entry
+    return v

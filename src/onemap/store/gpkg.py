@@ -22,6 +22,8 @@ from sqlalchemy import create_engine, event, func, insert, select
 from sqlalchemy.engine import Engine
 
 from onemap.errors import WorkspaceError
+from onemap.store import audit
+from onemap.store.audit import VERSION_WRITE
 from onemap.store.base import (
     STORAGE_CRS,
     DatasetInfo,
@@ -247,7 +249,7 @@ class GeoPackageStore(Store):
         title: str = "",
         kind: str = "vector",
     ) -> VersionInfo:
-        """Write a new immutable version: the layer and its catalog row, or nothing.
+        """Write a new immutable version: the layer, its catalog row and its audit row, or nothing.
 
         The inputs of a derived version (``meta.inputs``) must be catalogued
         versions; their ids, checksums and ``synthetic`` flags are taken from the
@@ -300,6 +302,13 @@ class GeoPackageStore(Store):
                     )
                 )
                 new_id = result.inserted_primary_key[0]
+                audit.append(conn, meta.created_by or _current_user(), VERSION_WRITE, "version",
+                             f"{dataset}/{version}", None, {
+                                 "id": new_id, "layer": layer, "feature_count": len(gdf),
+                                 "source_file": meta.source_file,
+                                 "source_checksum": meta.source_checksum,
+                                 "synthetic": synthetic,
+                                 "inputs": [i.version_id for i in inputs]})
         except BaseException:
             self._drop_layer(layer)
             raise

@@ -5,9 +5,13 @@
   six-digit county code such as ``640324`` 同心县; empty means the whole
   city).
 - ``onemap_tokens``: bearer tokens. A *session* token is issued by a login
-  and expires; an *api* token is created for another system and lives until
-  revoked. Only the SHA-256 of a token is stored; the token itself is shown
-  once.
+  and expires after ``tokens.session_hours``; an *api* token is created for
+  another system, carries scopes (:data:`SCOPES`: ``read``, ``case``,
+  ``admin``) and expires after at most ``tokens.api_max_days`` days (the
+  policy in ``domain/data/security.yaml``). An API token can never change a
+  password or create tokens (that needs a login), and a password change
+  revokes every token of the user. Only the SHA-256 of a token is stored; the
+  token itself is shown once.
 
 Every change made here appends to the audit log (:mod:`onemap.store.audit`)
 in the same transaction. Portable SQL only: the same tables serve the
@@ -43,12 +47,14 @@ from sqlalchemy import (
     Text,
     func,
     insert,
+    inspect,
     select,
     update,
 )
 from sqlalchemy.engine import Connection, Engine
 
-from onemap.errors import InputError, OneMapError
+from onemap.domain.security import security_policy
+from onemap.errors import InputError, OneMapError, WorkspaceError
 from onemap.store import audit
 from onemap.store.catalog import now_iso, workspace_table
 
@@ -62,8 +68,23 @@ ROLES: dict[str, str] = {
     "viewer": "只读",
 }
 
-#: Hours a login (session) token stays valid.
-SESSION_HOURS = 12
+#: Scopes of an API token and the permissions each grants (within the user's role):
+#: ``read`` 只读 (layers, statistics, compliance checks); ``case`` 办理案件 (read and act on
+#: cases); ``admin`` 管理 (everything the role allows except passwords and tokens).
+SCOPES: dict[str, frozenset[str]] = {
+    "read": frozenset({"read", "analyse"}),
+    "case": frozenset({"read", "analyse", "case"}),
+    "admin": frozenset({"read", "analyse", "edit", "case", "manage"}),
+}
+SCOPE_NAMES = {"read": "只读", "case": "办理案件", "admin": "管理"}
+
+#: Scopes of an API token created without naming any.
+DEFAULT_SCOPES = ("read",)
+
+
+def session_hours() -> int:
+    """Hours a login (session) token stays valid (``tokens.session_hours`` of the policy)."""
+    return security_policy().tokens.session_hours
 
 #: Minimum password length.
 MIN_PASSWORD = 8
@@ -95,6 +116,7 @@ tokens_table = Table(
     Column("created_at", Text, nullable=False),
     Column("expires_at", Text, nullable=True),
     Column("revoked", Boolean, nullable=False, default=False),
+    Column("scopes", Text, nullable=False, default=""),  # comma-separated; "" for sessions
 )
 
 _HASHER = PasswordHasher()
@@ -105,6 +127,14 @@ class AuthError(OneMapError):
     """Not logged in, or wrong name/password/token (HTTP 401)."""
 
     exit_code = 6
+
+
+class UnknownUser(WorkspaceError):
+    """No user of that name (HTTP 404)."""
+
+
+class UserExists(InputError):
+    """A user of that name exists already (HTTP 409)."""
 
 
 class PermissionDenied(OneMapError):
@@ -127,6 +157,11 @@ class User:
         One of :data:`ROLES`.
     county : str
         Six-digit county code the user is limited to, or "" (whole city).
+    token_kind : str
+        How the request authenticated: ``"session"`` (a login), ``"api"``
+        (an API token) or ``""`` (the anonymous reader, or local use).
+    scopes : tuple of str
+        Scopes of an API token (empty otherwise); they narrow the role.
     """
 
     id: int
@@ -134,6 +169,8 @@ class User:
     display_name: str
     role: str
     county: str = ""
+    token_kind: str = ""
+    scopes: tuple[str, ...] = ()
 
     @property
     def anonymous(self) -> bool:
@@ -145,7 +182,18 @@ class User:
         d = asdict(self)
         d["role_name"] = ROLES.get(self.role, self.role)
         d["county"] = self.county or None
+        d["scopes"] = list(self.scopes)
         return d
+
+    def permissions(self) -> frozenset[str]:
+        """What this principal may do: the role's permissions, narrowed by token scopes."""
+        if self.anonymous:
+            return frozenset({"read"})
+        allowed = PERMISSIONS.get(self.role, frozenset())
+        if self.token_kind == "api":
+            granted = frozenset().union(*(SCOPES.get(s, frozenset()) for s in self.scopes))
+            allowed = allowed & granted
+        return allowed
 
 
 #: The principal of requests without a login, where anonymous reading is allowed.
@@ -153,10 +201,19 @@ ANONYMOUS = User(id=0, username="anonymous", display_name="匿名访问", role="
 
 
 def ensure_tables(engine: Engine) -> None:
-    """Create the user and token tables if missing (idempotent)."""
+    """Create the user and token tables if missing, and add columns of newer versions (idempotent).
+
+    A workspace made before token scopes gets the ``scopes`` column; its old
+    API tokens then carry no scope and are refused until replaced.
+    """
     if engine in _READY:
         return
     metadata.create_all(engine, checkfirst=True)
+    with engine.begin() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("onemap_tokens")}
+        if "scopes" not in columns:
+            conn.exec_driver_sql(
+                "ALTER TABLE onemap_tokens ADD COLUMN scopes TEXT NOT NULL DEFAULT ''")
     _READY.add(engine)
 
 
@@ -254,7 +311,7 @@ def create_user(
     ensure_tables(engine)
     with engine.begin() as conn:
         if _row_by_name(conn, username) is not None:
-            raise InputError(f"用户已存在：{username}")
+            raise UserExists(f"用户已存在：{username}")
         res = conn.execute(
             insert(users_table).values(
                 username=username,
@@ -273,8 +330,8 @@ def create_user(
     return _user_from_row(row)
 
 
-def set_password(engine: Engine, username: str, password: str, *, actor: str = "cli") -> None:
-    """Replace a user's password and revoke the user's login sessions.
+def set_password(engine: Engine, username: str, password: str, *, actor: str = "cli") -> int:
+    """Replace a user's password and revoke every token of the user (sessions and API tokens).
 
     Parameters
     ----------
@@ -284,6 +341,11 @@ def set_password(engine: Engine, username: str, password: str, *, actor: str = "
         Whose password and the new clear-text password.
     actor : str
         Who changes it (for the audit log; the hash is never logged).
+
+    Returns
+    -------
+    int
+        Number of tokens revoked.
 
     Raises
     ------
@@ -295,18 +357,20 @@ def set_password(engine: Engine, username: str, password: str, *, actor: str = "
     with engine.begin() as conn:
         row = _row_by_name(conn, username)
         if row is None:
-            raise InputError(f"没有用户 {username}")
+            raise UnknownUser(f"没有用户 {username}")
         conn.execute(
             update(users_table)
             .where(users_table.c.id == row.id)
             .values(password_hash=_HASHER.hash(password))
         )
-        conn.execute(
+        revoked = conn.execute(
             update(tokens_table)
-            .where(tokens_table.c.user_id == row.id, tokens_table.c.kind == "session")
+            .where(tokens_table.c.user_id == row.id, tokens_table.c.revoked.is_(False))
             .values(revoked=True)
-        )
-        audit.append(conn, actor, "user.set_password", "user", username, None, None)
+        ).rowcount
+        audit.append(conn, actor, "user.set_password", "user", username, None,
+                     {"tokens_revoked": int(revoked)})
+    return int(revoked)
 
 
 def update_user(
@@ -349,7 +413,7 @@ def update_user(
     with engine.begin() as conn:
         row = _row_by_name(conn, username)
         if row is None:
-            raise InputError(f"没有用户 {username}")
+            raise UnknownUser(f"没有用户 {username}")
         if values:
             conn.execute(update(users_table).where(users_table.c.id == row.id).values(**values))
         new = conn.execute(select(users_table).where(users_table.c.id == row.id)).one()
@@ -409,7 +473,8 @@ def authenticate(engine: Engine, username: str, password: str) -> User:
     return _user_from_row(row)
 
 
-def _issue(conn: Connection, user_id: int, kind: str, name: str, expires_at: str | None) -> str:
+def _issue(conn: Connection, user_id: int, kind: str, name: str, expires_at: str | None,
+           scopes: tuple[str, ...] = ()) -> str:
     token = "om_" + secrets.token_urlsafe(32)
     conn.execute(
         insert(tokens_table).values(
@@ -420,13 +485,14 @@ def _issue(conn: Connection, user_id: int, kind: str, name: str, expires_at: str
             created_at=now_iso(),
             expires_at=expires_at,
             revoked=False,
+            scopes=",".join(scopes),
         )
     )
     return token
 
 
 def login(engine: Engine, username: str, password: str) -> tuple[str, User]:
-    """Authenticate and issue a session token valid for :data:`SESSION_HOURS` hours.
+    """Authenticate and issue a session token valid for :func:`session_hours` hours.
 
     Returns
     -------
@@ -435,7 +501,7 @@ def login(engine: Engine, username: str, password: str) -> tuple[str, User]:
     user : User
     """
     user = authenticate(engine, username, password)
-    expires = (datetime.now(UTC) + timedelta(hours=SESSION_HOURS)).replace(microsecond=0)
+    expires = (datetime.now(UTC) + timedelta(hours=session_hours())).replace(microsecond=0)
     with engine.begin() as conn:
         token = _issue(conn, user.id, "session", "login", expires.isoformat())
         audit.append(conn, user.username, "user.login", "user", user.username, None, None)
@@ -448,9 +514,10 @@ def create_token(
     *,
     name: str = "",
     days: int | None = None,
+    scopes: tuple[str, ...] | list[str] | None = None,
     actor: str = "cli",
 ) -> str:
-    """Create an API token for another system acting as ``username``.
+    """Create an API token for another system acting as ``username``, with scopes.
 
     Parameters
     ----------
@@ -461,7 +528,10 @@ def create_token(
     name : str
         What the token is for, e.g. ``"审批系统"``.
     days : int, optional
-        Lifetime in days; None for a token valid until revoked.
+        Lifetime in days, at most ``tokens.api_max_days`` of the policy
+        (default ``tokens.api_default_days``).
+    scopes : sequence of {"read", "case", "admin"}, optional
+        What the token may do within the user's role (default ``("read",)``).
     actor : str
         Who creates it (for the audit log).
 
@@ -471,21 +541,33 @@ def create_token(
         The token; it is shown only now (only its hash is stored).
     """
     ensure_tables(engine)
-    expires = None
-    if days is not None:
-        if days <= 0:
-            raise InputError("令牌有效期（天）必须为正数")
-        expires = (datetime.now(UTC) + timedelta(days=days)).replace(microsecond=0).isoformat()
+    policy = security_policy().tokens
+    days = policy.api_default_days if days is None else int(days)
+    if days <= 0:
+        raise InputError("令牌有效期（天）必须为正数")
+    if days > policy.api_max_days:
+        raise InputError(f"令牌有效期不得超过 {policy.api_max_days} 天（安全策略 tokens.api_max_days）")
+    scopes = _check_scopes(DEFAULT_SCOPES if scopes is None else scopes)
+    expires = (datetime.now(UTC) + timedelta(days=days)).replace(microsecond=0).isoformat()
     with engine.begin() as conn:
         row = _row_by_name(conn, username)
         if row is None:
-            raise InputError(f"没有用户 {username}")
+            raise UnknownUser(f"没有用户 {username}")
         if not row.active:
             raise InputError(f"用户 {username} 已停用")
-        token = _issue(conn, int(row.id), "api", name, expires)
+        token = _issue(conn, int(row.id), "api", name, expires, scopes)
         audit.append(conn, actor, "token.create", "user", username, None,
-                     {"name": name, "expires_at": expires})
+                     {"name": name, "expires_at": expires, "scopes": list(scopes)})
     return token
+
+
+def _check_scopes(scopes: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    clean = tuple(dict.fromkeys(str(s).strip() for s in scopes if str(s).strip()))
+    bad = [s for s in clean if s not in SCOPES]
+    if bad or not clean:
+        names = "、".join(f"{k}（{v}）" for k, v in SCOPE_NAMES.items())
+        raise InputError(f"未知的令牌权限范围：{'、'.join(bad) or '（空）'}（可选：{names}）")
+    return clean
 
 
 def revoke_token(engine: Engine, token: str, *, actor: str = "cli") -> bool:
@@ -528,6 +610,8 @@ def user_for_token(engine: Engine, token: str) -> User:
         display_name=row.display_name or row.username,
         role=row.role,
         county=row.county or "",
+        token_kind=row.kind,
+        scopes=tuple(s for s in (row.scopes or "").split(",") if s),
     )
 
 
@@ -612,15 +696,38 @@ def authorize(user: User, permission: str, *, county: str | None = None) -> None
     """
     if user.anonymous and permission != "read":
         raise AuthError("此操作需要登录")
-    allowed = PERMISSIONS.get(user.role, frozenset())
-    if permission not in allowed:
+    if permission not in PERMISSIONS.get(user.role, frozenset()):
         raise PermissionDenied(
             f"权限不足：{ROLES.get(user.role, user.role)}角色不能{_ACTION_NAMES.get(permission, permission)}"
+        )
+    if permission not in user.permissions():
+        scopes = "、".join(SCOPE_NAMES.get(s, s) for s in user.scopes) or "无"
+        raise PermissionDenied(
+            f"权限不足：接口令牌的权限范围（{scopes}）不能{_ACTION_NAMES.get(permission, permission)}"
         )
     if county is not None and not in_scope(user, county):
         raise PermissionDenied(
             f"权限不足：您只能访问县级行政区 {user.county} 的记录（该记录属于 {county or '未知区县'}）"
         )
+
+
+def require_login_session(user: User, what: str) -> None:
+    """Refuse unless the request comes from a login (not an API token, not anonymous).
+
+    Changing a password and creating tokens need the person, not a system:
+    an API token, whatever its scopes, can do neither.
+
+    Raises
+    ------
+    AuthError
+        Anonymous request.
+    PermissionDenied
+        The request used an API token.
+    """
+    if user.anonymous:
+        raise AuthError("此操作需要登录")
+    if user.token_kind == "api":
+        raise PermissionDenied(f"接口令牌不能{what}，请登录后操作")
 
 
 def in_scope(user: User, code: str | None) -> bool:

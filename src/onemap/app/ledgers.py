@@ -1,0 +1,662 @@
+"""Use cases of the registers (台账) and the 占补平衡 accounts.
+
+Every register is served alike: import (all or nothing, every write in the
+audit chain), list, show, act (one move of the register's flow), export to
+XLSX. The 占补平衡 use cases (:func:`cover`, :func:`uncover`, :func:`accounts`)
+post to the journal in the same transaction as the record they change.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import shapely
+from sqlalchemy import func, insert, inspect, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from onemap.errors import InputError, Problem, WorkspaceError
+from onemap.ledgers import farmland
+from onemap.ledgers.balance import balance, load_flows
+from onemap.ledgers.flow import TransitionError, check_move, deadline_status, due_at, missing_fields
+from onemap.ledgers.rows import check_rows, check_values, map_columns
+from onemap.ledgers.schema import Register, load_register
+from onemap.ledgers.tables import read_table
+from onemap.monitor.cases import as_datetime
+from onemap.monitor.changes import detect_changes
+from onemap.monitor.classes import FLAG_COLUMNS, describe_codes
+from onemap.reports.xlsx import write_workbook
+from onemap.store import audit
+from onemap.store import ledgers as tables
+from onemap.store.base import Store
+from onemap.store.catalog import dumps
+
+
+# ---------------------------------------------------------------------------- helpers
+def _label(reg: Register, no: str) -> str:
+    return f"{reg.title} {no}"
+
+
+def _ready(engine: Engine) -> bool:
+    return inspect(engine).has_table(tables.records_table.name)
+
+
+def _find(conn: Connection, reg: Register, ref: str, *, lock: bool = False) -> Any:
+    t = tables.records_table
+    stmt = select(t).where(t.c.register == reg.name, t.c.record_no == str(ref))
+    row = conn.execute(stmt.with_for_update() if lock else stmt).first()
+    if row is None:
+        raise WorkspaceError(f"「{reg.title}」台账中没有记录 {ref}",
+                             [Problem("record_not_found", str(ref), row=str(ref))])
+    return row
+
+
+def record_to_dict(reg: Register, row: Any, now: datetime) -> dict[str, Any]:
+    """JSON-ready record: values, state title, allowed actions, deadline status."""
+    d = row._asdict()
+    due = as_datetime(d["due_at"]) if d.get("due_at") else None
+    return {
+        "id": d["id"], "register": reg.name, "record_no": d["record_no"], "state": d["state"],
+        "state_title": reg.flow.state_title(d["state"]), "county": d["county"],
+        "values": json.loads(d["data"]), "has_geometry": d["geometry"] is not None,
+        "created_at": d["created_at"], "updated_at": d["updated_at"], "due_at": d["due_at"],
+        **deadline_status(reg.flow, d["state"], due, now),
+        "allowed_actions": [{"action": a, "title": reg.flow.actions[a].title}
+                            for a in reg.flow.allowed(d["state"])],
+    }
+
+
+def _snapshot(row: Any) -> dict[str, Any]:
+    d = row._asdict() if hasattr(row, "_asdict") else dict(row)
+    return {"record_no": d["record_no"], "state": d["state"], "county": d["county"],
+            "values": json.loads(d["data"]), "due_at": d.get("due_at"),
+            "geometry": d.get("geometry")}
+
+
+def _journal(conn: Connection, entries: list[dict[str, Any]], actor: str, when: datetime,
+             audit_id: int) -> None:
+    for e in entries:
+        conn.execute(insert(tables.journal_table).values(
+            **e, at=when.isoformat(), actor=actor, audit_id=audit_id))
+
+
+def _supply_entries(cfg: farmland.AccountsConfig, reg: Register, record: dict[str, Any],
+                    county: str, no: str) -> list[dict[str, Any]]:
+    """入库 + entries of a project that reaches the stored state."""
+    got = farmland.amounts(cfg, record, "supply", _label(reg, no))
+    return [{"county": county, "measure": m, "kind": "入库", "amount_cents": a, "project_no": no,
+             "occupation_no": None, "note": ""} for m, a in got.items() if a]
+
+
+def _insert(conn: Connection, reg: Register, key: str, county: str, state: str, values: dict[str, Any],
+            geometry: str | None, actor: str, when: datetime, source: dict[str, Any]) -> int:
+    """Write one new record with its creation event and audit row; return its id."""
+    row = {"register": reg.name, "record_no": key, "state": state, "county": county,
+           "data": dumps(values), "geometry": geometry, "created_at": when.isoformat(),
+           "updated_at": when.isoformat(), "due_at": due_at(reg.flow, None, state, when)}
+    rid = conn.execute(insert(tables.records_table).values(**row)).inserted_primary_key[0]
+    entry = audit.append(conn, actor, "ledger.create", "ledger", f"{reg.name}/{key}", None, _snapshot(row))
+    conn.execute(insert(tables.events_table).values(
+        record_id=rid, at=when.isoformat(), actor=actor, action="import", from_state=None,
+        to_state=state, fields=dumps(source), audit_id=entry.id))
+    return int(rid)
+
+
+# ---------------------------------------------------------------------------- import
+def import_records(store: Store, register: str, path: str | Path, *, actor: str,
+                   layer: str | None = None, encoding: str | None = None,
+                   now: datetime | str | None = None) -> dict[str, Any]:
+    """Import a register's records from an XLSX/CSV export or a geodata file.
+
+    Every row is checked first (columns by name, title or synonym; types, code
+    lists, required fields, keys not already in the register, states); any
+    problem refuses the whole file and nothing is written. Records come in
+    with the state of their 状态 column (default the flow's initial state); a
+    补充耕地项目 imported as 入库 posts its 入库 entries to the accounts.
+
+    Returns
+    -------
+    dict
+        ``register``, ``file``, ``imported`` (count), ``records`` (numbers),
+        ``ignored_columns``, ``journal_entries``, ``audit_id``.
+
+    Raises
+    ------
+    onemap.errors.InputError
+        The file cannot be read or any row is refused (row, field and rule named).
+    """
+    reg = load_register(register)
+    when = as_datetime(now)
+    src = read_table(path, layer=layer, encoding=encoding)
+    if reg.geometry == "none" and src.geometry is not None:
+        geoms = None
+    else:
+        geoms = src.geometry
+    mapping, ignored = map_columns(reg, src.columns, src.file_name)
+    rows = [{mapping[c]: v for c, v in r.items() if c in mapping} for r in src.rows]
+    has_geom = ([g is not None and not g.is_empty for g in geoms] if geoms is not None
+                else [False] * len(rows))
+    engine = store.sql_engine()
+    existing: set[str] = set()
+    if _ready(engine):
+        t = tables.records_table
+        with engine.connect() as conn:
+            existing = set(conn.execute(select(t.c.record_no).where(t.c.register == reg.name)).scalars())
+    checked = check_rows(reg, rows, src.labels, src.file_name, existing, has_geometry=has_geom)
+    cfg = farmland.load_accounts()
+    entries = []
+    if reg.name == cfg.supply_register:
+        for r in checked.records:
+            if r.state == cfg.stored_state:
+                entries += _supply_entries(cfg, reg, r.values, r.county, r.key)
+    tables.ensure_tables(engine)
+    audit.ensure_tables(engine)
+    with engine.begin() as conn:
+        entry = audit.append(conn, actor, "ledger.import", "ledger", reg.name, None, {
+            "file": src.file_name, "sha256": src.sha256, "rows": len(checked.records),
+            "records": [r.key for r in checked.records]})
+        conn.execute(insert(tables.imports_table).values(
+            register=reg.name, file=src.file_name, sha256=src.sha256, rows=len(checked.records),
+            at=when.isoformat(), actor=actor, audit_id=entry.id))
+        for r in checked.records:
+            geom = (shapely.to_wkb(geoms.iloc[r.geometry_index], hex=True)
+                    if r.geometry_index is not None else None)
+            _insert(conn, reg, r.key, r.county, r.state, r.values, geom, actor, when,
+                    {"file": src.file_name, "row": r.row})
+        if entries:
+            j = audit.append(conn, actor, "farmland.store", "farmland_journal", reg.name, None,
+                             {"entries": entries})
+            _journal(conn, entries, actor, when, j.id)
+    return {"register": reg.name, "title": reg.title, "file": src.file_name,
+            "imported": len(checked.records), "records": [r.key for r in checked.records],
+            "ignored_columns": ignored, "journal_entries": len(entries), "audit_id": entry.id}
+
+
+# ---------------------------------------------------------------------------- read
+def list_records(store: Store, register: str, *, state: str | None = None,
+                 county: str | None = None, deadline: str | None = None,
+                 now: datetime | str | None = None) -> dict[str, Any]:
+    """Records of a register, optionally of one state, county or deadline status.
+
+    ``state`` is a state key or title; ``deadline`` is 正常, 即将到期 or 已逾期.
+    """
+    reg = load_register(register)
+    when = as_datetime(now)
+    engine = store.sql_engine()
+    out: list[dict[str, Any]] = []
+    if state is not None and reg.flow.state_key(state) is None:
+        raise InputError(f"「{reg.title}」没有状态 {state}（可选："
+                         + "、".join(s.title for s in reg.flow.states.values()) + "）")
+    if _ready(engine):
+        t = tables.records_table
+        stmt = select(t).where(t.c.register == reg.name)
+        if state is not None:
+            stmt = stmt.where(t.c.state == reg.flow.state_key(state))
+        if county:
+            stmt = stmt.where(t.c.county == county)
+        with engine.connect() as conn:
+            out = [record_to_dict(reg, r, when) for r in conn.execute(stmt.order_by(t.c.id))]
+    if deadline:
+        out = [r for r in out if r["deadline"] == deadline]
+    counts: dict[str, int] = {}
+    for r in out:
+        counts[r["state_title"]] = counts.get(r["state_title"], 0) + 1
+    return {"register": reg.name, "title": reg.title, "count": len(out), "by_state": counts,
+            "warnings": sum(r["deadline"] in ("即将到期", "已逾期") for r in out), "records": out}
+
+
+def get_record(store: Store, register: str, ref: str, *,
+               now: datetime | str | None = None) -> dict[str, Any]:
+    """One record with its events (and its 占补平衡 journal entries when it has some)."""
+    reg = load_register(register)
+    engine = store.sql_engine()
+    if not _ready(engine):
+        raise WorkspaceError(f"「{reg.title}」台账中没有记录 {ref}")
+    with engine.connect() as conn:
+        row = _find(conn, reg, ref)
+        ev = conn.execute(select(tables.events_table).where(tables.events_table.c.record_id == row.id)
+                          .order_by(tables.events_table.c.id)).all()
+        j = tables.journal_table
+        col = j.c.project_no if reg.name == farmland.load_accounts().supply_register else j.c.occupation_no
+        je = conn.execute(select(j).where(col == row.record_no).order_by(j.c.id)).all()
+    out = record_to_dict(reg, row, as_datetime(now))
+    out["geometry_wkb"] = row.geometry
+    out["titles"] = {f.name: f.title for f in reg.fields}
+    out["events"] = [{**e._asdict(), "fields": json.loads(e.fields)} for e in ev]
+    out["journal"] = [_entry_dict(e) for e in je]
+    return out
+
+
+def _entry_dict(e: Any) -> dict[str, Any]:
+    d = e._asdict()
+    d["amount"] = d.pop("amount_cents") / 100
+    return d
+
+
+# ---------------------------------------------------------------------------- act
+def act(store: Store, register: str, ref: str, action: str, *, actor: str,
+        role: str | None = None, fields: dict[str, Any] | None = None,
+        now: datetime | str | None = None) -> dict[str, Any]:
+    """Make one move of the register's flow on one record.
+
+    Fields that are register fields (e.g. ``YSRQ`` on 验收) are checked
+    against the schema and written on the record; others (``notes``) are kept
+    on the event. A 补充耕地项目 that reaches 入库 posts its 入库 entries.
+
+    Parameters
+    ----------
+    store : Store
+        The workspace.
+    register : str
+        Register name or title.
+    ref : str
+        The record's number.
+    action : str
+        An action of the register's flow.
+    actor : str
+        Who acts.
+    role : str, optional
+        The actor's role, checked against the action's roles (None: a trusted
+        local operator, not checked).
+    fields : dict, optional
+        The action's fields.
+    now : datetime or str, optional
+        Time of the move (default now).
+
+    Raises
+    ------
+    TransitionError
+        The state, a guard or the role does not allow the move.
+    onemap.errors.InputError
+        Fields missing or invalid.
+    """
+    reg = load_register(register)
+    when = as_datetime(now)
+    engine = store.sql_engine()
+    if not _ready(engine):
+        raise WorkspaceError(f"「{reg.title}」台账中没有记录 {ref}")
+    label = _label(reg, ref)
+    fields = {k: v for k, v in (fields or {}).items() if v not in (None, "")}
+    t = tables.records_table
+    cfg = farmland.load_accounts()
+    with engine.begin() as conn:
+        row = _find(conn, reg, ref)
+        values = json.loads(row.data)
+        spec = check_move(reg.flow, label, row.state, values, action, role)
+        problems = missing_fields(spec, {**values, **fields})
+        names = {f.name for f in reg.fields}
+        own = {k: v for k, v in fields.items() if k in names}
+        clean = check_values(reg, {**values, **own}, label, reg.name, problems)
+        if problems:
+            raise InputError(f"{label}「{spec.title}」的填写不完整或有误（{len(problems)} 处）："
+                             + "；".join(p.message for p in problems), problems)
+        before = _snapshot(row)
+        new = {"state": spec.to, "data": dumps(clean), "updated_at": when.isoformat(),
+               "due_at": due_at(reg.flow, spec, spec.to, when, fields)}
+        res = conn.execute(update(t).where(t.c.id == row.id, t.c.state == row.state).values(**new))
+        if res.rowcount != 1:
+            raise TransitionError(f"{label} 已被他人更新，请刷新后重试")
+        after = conn.execute(select(t).where(t.c.id == row.id)).one()
+        entry = audit.append(conn, actor, f"ledger.{action}", "ledger", f"{reg.name}/{ref}", before,
+                             {**_snapshot(after), "fields": fields})
+        conn.execute(insert(tables.events_table).values(
+            record_id=row.id, at=when.isoformat(), actor=actor, action=action,
+            from_state=row.state, to_state=spec.to, fields=dumps(fields), audit_id=entry.id))
+        posted = []
+        if reg.name == cfg.supply_register and spec.to == cfg.stored_state:
+            posted = _supply_entries(cfg, reg, clean, row.county, row.record_no)
+            _journal(conn, posted, actor, when, entry.id)
+    out = record_to_dict(reg, after, when)
+    out["event"] = {"action": action, "title": spec.title, "from_state": row.state,
+                    "to_state": spec.to, "at": when.isoformat(), "actor": actor,
+                    "audit_id": entry.id, "fields": fields}
+    out["journal_entries"] = len(posted)
+    return out
+
+
+# ---------------------------------------------------------------------------- export
+def export_records(store: Store, register: str, out: str | Path, *, state: str | None = None,
+                   county: str | None = None, now: datetime | str | None = None) -> dict[str, Any]:
+    """Write a register's records to XLSX (Chinese headers: field titles, 状态, 到期日, 期限)."""
+    listing = list_records(store, register, state=state, county=county, now=now)
+    reg = load_register(register)
+    cols = [f.name for f in reg.fields]
+    frame = pd.DataFrame(
+        [[r["values"].get(c) for c in cols] + [r["state_title"], (r["due_at"] or "")[:10], r["deadline"]]
+         for r in listing["records"]],
+        columns=[*cols, "state_title", "due", "deadline"])
+    headers = {f.name: f"{f.title}（{f.unit}）" if f.unit else f.title for f in reg.fields}
+    headers.update({"state_title": "状态", "due": "到期日", "deadline": "期限"})
+    path = write_workbook(out, {reg.title: frame}, headers=headers,
+                          titles={reg.title: f"{reg.title}台账（{listing['count']} 条）"})
+    return {"register": reg.name, "title": reg.title, "count": listing["count"], "xlsx": str(path)}
+
+
+# ---------------------------------------------------------------------------- 占补平衡
+def _available(conn: Connection, cfg: farmland.AccountsConfig, reg: Register, row: Any) -> dict[str, int]:
+    """What a project still has on each measure (its account entries; its record if not 入库)."""
+    j = tables.journal_table
+    got = dict(conn.execute(
+        select(j.c.measure, func.sum(j.c.amount_cents))
+        .where(j.c.project_no == row.record_no, j.c.county == row.county)
+        .group_by(j.c.measure)).all())
+    base = ({} if row.state == cfg.stored_state
+            else farmland.amounts(cfg, json.loads(row.data), "supply", _label(reg, row.record_no)))
+    return {m: int(base.get(m, 0)) + int(got.get(m) or 0) for m in cfg.measures}
+
+
+def _covered(conn: Connection, record_id: int) -> bool:
+    e = tables.events_table
+    last = conn.execute(select(e.c.action).where(e.c.record_id == record_id,
+                                                 e.c.action.in_(("cover", "uncover")))
+                        .order_by(e.c.id.desc()).limit(1)).scalar()
+    return last == "cover"
+
+
+def cover(store: Store, occupation: str, projects: list[str], *, actor: str,
+          now: datetime | str | None = None) -> dict[str, Any]:
+    """挂钩 an occupation to 补充耕地项目 and post the 核销 (and 调剂) entries.
+
+    The projects are drawn on in the order given. A project of another county
+    moves the amount by 调剂 (− in its county, + in the occupation's) before
+    the 核销. Everything — entries, the occupation's event, the audit row —
+    is one transaction; a refusal writes nothing.
+
+    Returns
+    -------
+    dict
+        ``occupation``, ``exception``, ``demand`` and the ``entries`` posted.
+
+    Raises
+    ------
+    onemap.ledgers.farmland.CoverRefused
+        A project not 入库 without an allowing exception flag (先补后占), or a
+        measure the projects cannot cover (named with the amounts).
+    onemap.errors.InputError
+        Occupation withdrawn or already covered, a project listed twice.
+    """
+    cfg = farmland.load_accounts()
+    occ_reg = load_register(cfg.demand_register)
+    sup_reg = load_register(cfg.supply_register)
+    when = as_datetime(now)
+    engine = store.sql_engine()
+    if not _ready(engine):
+        raise WorkspaceError(f"「{occ_reg.title}」台账中没有记录 {occupation}")
+    if len(set(projects)) != len(projects):
+        raise InputError("挂钩的补充耕地项目重复：" + "、".join(projects))
+    label = _label(occ_reg, occupation)
+    t = tables.records_table
+    with engine.begin() as conn:
+        occ = _find(conn, occ_reg, occupation)
+        # Write first: the transaction holds the write lock (SQLite) before reading any balance,
+        # and project rows are locked (PostgreSQL), so two covers cannot draw on the same remainder.
+        conn.execute(update(t).where(t.c.id == occ.id).values(updated_at=when.isoformat()))
+        if occ.state in cfg.closed_states:
+            raise TransitionError(f"{label} 状态为「{occ_reg.flow.state_title(occ.state)}」，不能挂钩")
+        if _covered(conn, occ.id):
+            raise InputError(f"{label} 已挂钩，如需改挂请先撤销挂钩（onemap farmland uncover）",
+                             [Problem("already_covered", occupation, row=occupation)])
+        values = json.loads(occ.data)
+        exception = str(values.get(cfg.exception_field) or "无")
+        demand = farmland.amounts(cfg, values, "demand", label)
+        if not projects and cfg.exceptions.get(exception) != "exempt":
+            raise InputError(f"{label} 须指定挂钩的补充耕地项目（--projects）")
+        sources_ = []
+        for no in projects:
+            prow = _find(conn, sup_reg, no, lock=True)
+            sources_.append(farmland.Source(no, prow.county, prow.state,
+                                            sup_reg.flow.state_title(prow.state),
+                                            _available(conn, cfg, sup_reg, prow)))
+        draws = farmland.allocate(cfg, occupation, demand, exception, sources_)
+        entries = []
+        for d in draws:
+            base = {"measure": d.measure, "project_no": d.project_no, "occupation_no": occupation}
+            if d.county != occ.county:
+                note = f"{d.county} → {occ.county}"
+                entries += [{**base, "county": d.county, "kind": "调剂", "amount_cents": -d.amount,
+                             "note": note},
+                            {**base, "county": occ.county, "kind": "调剂", "amount_cents": d.amount,
+                             "note": note}]
+            entries.append({**base, "county": occ.county, "kind": "核销", "amount_cents": -d.amount,
+                            "note": ""})
+        fields = {"projects": projects, "exception": exception,
+                  "demand": {m: a / 100 for m, a in demand.items()}}
+        entry = audit.append(conn, actor, "farmland.cover", "ledger", f"{occ_reg.name}/{occupation}",
+                             None, {**fields, "entries": entries})
+        conn.execute(insert(tables.events_table).values(
+            record_id=occ.id, at=when.isoformat(), actor=actor, action="cover",
+            from_state=occ.state, to_state=occ.state, fields=dumps(fields), audit_id=entry.id))
+        _journal(conn, entries, actor, when, entry.id)
+    return {"occupation": occupation, "county": occ.county, "exception": exception,
+            "exempt": cfg.exceptions.get(exception) == "exempt", "projects": projects,
+            "demand": {m: a / 100 for m, a in demand.items()},
+            "entries": [{**e, "amount": e["amount_cents"] / 100} for e in entries],
+            "audit_id": entry.id}
+
+
+def uncover(store: Store, occupation: str, *, actor: str, notes: str = "",
+            now: datetime | str | None = None) -> dict[str, Any]:
+    """撤销 an occupation's 挂钩: post the opposite of its net entries (kind 撤销)."""
+    cfg = farmland.load_accounts()
+    occ_reg = load_register(cfg.demand_register)
+    when = as_datetime(now)
+    engine = store.sql_engine()
+    if not _ready(engine):
+        raise WorkspaceError(f"「{occ_reg.title}」台账中没有记录 {occupation}")
+    label = _label(occ_reg, occupation)
+    j = tables.journal_table
+    t = tables.records_table
+    with engine.begin() as conn:
+        occ = _find(conn, occ_reg, occupation)
+        conn.execute(update(t).where(t.c.id == occ.id).values(updated_at=when.isoformat()))
+        if not _covered(conn, occ.id):
+            raise InputError(f"{label} 未挂钩，无需撤销", [Problem("not_covered", occupation)])
+        net = conn.execute(
+            select(j.c.county, j.c.measure, j.c.project_no, func.sum(j.c.amount_cents))
+            .where(j.c.occupation_no == occupation)
+            .group_by(j.c.county, j.c.measure, j.c.project_no)
+            .order_by(j.c.project_no, j.c.measure, j.c.county)).all()
+        entries = [{"county": c, "measure": m, "kind": "撤销", "amount_cents": -int(a),
+                    "project_no": p, "occupation_no": occupation, "note": notes}
+                   for c, m, p, a in net if a]
+        entry = audit.append(conn, actor, "farmland.uncover", "ledger", f"{occ_reg.name}/{occupation}",
+                             None, {"notes": notes, "entries": entries})
+        conn.execute(insert(tables.events_table).values(
+            record_id=occ.id, at=when.isoformat(), actor=actor, action="uncover",
+            from_state=occ.state, to_state=occ.state, fields=dumps({"notes": notes}),
+            audit_id=entry.id))
+        _journal(conn, entries, actor, when, entry.id)
+    return {"occupation": occupation, "entries": [{**e, "amount": e["amount_cents"] / 100}
+                                                  for e in entries], "audit_id": entry.id}
+
+
+def accounts(store: Store, *, county: str | None = None) -> dict[str, Any]:
+    """Per county and measure: 入库, 核销, 调剂, 撤销 totals and the balance, with the journal."""
+    cfg = farmland.load_accounts()
+    engine = store.sql_engine()
+    rows: list[dict[str, Any]] = []
+    journal: list[dict[str, Any]] = []
+    if _ready(engine):
+        j = tables.journal_table
+        stmt = select(j)
+        if county:
+            stmt = stmt.where(j.c.county == county)
+        with engine.connect() as conn:
+            entries = conn.execute(stmt.order_by(j.c.id)).all()
+        sums: dict[tuple[str, str], dict[str, int]] = {}
+        for e in entries:
+            acc = sums.setdefault((e.county, e.measure), dict.fromkeys(farmland.KINDS, 0))
+            acc[e.kind] += e.amount_cents
+        order = list(cfg.measures)
+        for (cty, m), acc in sorted(sums.items(), key=lambda kv: (kv[0][0], order.index(kv[0][1]))):
+            rows.append({"county": cty, "measure": m, "unit": cfg.measures[m].unit,
+                         **{k: v / 100 for k, v in acc.items()},
+                         "balance": sum(acc.values()) / 100})
+        journal = [_entry_dict(e) for e in entries]
+    return {"accounts": rows, "journal": journal,
+            "config": {"version": cfg.version, "sha256": cfg.sha256}}
+
+
+# ---------------------------------------------------------------------------- balance from changes
+def farmland_balance(store: Store, from_: str, to: str, *, dataset: str = "DLTB",
+                     xlsx: str | Path | None = None) -> dict[str, Any]:
+    """耕地 decrease (by destination) and increase (by origin) per county between two versions.
+
+    Change detection (:func:`onemap.monitor.changes.detect_changes`) finds the
+    pieces; each is classified with the land-class table and
+    ``farmland_flows.yaml``; areas are 耕地 net of 田坎 with the KCXS of the
+    version where the piece is 耕地 (read by BSM), so the decrease ties to the
+    change detection's 占用耕地 area. Nothing is written to the workspace.
+
+    Returns
+    -------
+    dict
+        ``source``, ``rows`` (``unit``, ``direction``, ``kind``, ``area_m2``,
+        ``tiankan_m2``), ``units`` (per county ``decrease_m2``, ``increase_m2``,
+        ``net_m2``, ``paddy_decrease_m2``, ``paddy_increase_m2``), ``xlsx``.
+    """
+    cfg = load_flows()
+    old_info, new_info, result, pieces = _change_pieces(store, dataset, from_, to)
+    got = balance(pieces)
+    covered = _covered_losses(store, _loss_prefix(old_info.version, new_info.version))
+    for u in got["units"]:
+        u["covered_m2"] = covered.get(u["unit"], 0) / 100
+        u["uncovered_m2"] = round(u["decrease_m2"] - u["covered_m2"], 2)
+    out: dict[str, Any] = {
+        "source": {"dataset": dataset, "from": old_info.version, "to": new_info.version},
+        **got, "changes_zygd_area_m2": result.summary.get("zygd_area_m2", 0.0),
+        "flows_config": {"version": cfg.version, "sha256": cfg.sha256}, "xlsx": None}
+    if xlsx is not None:
+        rows = pd.DataFrame(got["rows"], columns=["unit", "direction", "kind", "area_m2", "tiankan_m2"])
+        units = pd.DataFrame(got["units"], columns=["unit", "decrease_m2", "increase_m2", "net_m2",
+                                                     "paddy_decrease_m2", "paddy_increase_m2", "covered_m2",
+                                                     "uncovered_m2"])
+        headers = {"unit": "行政区", "direction": "方向", "kind": "去向/来源", "area_m2": "耕地面积（平方米）",
+                   "tiankan_m2": "田坎面积（平方米）", "decrease_m2": "耕地减少（平方米）",
+                   "increase_m2": "耕地增加（平方米）", "net_m2": "净增（平方米）",
+                   "paddy_decrease_m2": "水田减少（平方米）", "paddy_increase_m2": "水田增加（平方米）",
+                   "covered_m2": "已挂钩核销（平方米）", "uncovered_m2": "未核销（平方米）"}
+        title = f"{dataset} {old_info.version} → {new_info.version} 耕地进出"
+        path = write_workbook(xlsx, {"按县汇总": units, "流向明细": rows}, headers=headers,
+                              titles={"按县汇总": title, "流向明细": title},
+                              number_formats={k: "#,##0.00" for k in headers if k.endswith("_m2")})
+        out["xlsx"] = str(path)
+    return out
+
+
+def _change_pieces(store: Store, dataset: str, from_: str, to: str) -> tuple[Any, Any, Any, list[dict[str, Any]]]:
+    """Change detection between two versions, each piece described for the balance."""
+    cfg = load_flows()
+    old_info, new_info = store.version(dataset, from_), store.version(dataset, to)
+    old, new = store.read(dataset, old_info.version), store.read(dataset, new_info.version)
+    result = detect_changes(old, new)
+    ch = result.changes
+    kcxs_old = _kcxs_by_bsm(old)
+    kcxs_new = _kcxs_by_bsm(new)
+    before = describe_codes(ch["before"].to_numpy(), "DLBM")
+    after = describe_codes(ch["after"].to_numpy(), "DLBM")
+    pieces = []
+    for i, row in enumerate(ch.itertuples(index=False)):
+        bf = {k: bool(before[k].iloc[i]) for k in FLAG_COLUMNS}
+        af = {k: bool(after[k].iloc[i]) for k in FLAG_COLUMNS}
+        pieces.append({
+            "unit": row.county or "未知", "area_m2": float(row.area_m2),
+            "before_cultivated": bf["cultivated"], "after_cultivated": af["cultivated"],
+            "before_paddy": bf["paddy"], "after_paddy": af["paddy"],
+            "kcxs_before": kcxs_old.get(str(row.bsm_before), 0.0),
+            "kcxs_after": kcxs_new.get(str(row.bsm_after), 0.0),
+            "before_kind": cfg.classify(str(row.before), bf), "after_kind": cfg.classify(str(row.after), af),
+            "tbbh": str(row.tbbh), "bsm_before": str(row.bsm_before), "bsm_after": str(row.bsm_after),
+            "before": str(row.before), "after": str(row.after), "geometry": ch.geometry.iloc[i]})
+    return old_info, new_info, result, pieces
+
+
+def record_occupations(store: Store, from_: str, to: str, *, actor: str, dataset: str = "DLTB",
+                       now: datetime | str | None = None) -> dict[str, Any]:
+    """Register every 耕地 loss change detection finds as a 耕地占用 record (idempotent).
+
+    One record per change piece whose old class is 耕地 and new class is not,
+    numbered ``BH-<from>-<to>-<BSM before>[-<BSM after>]`` so a re-run creates
+    nothing twice. Values: 占用类型 from the destination (``farmland_flows.yaml``
+    ``occupation_types``), 占用耕地 and 水田 net of 田坎, the piece's geometry;
+    the 等别 is left empty (DLTB does not carry it) and must be filled, e.g.
+    ``onemap ledger act WS GDZY <no> submit -f ZYPJDB=8``, before a cover.
+
+    Returns
+    -------
+    dict
+        ``created`` (numbers), ``existing`` (count of pieces already registered), ``audit_id``.
+    """
+    cfg = load_flows()
+    acc = farmland.load_accounts()
+    reg = load_register(acc.demand_register)
+    when = as_datetime(now)
+    old_info, new_info, _, pieces = _change_pieces(store, dataset, from_, to)
+    engine = store.sql_engine()
+    existing: set[str] = set()
+    if _ready(engine):
+        t = tables.records_table
+        with engine.connect() as conn:
+            existing = set(conn.execute(select(t.c.record_no).where(t.c.register == reg.name)).scalars())
+    todo, problems, skipped = [], [], 0
+    stamp = f"{dataset} {old_info.version}→{new_info.version}"
+    for p in pieces:
+        if not (p["before_cultivated"] and not p["after_cultivated"]):
+            continue
+        key = f"{_loss_prefix(old_info.version, new_info.version)}{p['bsm_before']}"
+        if p["bsm_after"] and p["bsm_after"] != p["bsm_before"]:
+            key += f"-{p['bsm_after']}"
+        if key in existing:
+            skipped += 1
+            continue
+        net = round(p["area_m2"] * (1.0 - min(max(p["kcxs_before"], 0.0), 1.0)), 2)
+        raw = {"ZYBH": key, "XMMC": f"变化图斑 {p['tbbh']}（{p['before']}→{p['after']}）",
+               "ZYLX": cfg.occupation_types.get(p["after_kind"], p["after_kind"]), "XZQDM": p["unit"],
+               "ZYGDMJ": net, "ZYSTMJ": net if p["before_paddy"] else 0.0,
+               "BZ": f"由变化检测 {stamp} 生成"}
+        values = check_values(reg, raw, f"变化图斑 {p['tbbh']}", stamp, problems)
+        todo.append((key, p["unit"], values, shapely.to_wkb(p["geometry"], hex=True)))
+    if problems:
+        raise InputError(f"变化图斑不能登记为「{reg.title}」（{len(problems)} 处）："
+                         + "；".join(x.message for x in problems[:20]), problems)
+    if not todo:
+        return {"created": [], "existing": skipped, "audit_id": None}
+    tables.ensure_tables(engine)
+    audit.ensure_tables(engine)
+    with engine.begin() as conn:
+        entry = audit.append(conn, actor, "ledger.detect", "ledger", reg.name, None,
+                             {"source": stamp, "records": [k for k, *_ in todo]})
+        for key, county, values, geom in todo:
+            _insert(conn, reg, key, county, reg.flow.initial, values, geom, actor, when, {"changes": stamp})
+    return {"created": [k for k, *_ in todo], "existing": skipped, "audit_id": entry.id}
+
+
+def _loss_prefix(from_: str, to: str) -> str:
+    """Number prefix of the occupations registered from one change detection."""
+    return f"BH-{from_}-{to}-"
+
+
+def _covered_losses(store: Store, prefix: str) -> dict[str, int]:
+    """Per county, cents of 数量 核销 (net of 撤销) on the occupations numbered ``prefix…``."""
+    engine = store.sql_engine()
+    if not _ready(engine):
+        return {}
+    j = tables.journal_table
+    measure = farmland.load_accounts().area_measure
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(j.c.county, func.sum(j.c.amount_cents))
+            .where(j.c.occupation_no.startswith(prefix, autoescape=True), j.c.measure == measure,
+                   j.c.kind.in_(("核销", "撤销")))
+            .group_by(j.c.county)).all()
+    return {c: -int(a or 0) for c, a in rows}
+
+
+def _kcxs_by_bsm(gdf: pd.DataFrame) -> dict[str, float]:
+    if "KCXS" not in gdf.columns or "BSM" not in gdf.columns:
+        return {}
+    k = pd.to_numeric(gdf["KCXS"], errors="coerce").fillna(0.0)
+    return dict(zip(gdf["BSM"].astype(str), k.astype(float), strict=True))
