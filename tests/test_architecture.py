@@ -33,7 +33,7 @@ LAYERS: dict[str, int] = {
     "store": 1,
     "analysis": 2, "control": 2, "monitor": 2, "indicators": 2, "reports": 2, "ingest": 2,
     "tiles": 2, "sample": 2, "ledgers": 2,
-    "services": 3, "app": 3,
+    "services": 3, "services_map": 3, "app": 3,
     "cli": 4, "api": 4, "web": 4,
 }
 

@@ -25,9 +25,11 @@ CHECKS = [st.not_a_server_error, st.status_code_conformance, st.content_type_con
           st.negative_data_rejection, st.positive_data_acceptance, st.missing_required_header,
           st.unsupported_method]
 #: Operations whose validity JSON Schema cannot express, so a schema-valid request may still be
-#: refused with 400: a site must be a valid polygon of non-zero area (``POST /check``), and an
+#: refused with 400: a site must be a valid polygon of non-zero area (``POST /check``), a measured
+#: shape a valid line or polygon in lon/lat (``POST /measure``), and an
 #: OGC bbox needs min ≤ max in the coordinate system named by ``bbox-crs``.
-SEMANTIC = ("POST /check", "GET /collections/{collectionId}/items", "GET /collections/")
+SEMANTIC = ("POST /check", "POST /measure", "GET /collections/{collectionId}/items",
+            "GET /collections/")
 #: Operations not fuzzed: logging out would revoke the token the fuzzer uses; the
 #: assessment report draws maps for tens of seconds (tested in test_rest).
 SKIP = {"/logout", "/assess/report.docx"}

@@ -35,6 +35,7 @@ from web_server import (
     CHROMIUM_ARGS,
     PASSWORD,
     ROOT,
+    SIDE,
     USERNAME,
     WEB,
     build_workspace,
@@ -62,6 +63,25 @@ CANVAS_STATS_JS = """
   return { painted, total, colours: colours.size };
 }
 """
+
+
+# Cells (by CSS selector) whose text wraps onto more than one line: [text, lines].
+WRAPPED_CELLS_JS = """(sel) => [...document.querySelectorAll(sel)]
+    .filter((td) => td.innerText.trim())
+    .map((td) => {
+        const tops = [];
+        const walk = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+        for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+            const r = document.createRange();
+            r.selectNodeContents(n);
+            for (const x of r.getClientRects()) tops.push(x.top);
+        }
+        tops.sort((a, b) => a - b);
+        let lines = tops.length ? 1 : 0;
+        for (let i = 1; i < tops.length; i++) if (tops[i] - tops[i - 1] > 4) lines++;
+        return [td.innerText, lines];
+    })
+    .filter(([, n]) => n > 1)"""
 
 
 def shot(page, artifacts, name):
@@ -127,13 +147,15 @@ def known_patch(server, page):
         gdf = store.read("DLTB", str(version["version"]), columns=["BSM", "DLBM", "DLMC"])
         store.close()
         gdf = gdf[gdf.geometry.is_valid & ~gdf.geometry.is_empty]
-        row = gdf.iloc[int(shapely.area(gdf.geometry.values).argmax())]
+        pos = int(shapely.area(gdf.geometry.values).argmax())
+        row = gdf.iloc[pos]
         geom, props = row.geometry, {k: row[k] for k in ("BSM", "DLBM", "DLMC")}
+        props["fid"] = int(gdf.index[pos]) + 1  # feature id = row number + 1
     else:
         collection = version["collection"].replace(server["url"], "")
         fc = api_get(server, page, f"{collection}/items?limit=200")
         best = max(fc["features"], key=lambda f: shapely.area(shape(f["geometry"])))
-        geom, props = shape(best["geometry"]), best["properties"]
+        geom, props = shape(best["geometry"]), {**best["properties"], "fid": best["id"]}
     pt = geom.representative_point()
     out = {k: str(v) for k, v in props.items()}
     return {**out, "lon": pt.x, "lat": pt.y, "bounds": geom.bounds}
@@ -299,11 +321,175 @@ def test_identify_patch(page, server, artifacts):
     assert patch["DLBM"] in text and patch["DLMC"] in text, (patch, text)
     assert page.locator("#panel-identify").is_visible()
     assert card.get_attribute("data-dlbm") == patch["DLBM"]
-    # the clicked patch is outlined on the map
-    hl = page.evaluate("() => JSON.stringify(window.__onemap.map.getFilter('ds-DLTB-hl'))")
-    assert patch["BSM"] in hl, hl
+    # the clicked patch is outlined on the map: the highlight layer draws exactly that feature
     wait_map_idle(page)
+    drawn = page.evaluate(
+        "() => window.__onemap.map.queryRenderedFeatures({layers: ['ds-DLTB-hl']}).map(f => f.id)"
+    )
+    assert drawn and set(drawn) == {int(patch["fid"])}, (drawn, patch)
+    # attribute names and code names come from the domain data (QSXZ 30 = 集体土地所有权)
+    qsxz = page.locator("#identify-result .feature-card tr[data-field=QSXZ]").first.inner_text()
+    assert "权属性质" in qsxz and "30 集体土地所有权" in qsxz, qsxz
     shot(page, artifacts, "03-identify")
+
+
+def test_status_bar_follows_zoom(page):
+    for zoom in (11.0, 13.5):
+        page.evaluate("(z) => window.__onemap.map.zoomTo(z, {duration: 0})", zoom)
+        wait_map_idle(page)
+        assert f"缩放 {zoom:.1f}" in page.locator("#map-status").inner_text()
+
+
+def search_for(page, text):
+    page.fill("#search-input", text)
+    page.press("#search-input", "Enter")
+    page.wait_for_function(
+        "document.querySelector('#search-results .search-hit')"
+        " || document.querySelector('#search-results .msg:not(.info)')"
+        " || /没有找到/.test(document.getElementById('search-results').innerText)")
+    return page.locator("#search-results .search-hit")
+
+
+def view_contains(page, bbox):
+    b = page.evaluate("() => window.__onemap.map.getBounds().toArray()")
+    return b[0][0] <= bbox[0] and b[0][1] <= bbox[1] and b[1][0] >= bbox[2] and b[1][1] >= bbox[3]
+
+
+def test_search_place_flies_to_and_outlines_it(page, server, artifacts):
+    page.evaluate("() => window.__onemap.map.jumpTo({center: [105.0, 36.0], zoom: 7})")
+    hits = search_for(page, "同心")
+    assert hits.count() == 1, page.locator("#search-results").inner_text()
+    assert hits.first.get_attribute("data-kind") == "place"
+    assert "同心县" in hits.first.inner_text()
+    hits.first.click()
+    page.wait_for_function(
+        "() => window.__onemap.map.queryRenderedFeatures({layers: ['search-hit-line']}).length > 0")
+    wait_map_idle(page)
+    shot(page, artifacts, "10-search-place")
+    # 同心县 in the test workspace: the east half of the 8 × 8 grid
+    assert view_contains(page, (106.208, 37.95, 106.216, 37.966))
+
+
+def test_search_patch_by_bsm_and_by_coordinates(page, server, artifacts):
+    patch = known_patch(server, page)
+    hits = search_for(page, patch["BSM"])
+    assert hits.count() == 1 and hits.first.get_attribute("data-kind") == "patch"
+    hits.first.click()
+    page.wait_for_function(
+        "() => window.__onemap.map.queryRenderedFeatures({layers: ['search-hit-line']}).length > 0")
+    wait_map_idle(page)
+    assert view_contains(page, patch["bounds"])
+    shot(page, artifacts, "11-search-patch")
+    # 106°12′18″ E, 37°57′18″ N typed latitude first; and as Gauss-Krüger X/Y without zone prefix
+    for text in ("37°57′18″ 106°12′18″", "4202963.922, 605731.763"):
+        hits = search_for(page, text)
+        assert hits.first.get_attribute("data-kind") == "coordinate", text
+        hits.first.click()
+        page.wait_for_function("() => !window.__onemap.map.isMoving()")
+        wait_map_idle(page)
+        c = page.evaluate("() => window.__onemap.map.getCenter().toArray()")
+        want = (106.205, 37.955) if "°" in text else (106.203, 37.953)
+        assert c == pytest.approx(want, abs=1e-6), (text, c)
+        assert page.locator(".search-marker").count() == 1
+    shot(page, artifacts, "12-search-coordinate")
+    page.press("#search-input", "Escape")
+    assert page.locator("#search-results").is_hidden()
+    fit(page, patch["bounds"], padding=120)  # back where the session continues
+
+
+def test_measure_area_and_distance_with_the_statistics_formula(page, server, artifacts):
+    import shapely
+
+    from onemap.control.linear import geodesic_length
+    from onemap.geo.area import ellipsoidal_area
+
+    patch = known_patch(server, page)
+    cx, cy = canvas_xy(page, patch["lon"], patch["lat"])
+    page.click("#measure-area-tool")
+    for dx, dy in [(-60, -40), (70, -45), (50, 55), (-65, 35)]:
+        page.mouse.click(cx + dx, cy + dy)
+        page.wait_for_timeout(350)  # not a double click
+    page.wait_for_function("() => window.__onemap.measure.result"
+                           " && window.__onemap.measure.result.type === 'Polygon'"
+                           " && window.__onemap.measure.points.length === 4")
+    pts = page.evaluate("() => window.__onemap.measure.points")
+    area = float(ellipsoidal_area([shapely.Polygon(pts)])[0])
+    cell = page.locator("#measure-area")
+    assert float(cell.get_attribute("data-area-m2")) == pytest.approx(area, abs=0.005)
+    assert float(cell.get_attribute("data-area-ha")) == pytest.approx(area / 10_000, abs=5e-5)
+    assert float(cell.get_attribute("data-area-mu")) == pytest.approx(area * 15 / 10_000, abs=0.005)
+    assert "平方米" in cell.inner_text() and "公顷" in cell.inner_text() and "亩" in cell.inner_text()
+    wait_map_idle(page)
+    shot(page, artifacts, "13-measure-area")
+    page.click("#measure-line-tool")
+    for dx, dy in [(-80, 0), (0, 60), (90, 10)]:
+        page.mouse.click(cx + dx, cy + dy)
+        page.wait_for_timeout(350)
+    page.wait_for_function("() => window.__onemap.measure.result"
+                           " && window.__onemap.measure.result.type === 'LineString'"
+                           " && window.__onemap.measure.points.length === 3")
+    pts = page.evaluate("() => window.__onemap.measure.points")
+    length = geodesic_length(shapely.LineString(pts))
+    got = float(page.locator("#measure-length").get_attribute("data-length-m"))
+    assert got == pytest.approx(length, abs=0.005)
+    shot(page, artifacts, "14-measure-distance")
+    page.click("#measure-clear")
+    assert page.locator("#measure-result").is_hidden()
+    assert page.evaluate("() => window.__onemap.state.clickHandler") is None
+
+
+def test_attribute_table_sort_filter_select_export(page, server, artifacts):
+    import io
+    import zipfile
+
+    page.click("#tabs button[data-tab=table]")
+    page.uncheck("#table-in-view")
+    page.select_option("#table-dataset", "DLTB")
+    page.click("#table-load")
+    page.wait_for_function("document.querySelectorAll('#attr-table tbody tr').length > 0")
+    total = SIDE * SIDE
+    assert page.locator("#attr-table tbody tr").count() == total
+    # sort by DLBM, descending on the second click
+    page.click("#attr-table th[data-field=DLBM]")
+    page.click("#attr-table th[data-field=DLBM]")
+    col = page.evaluate("() => [...document.querySelectorAll('#attr-table thead th')]"
+                        ".findIndex((th) => th.dataset.field === 'DLBM')")
+    values = page.locator(f"#attr-table tbody td:nth-child({col + 1})").all_inner_texts()
+    assert values == sorted(values, reverse=True) and len(values) == total
+    # filter by a field (OGC queryables): the three patches built on as 0601 工业用地
+    page.select_option("#table-field", "DLBM")
+    page.fill("#table-value", "0601")
+    page.click("#table-load")
+    page.wait_for_function(
+        "document.querySelectorAll('#attr-table tbody tr').length === 3")
+    values = page.locator(f"#attr-table tbody td:nth-child({col + 1})").all_inner_texts()
+    assert values == ["0601"] * 3
+    # select two rows: both outlined on the map
+    rows = page.locator("#attr-table tbody tr")
+    rows.nth(0).click()
+    rows.nth(2).click()
+    fids = {int(rows.nth(i).get_attribute("data-fid")) for i in (0, 2)}
+    assert "已选 2 个" in page.locator("#table-selected").inner_text()
+    bbox = page.evaluate("() => window.__onemap.state.workspace.bbox")
+    fit(page, bbox, padding=20)
+    drawn = page.evaluate(
+        "() => window.__onemap.map.queryRenderedFeatures({layers: ['ds-DLTB-hl']}).map(f => f.id)")
+    assert set(drawn) == fids, (drawn, fids)
+    shot(page, artifacts, "15-attribute-table")
+    # export the selection as a zipped Shapefile in GBK
+    page.select_option("#table-encoding", "GBK")
+    with page.expect_download() as dl:
+        page.click("#table-export-shp")
+    z = zipfile.ZipFile(io.BytesIO(Path(dl.value.path()).read_bytes()))
+    names = z.namelist()
+    cpg = next(n for n in names if n.endswith(".cpg"))
+    assert z.read(cpg).decode().strip().upper() in ("GBK", "CP936")
+    dbf = z.read(next(n for n in names if n.endswith(".dbf")))
+    assert "工业用地".encode("gbk") in dbf
+    with page.expect_download() as dl:
+        page.click("#table-export-xlsx")
+    assert Path(dl.value.path()).read_bytes()[:2] == b"PK"
+    page.click("#tabs button[data-tab=identify]")
 
 
 def test_compliance_check_of_a_drawn_site(page, server, artifacts):
@@ -332,11 +518,53 @@ def test_compliance_check_of_a_drawn_site(page, server, artifacts):
     assert "平方米" in area_cell.inner_text()
     assert got == pytest.approx(expected, rel=0.02), (got, expected)
     assert page.locator("#check-docx").is_visible()
+    # the rules table is readable: each verdict (结论) on one line
+    assert page.locator("#check-rules tbody tr").count() > 0
+    assert page.evaluate(WRAPPED_CELLS_JS, "#check-rules tbody td:nth-child(2)") == []
     with page.expect_download() as dl:
         page.click("#check-docx")
     path = dl.value.path()
     with open(path, "rb") as fh:
         assert fh.read(2) == b"PK"  # DOCX is a zip
+
+
+SITE_KML = """<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2"><Document><Placemark><name>上传地块</name>
+<Polygon><outerBoundaryIs><LinearRing><coordinates>
+106.2050,37.9550,0 106.2090,37.9550,0 106.2090,37.9580,0 106.2050,37.9580,0 106.2050,37.9550,0
+</coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark></Document></kml>
+"""
+
+
+def test_uploaded_site_is_named_drawn_and_zoomed_to(page, artifacts):
+    import io
+    import zipfile
+
+    page.click("#check-clear")
+    page.evaluate("() => window.__onemap.map.jumpTo({center: [105.0, 36.0], zoom: 8})")
+    page.fill("#check-name", "滨河路测试地块")
+    page.locator("#check-file").set_input_files(files=[
+        {"name": "上传地块.kml", "mimeType": "application/vnd.google-earth.kml+xml",
+         "buffer": SITE_KML.encode("utf-8")}])
+    page.click("#check-run")
+    page.locator("#check-site-area").wait_for(timeout=60_000)
+    wait_map_idle(page)
+    shot(page, artifacts, "04b-uploaded-site")
+    assert page.locator("#check-site-name").inner_text() == "滨河路测试地块"
+    drawn = page.evaluate("() => window.__onemap.map.__overlayFeatures")
+    polys = [f for f in drawn if f["geometry"]["type"] == "Polygon"]
+    assert len(polys) == 1, drawn
+    ring = polys[0]["geometry"]["coordinates"][0]
+    xs, ys = [p[0] for p in ring], [p[1] for p in ring]
+    assert (min(xs), min(ys), max(xs), max(ys)) == pytest.approx((106.205, 37.955, 106.209, 37.958))
+    # the map moved to the site: the whole site in view, at a close zoom
+    b = page.evaluate("() => window.__onemap.map.getBounds().toArray()")
+    assert b[0][0] < 106.205 and b[0][1] < 37.955 and b[1][0] > 106.209 and b[1][1] > 37.958, b
+    assert page.evaluate("() => window.__onemap.map.getZoom()") > 13
+    with page.expect_download() as dl:
+        page.click("#check-docx")
+    with zipfile.ZipFile(io.BytesIO(Path(dl.value.path()).read_bytes())) as z:
+        assert "滨河路测试地块" in z.read("word/document.xml").decode("utf-8")
 
 
 def test_change_patches_listed(page, server, artifacts):
@@ -352,6 +580,28 @@ def test_change_patches_listed(page, server, artifacts):
     if not server["external"]:
         assert rows == len(BUILT_ON)
         assert page.locator("#changes-table tr.new-construction").count() == len(BUILT_ON)
+
+
+def test_change_markers_only_in_their_panel(page, artifacts):
+    def shown():
+        return page.evaluate(
+            "() => window.__onemap.map.getLayoutProperty('overlay-point', 'visibility')")
+
+    assert shown() == "visible"
+    page.click("#tabs button[data-tab=layers]")
+    assert shown() == "none"
+    wait_map_idle(page)
+    shot(page, artifacts, "05b-layers-without-markers")
+    page.click("#tabs button[data-tab=cases]")
+    assert shown() == "visible"
+    # exported from here, the map's legend names the markers
+    page.click("#tabs button[data-tab=export]")
+    assert shown() == "visible"
+    assert page.evaluate("() => window.__onemap.exportLegend()")[0] == "变化图斑位置"
+    page.click("#tabs button[data-tab=identify]")
+    assert shown() == "none"
+    page.click("#tabs button[data-tab=export]")
+    assert "变化图斑位置" not in page.evaluate("() => window.__onemap.exportLegend()")
 
 
 def test_case_moves_one_step(page, server, artifacts):
@@ -379,7 +629,7 @@ def test_case_moves_one_step(page, server, artifacts):
     btn.click()
     form = page.locator("#case-action-form .action-form")
     form.wait_for()
-    for inp in form.locator("input:not([type=file])").all():
+    for inp in form.locator(".form-grid").first.locator("input:not([type=file])").all():
         if not inp.input_value():
             inp.fill("2026-11-29" if inp.get_attribute("type") == "date" else "网页测试")
     extra = form.locator("#case-field-extra")
@@ -401,6 +651,41 @@ def test_case_moves_one_step(page, server, artifacts):
     assert after["state"] != before["state"], (action, before, after)
     row_state = page.locator(f"#cases-table tr[data-case='{case_id}'] .case-state")
     assert row_state.get_attribute("data-state") == after["state"]
+
+
+def test_evidence_photo_without_exif_sends_position_and_time(page, server, artifacts):
+    """A photo without EXIF GPS/time is accepted with the position and time typed in."""
+    import io
+
+    from PIL import Image
+
+    buttons = page.locator("button.case-action[data-action=evidence]").all()
+    assert buttons, "没有可核查举证的案件"
+    btn = buttons[-1]
+    case_id = btn.get_attribute("data-case")
+    before = case_by_id(server, page, case_id)
+    btn.click()
+    form = page.locator("#case-action-form .action-form")
+    form.wait_for()
+    page.fill("#case-field-notes", "现场核查，照片无定位")
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (90, 120, 160)).save(buf, "JPEG")  # no EXIF at all
+    page.locator("#case-field-photos").set_input_files(
+        files=[{"name": "无定位照片.jpg", "mimeType": "image/jpeg", "buffer": buf.getvalue()}])
+    page.fill("#case-photo-lon", "106.2031")
+    page.fill("#case-photo-lat", "37.9527")
+    page.fill("#case-photo-time", "2026-11-29T10:30")
+    page.click("#case-action-submit")
+    page.wait_for_function(
+        "(id) => { const c = document.querySelector(`#cases-table tr[data-case='${id}'] .case-state`);"
+        " return (c && c.dataset.state === 'evidenced')"
+        " || document.querySelector('#case-action-error .msg'); }", arg=case_id)
+    shot(page, artifacts, "06b-photo-without-exif")
+    assert page.locator("#case-action-error .msg").count() == 0, form.inner_text()
+    after = case_by_id(server, page, case_id)
+    assert before["state"] == "issued" and after["state"] == "evidenced", after
+    detail = json.dumps(api_get(server, page, f"/api/cases/{case_id}"), ensure_ascii=False)
+    assert "106.2031" in detail and "37.9527" in detail, detail
 
 
 def moves_state(server, page, button) -> bool:
@@ -464,6 +749,20 @@ def test_dashboard_renders(page, artifacts):
         timeout=60_000,
     )
     shot(page, artifacts, "08-dashboard")
+    # numbers and statuses of the indicator table stay on one line
+    assert page.locator("#assess-table tbody tr").count() > 0
+    cols = ", ".join(f"#assess-table tbody td:nth-child({i})" for i in (2, 3, 4, 5))
+    assert page.evaluate(WRAPPED_CELLS_JS, cols) == []
+    # the dashboard scrolls with the mouse wheel down to its last section
+    box = page.locator("#sidebar").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 200)
+    for _ in range(40):
+        page.mouse.wheel(0, 600)
+        page.wait_for_timeout(30)
+    page.wait_for_timeout(200)
+    bottom = page.evaluate("() => document.getElementById('stats-result').getBoundingClientRect().bottom")
+    assert bottom <= page.viewport_size["height"] + 1, bottom
+    shot(page, artifacts, "08b-dashboard-scrolled")
     # the land-use summary exists already: its two charts are drawn
     stats_text = page.locator("#stats-result").inner_text()
     assert page.locator("#chart-stats-pie canvas").count() == 1, stats_text
@@ -478,3 +777,24 @@ def test_export_png(page, artifacts):
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
     (artifacts / "09-export.png").write_bytes(png)
     assert not page.errors, page.errors
+
+
+def test_every_panel_without_errors_at_1024_and_1920(page, artifacts):
+    console = []
+    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+    tabs = page.evaluate("() => [...document.querySelectorAll('#tabs button')].map(b => b.dataset.tab)")
+    assert "table" in tabs and len(tabs) == 8
+    for width, height in ((1024, 768), (1920, 1080)):
+        page.set_viewport_size({"width": width, "height": height})
+        for tab in tabs:
+            page.click(f"#tabs button[data-tab={tab}]")
+            assert page.locator(f"#panel-{tab}").is_visible()
+            page.wait_for_timeout(150)
+            # the map keeps most of the width; the search box stays in the top bar
+            map_w = page.locator("#map-wrap").bounding_box()["width"]
+            assert map_w >= width * 0.45, (width, tab, map_w)
+            assert page.locator("#search-input").is_visible()
+            shot(page, artifacts, f"16-panel-{tab}-{width}")
+    page.set_viewport_size({"width": 1400, "height": 900})
+    assert not page.errors, page.errors
+    assert not console, console

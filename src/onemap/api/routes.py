@@ -503,6 +503,8 @@ async def check(request: Request, user: Analyst, use: Annotated[str | None, Quer
     ctx.keep_check(check_id, result, checker, user.username)
     out = result.to_dict()
     out["id"] = check_id
+    if result.geometry is not None:  # the site as checked (EPSG:4490), for the map to draw
+        out["site_geometry"] = json.loads(shapely.to_geojson(result.geometry))
     out["report"] = f"/api/check/{check_id}/report.docx"
     out["checked_by"] = user.username
     return json.loads(json.dumps(out, default=str))

@@ -45,8 +45,15 @@ def tile(
         headers = {"Cache-Control": "private, max-age=300",
                    "Vary": "Accept-Encoding, Authorization, Cookie"}
     if restriction(user, info.dataset) is not None:
+        # cut for this user's county: no validator shared with other users
         data = ctx.scoped_tile(info, user, z, x, y)
-    elif "gzip" in request.headers.get("accept-encoding", ""):
+        return Response(content=data, media_type=MVT, headers=headers)
+    gz = "gzip" in request.headers.get("accept-encoding", "")
+    headers["ETag"] = ctx.tiles.etag(version_id, z, x, y, gzip=gz)
+    headers["Last-Modified"] = ctx.tiles.last_modified(version_id)
+    if headers["ETag"] in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    if gz:
         data = ctx.tiles.tile_gzip(version_id, z, x, y)
         if data:
             headers["Content-Encoding"] = "gzip"
@@ -71,7 +78,7 @@ def tilejson(request: Request, version_id: Annotated[int, Path(ge=1, le=2**62)],
         "minzoom": 0,
         "maxzoom": MAX_ZOOM,
         "vector_layers": [{"id": info.dataset, "description": f"{info.dataset} {info.version}",
-                           "fields": {}}],
+                           "fields": ctx.tiles.fields(info.id)}],
     }
     if box is not None:
         doc["bounds"] = list(box)

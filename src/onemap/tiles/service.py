@@ -21,6 +21,8 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -149,6 +151,39 @@ class TileService:
                         old, _ = self._sources.popitem(last=False)
                         self._frames.pop(old, None)
         return src
+
+    # ------------------------------------------------------------------ validators
+    def etag(self, version_id: int, z: int, x: int, y: int, *, gzip: bool = False) -> str:
+        """Strong ETag of a tile: the version's cache key and the tile address (quoted).
+
+        The bytes of a tile URL never change for a cache key (see the module notes),
+        so the key and the address identify them; the gzip variant gets its own tag.
+        """
+        suffix = "-gz" if gzip else ""
+        return f'"{cache_key(self.info(version_id))}-{z}-{x}-{y}{suffix}"'
+
+    def last_modified(self, version_id: int) -> str:
+        """``Last-Modified`` of the tiles of a version: its creation time (RFC 9110 date)."""
+        created = datetime.fromisoformat(self.info(version_id).created_at)
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=UTC)
+        return format_datetime(created.astimezone(UTC), usegmt=True)
+
+    def fields(self, version_id: int) -> dict[str, str]:
+        """TileJSON ``vector_layers.fields`` of a version: the attributes the tiles carry.
+
+        Returns
+        -------
+        dict
+            Field name → ``"String"``, ``"Number"`` or ``"Boolean"``.
+        """
+        src = self.source(version_id)
+        out = {}
+        for key, values in zip(src.keys, src.values, strict=True):
+            sample = next((v for v in values if v is not None), "")
+            out[key] = ("Boolean" if isinstance(sample, bool)
+                        else "Number" if isinstance(sample, int | float) else "String")
+        return out
 
     # ------------------------------------------------------------------ tiles
     def tile_path(self, version_id: int, z: int, x: int, y: int) -> Path | None:

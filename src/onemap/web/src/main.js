@@ -2,7 +2,7 @@
 
 import './style.css';
 import { api, ApiError, getToken, onUnauthorized, setToken } from './api.js';
-import { addDataset, createMap, datasetOrder, ensureOverlay } from './mapview.js';
+import { addDataset, createMap, datasetOrder, ensureOverlay, overlayForPanel } from './mapview.js';
 import { toast } from './ui.js';
 import * as layersPanel from './panels/layers.js';
 import * as identifyPanel from './panels/identify.js';
@@ -11,6 +11,9 @@ import * as checkPanel from './panels/check.js';
 import * as casesPanel from './panels/cases.js';
 import * as dashboardPanel from './panels/dashboard.js';
 import * as exportPanel from './panels/export.js';
+import * as tablePanel from './panels/table.js';
+import * as searchBox from './search.js';
+import * as measureTool from './measure.js';
 
 const PANELS = {
   layers: layersPanel,
@@ -20,6 +23,7 @@ const PANELS = {
   cases: casesPanel,
   dashboard: dashboardPanel,
   export: exportPanel,
+  table: tablePanel,
 };
 
 const state = {
@@ -51,6 +55,7 @@ function showTab(name) {
   state.tab = name;
   for (const b of document.querySelectorAll('#tabs button')) b.classList.toggle('active', b.dataset.tab === name);
   for (const p of document.querySelectorAll('.panel')) p.classList.toggle('active', p.id === `panel-${name}`);
+  overlayForPanel(state.map, name);
   const mod = PANELS[name];
   if (mod && mod.onShow) mod.onShow(ctx);
 }
@@ -182,6 +187,14 @@ function setStatus(text) {
   document.getElementById('map-status').textContent = text;
 }
 
+let pointer = null; // the last mouse position on the map
+
+/** Status bar: the pointer's lon/lat and the zoom (updated on every move and every zoom). */
+function showPosition() {
+  const zoom = `缩放 ${state.map.getZoom().toFixed(1)}`;
+  setStatus(pointer ? `经度 ${pointer.lng.toFixed(5)}，纬度 ${pointer.lat.toFixed(5)}｜${zoom}` : zoom);
+}
+
 async function boot() {
   setStatus('正在加载…');
   try {
@@ -221,7 +234,8 @@ async function boot() {
         const msg = e && e.error && e.error.message;
         if (msg) console.warn('map error:', msg);
       });
-      state.map.on('mousemove', (e) => setStatus(`经度 ${e.lngLat.lng.toFixed(5)}，纬度 ${e.lngLat.lat.toFixed(5)}｜缩放 ${state.map.getZoom().toFixed(1)}`));
+      state.map.on('mousemove', (e) => { pointer = e.lngLat; showPosition(); });
+      state.map.on('zoom', showPosition);
       state.map.on('click', (e) => {
         if (state.clickHandler) state.clickHandler(e);
         else identifyPanel.identifyAt(ctx, e.lngLat, e.point);
@@ -239,9 +253,11 @@ async function boot() {
     for (const ds of [...state.datasets].reverse()) addDataset(state.map, ds);
     ensureOverlay(state.map);
     for (const mod of Object.values(PANELS)) if (mod.init) mod.init(ctx);
+    searchBox.init(ctx);
+    measureTool.init(ctx);
     for (const fn of ctx.onMapReady) fn();
     state.ready = true;
-    setStatus(state.datasets.length ? '就绪' : '工作空间中还没有数据');
+    setStatus(state.datasets.length ? `就绪｜缩放 ${state.map.getZoom().toFixed(1)}` : '工作空间中还没有数据');
     readyResolve(true);
     showTab(state.tab);
   } catch (err) {

@@ -16,7 +16,9 @@ export const CJK_FONTS = '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans S
 // Draw order, bottom to top; datasets not listed go between the land cover and the boundaries.
 const ORDER = ['DLTB', 'CJDCQ', 'YJJBNTTB', 'STBHHX', 'ZRBHD', 'CZKFBJ', 'XZQ'];
 const OVERLAY_PREFIX = 'overlay-';
-const NONE = '\u0000none';
+// The highlight layers filter on the tile feature id (row number + 1, the same id as the OGC API
+// items and /api/identify); tiles carry no BSM. -1 matches nothing.
+const NO_FEATURE = ['==', ['id'], -1];
 
 export function datasetOrder(name) {
   const i = ORDER.indexOf(name);
@@ -134,7 +136,7 @@ export function addDataset(map, ds) {
     source: ids.source,
     'source-layer': ds.name,
     layout: { visibility },
-    filter: ['==', ['to-string', ['get', 'BSM']], NONE],
+    filter: NO_FEATURE,
     paint: { 'line-color': '#00E5FF', 'line-width': 3 },
   }, before);
 }
@@ -164,14 +166,25 @@ export function setOpacity(map, ds, opacity) {
   if (map.getLayer(ids.line)) map.setPaintProperty(ids.line, 'line-opacity', cat ? opacity * 0.8 : opacity);
 }
 
-/** Outline one feature (by BSM) of a dataset; null clears. */
-export function highlight(map, dsName, bsm) {
+/** Outline one feature of a dataset by its feature id (tile id = OGC item id); null clears. */
+export function highlight(map, dsName, fid) {
   const ids = layerIds(dsName);
   for (const l of map.getStyle().layers) {
-    if (/^ds-.+-hl$/.test(l.id)) map.setFilter(l.id, ['==', ['to-string', ['get', 'BSM']], NONE]);
+    if (/^ds-.+-hl$/.test(l.id)) map.setFilter(l.id, NO_FEATURE);
   }
-  if (bsm !== null && bsm !== undefined && map.getLayer(ids.hl)) {
-    map.setFilter(ids.hl, ['==', ['to-string', ['get', 'BSM']], String(bsm)]);
+  if (fid !== null && fid !== undefined && map.getLayer(ids.hl)) {
+    map.setFilter(ids.hl, ['==', ['id'], Number(fid)]);
+  }
+}
+
+/** Outline several features of one dataset by feature id (the attribute table's selection). */
+export function highlightMany(map, dsName, fids) {
+  const ids = layerIds(dsName);
+  for (const l of map.getStyle().layers) {
+    if (/^ds-.+-hl$/.test(l.id)) map.setFilter(l.id, NO_FEATURE);
+  }
+  if (fids.length && map.getLayer(ids.hl)) {
+    map.setFilter(ids.hl, ['in', ['id'], ['literal', fids.map(Number)]]);
   }
 }
 
@@ -220,10 +233,41 @@ export function ensureOverlay(map) {
   map.addLayer({ id: `${OVERLAY_PREFIX}point`, type: 'circle', source: 'overlay', filter: ['==', ['geometry-type'], 'Point'], paint: { 'circle-radius': 4, 'circle-color': '#FFFFFF', 'circle-stroke-color': '#FF3B30', 'circle-stroke-width': 2 } });
 }
 
-export function setOverlay(map, features) {
+const OVERLAY_LAYERS = [`${OVERLAY_PREFIX}fill`, `${OVERLAY_PREFIX}line`, `${OVERLAY_PREFIX}point`];
+
+/**
+ * Show features in the overlay (drawn site, check result, change markers). ``owner`` is the panel
+ * (tab) they belong to: the overlay shows while that panel is open (and in the export of the map,
+ * with ``legend`` as its legend entry), and is hidden in the other panels.
+ */
+export function setOverlay(map, features, { owner = null, legend = null } = {}) {
   ensureOverlay(map);
   map.__overlayFeatures = features;
+  map.__overlayOwner = owner;
+  map.__overlayLegend = legend;
   map.getSource('overlay').setData({ type: 'FeatureCollection', features });
+  setOverlayVisible(map, true);
+}
+
+function setOverlayVisible(map, visible) {
+  for (const id of OVERLAY_LAYERS) {
+    if (map.getLayer(id)) map.setLayoutProperty(id, 'visibility', visible ? 'visible' : 'none');
+  }
+}
+
+/** On opening a panel: the overlay shows only in its own panel (the export panel keeps it as is). */
+export function overlayForPanel(map, tab) {
+  if (!map || !map.getSource('overlay') || tab === 'export') return;
+  setOverlayVisible(map, !map.__overlayOwner || map.__overlayOwner === tab);
+}
+
+/** The overlay's legend entry when it is on the map: {fill, line, text}, else null. */
+export function overlayLegend(map) {
+  const feats = map.__overlayFeatures || [];
+  const id = `${OVERLAY_PREFIX}line`;
+  if (!feats.length || !map.__overlayLegend || !map.getLayer(id)) return null;
+  if (map.getLayoutProperty(id, 'visibility') === 'none') return null;
+  return { fill: '#FFFFFF', line: '#FF3B30', text: map.__overlayLegend };
 }
 
 /** [[minx,miny],[maxx,maxy]] of GeoJSON geometries. */

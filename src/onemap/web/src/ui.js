@@ -99,7 +99,7 @@ export function table(records, { columns, maxRows = 200, className = 'data' } = 
   const cols = columns || [...new Set(records.flatMap((r) => Object.keys(r || {})))]
     .filter((c) => c !== 'geometry');
   const thead = h('thead', {}, h('tr', {}, cols.map((c) => h('th', {}, label(c)))));
-  const rows = records.slice(0, maxRows).map((r) => h('tr', {}, cols.map((c) => h('td', {}, cell(r[c])))));
+  const rows = records.slice(0, maxRows).map((r) => h('tr', {}, cols.map((c) => h('td', typeof r[c] === 'number' ? { class: 'num' } : {}, cell(r[c])))));
   const t = h('table', { class: className }, thead, h('tbody', {}, rows));
   if (records.length > maxRows) {
     return h('div', {}, t, h('p', { class: 'note' }, `仅显示前 ${maxRows} 行，共 ${records.length} 行`));

@@ -90,7 +90,7 @@ function renderChanges(ctx, res) {
     // another shape: a FeatureCollection, or something to show as tables
     const feats = res && Array.isArray(res.features) ? res.features : [];
     if (feats.length) {
-      setOverlay(ctx.map, feats.slice(0, 5000));
+      setOverlay(ctx.map, feats.slice(0, 5000), { owner: 'cases', legend: '变化图斑' });
       const b = geojsonBounds(feats);
       if (b) ctx.map.fitBounds(b, { padding: 40, maxZoom: 15, duration: 0 });
     }
@@ -102,7 +102,7 @@ function renderChanges(ctx, res) {
   delete rest.changes;
   const points = list.filter((c) => typeof c.lon === 'number' && typeof c.lat === 'number')
     .map((c) => ({ type: 'Feature', properties: { tbbh: c.tbbh }, geometry: { type: 'Point', coordinates: [c.lon, c.lat] } }));
-  setOverlay(ctx.map, points);
+  setOverlay(ctx.map, points, { owner: 'cases', legend: '变化图斑位置' });
   const b = geojsonBounds(points);
   if (b) ctx.map.fitBounds(b, { padding: 80, maxZoom: 15, duration: 0 });
   const rows = list.slice(0, 500).map((c) => {
@@ -179,7 +179,7 @@ function locateCase(ctx, c) {
   let f = null;
   if (c.geometry) f = [{ type: 'Feature', properties: {}, geometry: c.geometry }];
   if (f) {
-    setOverlay(ctx.map, f);
+    setOverlay(ctx.map, f, { owner: 'cases', legend: `案件 ${c.case_no || c.id}` });
     const b = geojsonBounds(f);
     if (b) ctx.map.fitBounds(b, { padding: 80, maxZoom: 17, duration: 0 });
   } else if (c.bbox) {
@@ -212,6 +212,16 @@ function openActionForm(ctx, c, spec) {
   const fields = spec.required ? [...spec.required, ...spec.optional.filter((f) => !spec.required.includes(f))] : ['notes'];
   const inputs = fields.filter((f) => f !== 'photos').map((f) => [f, fieldInput(f, spec, ctx)]);
   const photos = h('input', { type: 'file', id: 'case-field-photos', accept: 'image/*', multiple: true });
+  // for photos without EXIF position/time (sent as photos_meta; the EXIF tags win when present)
+  const photoLon = h('input', { id: 'case-photo-lon', type: 'number', step: 'any', min: -180, max: 180, placeholder: '如 106.2015' });
+  const photoLat = h('input', { id: 'case-photo-lat', type: 'number', step: 'any', min: -90, max: 90, placeholder: '如 37.9512' });
+  const photoTime = h('input', { id: 'case-photo-time', type: 'datetime-local' });
+  const photoMeta = h('div', { class: 'photo-meta' },
+    h('p', { class: 'note' }, '照片无 GPS 定位或拍摄时间（EXIF）时，填写拍摄位置和时间：'),
+    h('div', { class: 'form-grid' },
+      h('label', { for: 'case-photo-lon' }, '拍摄经度'), photoLon,
+      h('label', { for: 'case-photo-lat' }, '拍摄纬度'), photoLat,
+      h('label', { for: 'case-photo-time' }, '拍摄时间'), photoTime));
   const extra = spec.required ? null : h('textarea', { id: 'case-field-extra', rows: 2, placeholder: '其他字段，每行一个：字段=值' });
   const submit = h('button', { type: 'button', class: 'primary', id: 'case-action-submit' }, `确认${spec.title}`);
   const cancel = h('button', { type: 'button' }, '取消');
@@ -234,19 +244,30 @@ function openActionForm(ctx, c, spec) {
       q('case-action-error').replaceChildren(message(`至少需要 ${spec.min_photos} 张带定位和时间的现场照片`, 'error'));
       return;
     }
-    await doAction(ctx, c, spec, body, [...photos.files], submit);
+    const given = {};
+    if (photoLon.value !== '') given.lon = Number(photoLon.value);
+    if (photoLat.value !== '') given.lat = Number(photoLat.value);
+    if (photoTime.value) given.time = photoTime.value.replace('T', ' ');
+    if (('lon' in given) !== ('lat' in given)) {
+      q('case-action-error').replaceChildren(message('拍摄位置需同时填写经度和纬度', 'error'));
+      return;
+    }
+    const files = [...photos.files];
+    const meta = Object.keys(given).length ? files.map(() => ({ ...given })) : null;
+    await doAction(ctx, c, spec, body, files, submit, meta);
   });
   box.replaceChildren(h('div', { class: 'action-form', 'data-case': c.id, 'data-action': spec.name },
     h('h4', {}, `案件 ${c.case_no || c.id}：${spec.title}（当前状态：${stateTitle(c)}）`),
     h('div', { class: 'form-grid' }, inputs.flatMap(([f, el]) => [h('label', { for: el.id }, FIELDS[f] || f), el]),
       spec.min_photos || !spec.required ? [h('label', { for: 'case-field-photos' }, `${FIELDS.photos}${spec.min_photos ? `（至少 ${spec.min_photos} 张）` : ''}`), photos] : [],
       extra ? [h('label', { for: 'case-field-extra' }, '其他字段'), extra] : []),
+    spec.min_photos || !spec.required ? photoMeta : null,
     h('div', { id: 'case-action-error' }),
     h('div', { class: 'actions' }, submit, cancel)));
   box.scrollIntoView({ block: 'nearest' });
 }
 
-async function doAction(ctx, c, spec, body, files, btn) {
+async function doAction(ctx, c, spec, body, files, btn, photosMeta = null) {
   busy(btn, true);
   const path = `/api/cases/${encodeURIComponent(c.id)}/actions/${encodeURIComponent(spec.name)}`;
   try {
@@ -255,6 +276,7 @@ async function doAction(ctx, c, spec, body, files, btn) {
       const form = new FormData();
       for (const [k, v] of Object.entries(body)) form.append(k, v);
       for (const f of files) form.append('photos', f, f.name);
+      if (photosMeta) form.append('photos_meta', JSON.stringify(photosMeta));
       updated = await api(path, { method: 'POST', form });
     } else {
       updated = await api(path, { method: 'POST', json: body });

@@ -17,9 +17,14 @@ let lastResult = null;
 
 function q(id) { return document.getElementById(id); }
 
+function siteName() {
+  const el = q('check-name');
+  return (el && el.value.trim()) || '';
+}
+
 function siteFeature(points) {
   const ring = [...points, points[0]];
-  return { type: 'Feature', properties: { name: '绘制地块' }, geometry: { type: 'Polygon', coordinates: [ring] } };
+  return { type: 'Feature', properties: { name: siteName() || '绘制地块' }, geometry: { type: 'Polygon', coordinates: [ring] } };
 }
 
 function showDrawing(ctx) {
@@ -28,7 +33,7 @@ function showDrawing(ctx) {
   if (pts.length >= 3) feats.unshift(siteFeature(pts));
   else if (pts.length === 2) feats.unshift({ type: 'Feature', properties: {}, geometry: { type: 'LineString', coordinates: pts } });
   if (!drawing && site) feats.unshift(site);
-  setOverlay(ctx.map, feats);
+  setOverlay(ctx.map, feats, { owner: 'check', legend: '审查地块' });
 }
 
 function setHint(text) {
@@ -137,7 +142,7 @@ function renderResult(ctx, res) {
     sections.push(h('h4', {}, '规则审查'), h('table', { class: 'data rules', id: 'check-rules' },
       h('thead', {}, h('tr', {}, ['规则', '结论', '理由', '依据'].map((t) => h('th', {}, t)))),
       h('tbody', {}, res.rules.map((r) => h('tr', { 'data-rule': r.id },
-        h('td', {}, r.rule || r.id), h('td', { class: verdictClass(r.verdict) }, r.verdict),
+        h('td', {}, r.rule || r.id), h('td', { class: `verdict ${verdictClass(r.verdict)}` }, r.verdict),
         h('td', {}, r.reason || ''), h('td', { class: 'note' }, r.basis || ''))))));
   }
   if (Array.isArray(res.classes) && res.classes.length) {
@@ -173,15 +178,17 @@ function renderResult(ctx, res) {
     h('table', { class: 'kv summary' }, h('tbody', {},
       h('tr', {}, h('th', {}, '用地面积'), h('td', { id: 'check-site-area', 'data-area-m2': area ?? '' }, area === null ? '（结果中未给出）' : fmtArea(area))),
       concl ? h('tr', {}, h('th', {}, '总体结论'), h('td', { id: 'check-conclusion', class: verdictClass(concl) }, concl)) : null,
+      res.name ? h('tr', {}, h('th', {}, '地块名称'), h('td', { id: 'check-site-name' }, res.name)) : null,
       res.use ? h('tr', {}, h('th', {}, '拟用途'), h('td', {}, res.use)) : null,
       res.id !== undefined ? h('tr', {}, h('th', {}, '检查编号'), h('td', {}, String(res.id))) : null)),
     res.id !== undefined ? h('div', { class: 'actions' }, docx) : null,
     ...sections,
   );
-  const geom = res.site_geometry || res.geometry || (res.site && res.site.geometry);
-  const feats = geom ? [{ type: 'Feature', properties: {}, geometry: geom }] : (site ? [site] : []);
+  // the site as the server read it (an uploaded file too), drawn and zoomed to
+  const geom = res.site_geometry;
+  const feats = geom ? [{ type: 'Feature', properties: { name: res.name || '' }, geometry: geom }] : (site ? [site] : []);
   if (feats.length) {
-    setOverlay(ctx.map, feats);
+    setOverlay(ctx.map, feats, { owner: 'check', legend: `审查地块${res.name ? `：${res.name}` : ''}` });
     const b = geojsonBounds(feats);
     if (b) ctx.map.fitBounds(b, { padding: 80, maxZoom: 17, duration: 0 });
   }
@@ -192,6 +199,8 @@ async function run(ctx) {
   const out = q('check-result');
   const use = q('check-use').value.trim();
   const flags = [...document.querySelectorAll('.check-flag:checked')].map((c) => c.value).join(',');
+  const name = siteName();
+  const query = name ? { use, flags, name } : { use, flags };
   busy(btn, true);
   out.replaceChildren(message('正在检查…'));
   try {
@@ -199,10 +208,10 @@ async function run(ctx) {
     if (file && !/\.(geo)?json$/i.test(file.name)) {
       const form = new FormData();
       form.append('file', file, file.name);
-      res = await api('/api/check', { method: 'POST', form, query: { use, flags } });
+      res = await api('/api/check', { method: 'POST', form, query });
     } else {
       const body = file ? JSON.parse(await file.text()) : site;
-      res = await api('/api/check', { method: 'POST', json: body, query: { use, flags } });
+      res = await api('/api/check', { method: 'POST', json: body, query });
     }
     renderResult(ctx, res);
   } catch (err) {
@@ -222,6 +231,7 @@ export function init(ctx) {
   const clearBtn = h('button', { type: 'button', id: 'check-clear' }, '清除');
   const fileIn = h('input', { type: 'file', id: 'check-file', accept: '.zip,.shp,.kml,.txt,.geojson,.json' });
   const useSel = h('input', { id: 'check-use', list: 'check-uses', placeholder: '默认：城镇建设' });
+  const nameIn = h('input', { id: 'check-name', maxlength: 100, placeholder: '如：某某项目用地（写入检查结果与报告）' });
   const uses = h('datalist', { id: 'check-uses' }, USES.map((u) => h('option', { value: u })));
   const flagBoxes = FLAGS.map((f) => h('label', { class: 'flag' }, h('input', { type: 'checkbox', value: f, class: 'check-flag' }), f));
   const runBtn = h('button', { type: 'button', id: 'check-run', class: 'primary', disabled: true }, '开始合规检查');
@@ -247,6 +257,7 @@ export function init(ctx) {
     h('p', { class: 'note' }, '绘制或上传拟用地范围，与三调现状、永久基本农田、生态保护红线、城镇开发边界等管控要素叠加分析。'),
     h('div', { class: 'actions' }, drawBtn, finishBtn, clearBtn),
     h('div', { class: 'form-grid' },
+      h('label', { for: 'check-name' }, '地块名称'), nameIn,
       h('label', { for: 'check-file' }, '或上传文件'), fileIn,
       h('label', { for: 'check-use' }, '拟用途'), h('div', {}, useSel, uses),
       h('label', {}, '项目标记'), h('div', { class: 'flags' }, flagBoxes)),

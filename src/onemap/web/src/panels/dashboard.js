@@ -158,9 +158,9 @@ function renderAssess(res) {
   const table = h('table', { class: 'data', id: 'assess-table' },
     h('thead', {}, h('tr', {}, ['指标', '现状值', '目标值', '单位', '状态', '趋势'].map((t) => h('th', {}, t)))),
     h('tbody', {}, rows.map(({ ind, u }) => h('tr', { 'data-code': ind.code, title: u.reason || ind.definition || '' },
-      h('td', {}, ind.name), h('td', {}, fmtValue(u.value, ind.decimals ?? 2)),
-      h('td', {}, u.target === null || u.target === undefined ? '—' : `${u.target_kind || ''}${fmtValue(u.target, ind.decimals ?? 2)}`),
-      h('td', {}, ind.unit || ''), statusCell(u.status, colours),
+      h('td', {}, ind.name), h('td', { class: 'num' }, fmtValue(u.value, ind.decimals ?? 2)),
+      h('td', { class: 'num' }, u.target === null || u.target === undefined ? '—' : `${u.target_kind || ''}${fmtValue(u.target, ind.decimals ?? 2)}`),
+      h('td', { class: 'unit' }, ind.unit || ''), statusCell(u.status, colours),
       h('td', {}, (u.trend && u.trend.direction) || '—')))));
   const warnings = Array.isArray(res.warnings) ? res.warnings : [];
   fill(out,

@@ -2,7 +2,7 @@
 // (the map keeps its drawing buffer, so map.getCanvas() can be read).
 
 import { saveBlob } from '../api.js';
-import { categoricalLegend, fixedStyle } from '../mapview.js';
+import { categoricalLegend, fixedStyle, overlayLegend } from '../mapview.js';
 import { busy, h, toast } from '../ui.js';
 
 const FONT = '"Noto Sans CJK SC", "Microsoft YaHei", sans-serif';
@@ -25,6 +25,8 @@ function legendEntries(ctx) {
       entries.push({ fill: s.fill, line: s.line, text: ds.title });
     }
   }
+  const extra = overlayLegend(ctx.map); // change markers, the checked site …
+  if (extra) entries.unshift(extra);
   return entries;
 }
 
@@ -158,4 +160,5 @@ export function init(ctx) {
     h('p', { class: 'note' }, '导出当前地图视图，附图名、图例、比例尺、指北针和制图日期。'),
     preview);
   window.__onemap.exportPng = (title) => composePng(ctx, title || titleIn.value);
+  window.__onemap.exportLegend = () => legendEntries(ctx).map((e) => e.text);
 }

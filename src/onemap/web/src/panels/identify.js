@@ -2,7 +2,7 @@
 
 import { api } from '../api.js';
 import { datasetOrder, highlight, layerIds, maplibregl } from '../mapview.js';
-import { h, message, fmtArea, kvTable } from '../ui.js';
+import { h, message, fmtArea } from '../ui.js';
 
 let seq = 0;
 let marker = null;
@@ -35,7 +35,40 @@ function featureCard(ctx, f, fromTiles) {
   return h('div', { class: 'feature-card', 'data-collection': f.collection },
     h('h4', {}, title), ...head,
     fromTiles ? h('p', { class: 'note' }, '（属性来自地图瓦片；查询服务不可用，未计算面积）') : null,
-    kvTable(props));
+    attributeTable(ds, props));
+}
+
+const dictionaries = new Map();
+
+/** The field dictionary of a dataset (/api/fields: Chinese titles and code lists), cached. */
+export function fieldDictionary(name) {
+  if (!dictionaries.has(name)) {
+    const entry = { value: null };
+    entry.promise = api(`/api/fields/${encodeURIComponent(name)}`)
+      .catch(() => ({ fields: {} }))
+      .then((d) => { entry.value = d; return d; });
+    dictionaries.set(name, entry);
+  }
+  return dictionaries.get(name).promise;
+}
+
+function knownDictionary(ds) {
+  const entry = ds && dictionaries.get(ds.name);
+  return (entry && entry.value) || { fields: {} };
+}
+
+/** Attributes as 字段（中文名） → value（代码 名称）, with code names from the domain code lists. */
+function attributeTable(ds, props) {
+  const dict = knownDictionary(ds).fields || {};
+  const rows = Object.keys(props).filter((k) => props[k] === null || typeof props[k] !== 'object').map((k) => {
+    const f = dict[k];
+    const v = props[k];
+    const name = f && f.codes && v !== null && v !== undefined ? f.codes[String(v)] : undefined;
+    return h('tr', { 'data-field': k },
+      h('th', {}, f ? `${f.title}（${k}）` : k),
+      h('td', {}, v === null || v === undefined || v === '' ? '—' : (name ? `${v} ${name}` : String(v))));
+  });
+  return h('table', { class: 'kv attrs' }, h('tbody', {}, rows));
 }
 
 /** Query the features at a point (called by the map's click handler). */
@@ -72,9 +105,12 @@ export async function identifyAt(ctx, lngLat, point) {
     marker = new maplibregl.Marker({ element: el });
   }
   marker.setLngLat(lngLat).addTo(ctx.map);
-  const hl = features.find((f) => f.properties && f.properties.BSM !== undefined && datasetOfCollection(ctx, f.collection));
+  const hl = features.find((f) => f.id !== undefined && f.id !== null && datasetOfCollection(ctx, f.collection));
   const hlDs = hl && datasetOfCollection(ctx, hl.collection);
-  highlight(ctx.map, hlDs ? hlDs.name : null, hl ? hl.properties.BSM : null);
+  highlight(ctx.map, hlDs ? hlDs.name : null, hl ? hl.id : null);
+  await Promise.all(features.map((f) => datasetOfCollection(ctx, f.collection)).filter(Boolean)
+    .map((ds) => fieldDictionary(ds.name)));
+  if (my !== seq) return;
   const children = [h('p', { class: 'note' }, `位置：经度 ${lngLat.lng.toFixed(6)}，纬度 ${lngLat.lat.toFixed(6)}`)];
   if (apiError) children.push(message(`查询服务：${apiError.message}`, apiError.notAvailable ? 'warn' : 'error'));
   if (!features.length) children.push(message('该位置没有可见图层的要素。', 'info'));
