@@ -63,3 +63,25 @@ def test_patch_without_deduction_has_no_tiankan():
     inside, outside = _rows(_dltb(KCXS=0.0, TBDLMJ=976149.88, KCMJ=0.0), HALF)
     assert inside["tiankan_m2"] == 0.0 and outside["tiankan_m2"] == 0.0
     assert inside["tbdlmj_m2"] == pytest.approx(488074.94)
+
+
+def test_filed_xlsx_shows_the_tiankan_beside_the_net_class_area(tmp_path):
+    """The class detail sheet: 0103 inside 42.90 公顷 net with 5.91 公顷 田坎 (59 057.07 m²), outside the same."""
+    import datetime
+
+    import openpyxl
+
+    from onemap.reports.xlsx import Filing
+    from onemap.services import write_tabulation
+
+    zone = gpd.GeoDataFrame(geometry=[shapely.from_wkt(HALF)], crs="EPSG:4490")
+    result = tabulate(_dltb(TBMJ=976149.88, KCMJ=118114.14), {"YJJBNTTB": zone}, workers=1)
+    out = tmp_path / "t.xlsx"
+    write_tabulation(result, xlsx=out, filing=Filing(region="测试市", filing_unit="测试市自然资源局", on=datetime.date(2024, 12, 3)))
+    ws = openpyxl.load_workbook(out)["控制线内外地类明细"]
+    cells = [[c.value for c in row] for row in ws.iter_rows()]
+    header = next(r for r in cells if "范围内田坎（1203）" in r)
+    row = next(r for r in cells if "0103" in r)
+    got = {h: v for h, v in zip(header, row, strict=True) if h}
+    assert (got["范围内"], got["范围内田坎（1203）"], got["范围外"], got["范围外田坎（1203）"]) == (
+        42.90, 5.91, 42.90, 5.91)

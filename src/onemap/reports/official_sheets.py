@@ -417,22 +417,32 @@ def tabulation_sheets(result, filing: Filing, *, zone_titles: Mapping[str, str],
                     unit="公顷", notes=[note]),
               Sheet("控制线内外（亩）", title + "（亩）", cols, block_rows("mu_units") if len(rows) else [],
                     unit="亩", notes=[note])]
-    detail = (rows.groupby(["unit", "zone", "dlbm", "inside"], as_index=False)["units"].sum()
-              if len(rows) else pd.DataFrame(columns=["unit", "zone", "dlbm", "inside", "units"]))
-    wide = detail.pivot_table(index=["unit", "zone", "dlbm"], columns="inside", values="units",
-                              aggfunc="sum", fill_value=0).reset_index() if len(detail) else detail
+    # the 田坎 deducted by coefficient (1203) of each class, beside its net area (official-tables.md §4)
+    tk_cents = (rows["tiankan_m2"] * 100).round().astype("int64") if "tiankan_m2" in rows else 0
+    rows["tk_units"] = to_units(np.asarray(tk_cents if len(rows) else [], dtype="int64"))
+    keys = ["unit", "zone", "dlbm", "inside"]
+    detail = (rows.groupby(keys, as_index=False)[["units", "tk_units"]].sum()
+              if len(rows) else pd.DataFrame(columns=[*keys, "units", "tk_units"]))
+    wide = detail.pivot_table(index=["unit", "zone", "dlbm"], columns="inside", values=["units", "tk_units"],
+                              aggfunc="sum", fill_value=0) if len(detail) else None
     det_rows = []
-    for r in wide.to_dict("records") if len(detail) else []:
-        det_rows.append({"name": names.get(r["unit"], "") or r["unit"], "code": r["unit"],
-                         "zone": zone_titles.get(r["zone"], r["zone"]), "dlmc": lc.name(r["dlbm"]),
-                         "dlbm": r["dlbm"], "in": _value(int(r.get(True, 0))),
-                         "out": _value(int(r.get(False, 0)))})
+    for idx, r in wide.iterrows() if wide is not None else []:
+        unit, zone, dlbm = idx
+        det_rows.append({"name": names.get(unit, "") or unit, "code": unit,
+                         "zone": zone_titles.get(zone, zone), "dlmc": lc.name(dlbm),
+                         "dlbm": dlbm, "in": _value(int(r.get(("units", True), 0))),
+                         "in_tk": _value(int(r.get(("tk_units", True), 0))),
+                         "out": _value(int(r.get(("units", False), 0))),
+                         "out_tk": _value(int(r.get(("tk_units", False), 0)))})
     sheets.append(Sheet("控制线内外地类明细", title_for("tabulate", filing, period) + "（二级地类）",
                         _name_cols(result.level) + [
                             Column("zone", "控制线"), Column("dlmc", "地类名称"),
                             Column("dlbm", "地类编码", kind="code"),
-                            Column("in", "范围内", kind="area"), Column("out", "范围外", kind="area")],
-                        det_rows, notes=[note]))
+                            Column("in", "范围内", kind="area"),
+                            Column("in_tk", "范围内田坎（1203）", kind="area"),
+                            Column("out", "范围外", kind="area"),
+                            Column("out_tk", "范围外田坎（1203）", kind="area")],
+                        det_rows, notes=[note + "田坎列为按系数扣除的田坎面积（1203），不含在地类面积内。"]))
     conf = result.conflicts
     conf_rows = [{"a": zone_titles.get(r["zone_a"], r["zone_a"]),
                   "b": zone_titles.get(r["zone_b"], r["zone_b"]),
