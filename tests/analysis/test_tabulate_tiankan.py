@@ -77,7 +77,8 @@ def test_filed_xlsx_shows_the_tiankan_beside_the_net_class_area(tmp_path):
     zone = gpd.GeoDataFrame(geometry=[shapely.from_wkt(HALF)], crs="EPSG:4490")
     result = tabulate(_dltb(TBMJ=976149.88, KCMJ=118114.14), {"YJJBNTTB": zone}, workers=1)
     out = tmp_path / "t.xlsx"
-    write_tabulation(result, xlsx=out, filing=Filing(region="测试市", filing_unit="测试市自然资源局", on=datetime.date(2024, 12, 3)))
+    filing = Filing(region="测试市", filing_unit="测试市自然资源局", on=datetime.date(2024, 12, 3))
+    write_tabulation(result, xlsx=out, filing=filing)
     ws = openpyxl.load_workbook(out)["控制线内外地类明细"]
     cells = [[c.value for c in row] for row in ws.iter_rows()]
     header = next(r for r in cells if "范围内田坎（1203）" in r)
