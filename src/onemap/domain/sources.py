@@ -268,3 +268,32 @@ def describe() -> dict[str, Any]:
     return {"override_dir": str(over) if over is not None else None,
             "files": [f.to_dict() for f in data_files()],
             "ignored": ignored_overrides()}
+
+
+def data_file_error(path: Path, entry: str | None, detail: str) -> DomainDataError:
+    """The error for one bad entry of a data file, naming the file, the entry and what is wrong.
+
+    Parameters
+    ----------
+    path : Path
+        The data file (shipped or override).
+    entry : str or None
+        The entry at fault (a code, a rule id, ``states.立项`` …), or None for the whole file.
+    detail : str
+        What is wrong, in Chinese.
+    """
+    where = f"中 {entry} " if entry else " "
+    return DomainDataError(
+        f"数据文件 {path.name}{where}有误：{detail}（文件：{path}）",
+        [Problem("domain_data", detail, file=str(path), row=entry)],
+    )
+
+
+def explain_validation(exc: Any) -> str:
+    """Short explanation of a pydantic ``ValidationError``: ``location：message`` joined by "；"."""
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err.get("loc", ()))
+        msg = str(err.get("msg", "")).removeprefix("Value error, ")
+        parts.append(f"{loc}：{msg}" if loc else msg)
+    return "；".join(parts)

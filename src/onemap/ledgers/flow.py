@@ -26,7 +26,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from onemap.errors import DomainDataError, InputError, Problem
+from onemap.domain import sources
+from onemap.errors import InputError, Problem
 
 
 class TransitionError(InputError):
@@ -96,22 +97,9 @@ class Flow:
         }
 
 
-def flow_error(path: Path, entry: str | None, detail: str) -> DomainDataError:
-    """Error for one bad entry of a flow or register file."""
-    where = f"中 {entry} " if entry else " "
-    return DomainDataError(
-        f"数据文件 {path.name}{where}有误：{detail}（文件：{path}）",
-        [Problem("domain_data", detail, file=str(path), row=entry)],
-    )
-
-
-def _explain(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(x) for x in err.get("loc", ()))
-        msg = str(err.get("msg", "")).removeprefix("Value error, ")
-        parts.append(f"{loc}：{msg}" if loc else msg)
-    return "；".join(parts)
+#: The error for one bad entry of a flow or register file (the shared data-file error).
+flow_error = sources.data_file_error
+_explain = sources.explain_validation
 
 
 def parse_flow(data: dict[str, Any], path: Path, sha256: str = "", prefix: str = "") -> Flow:

@@ -12,10 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
 from onemap.domain import sources
-from onemap.errors import DomainDataError, Problem
 
 #: Directory of the shipped monitoring files.
 SHIPPED_DIR = sources.SHIPPED_DIRS["monitor"]
@@ -47,20 +45,8 @@ def read_yaml(path: Path) -> tuple[dict[str, Any], str]:
     return data, hashlib.sha256(raw).hexdigest()
 
 
-def fail(path: Path, entry: str | None, detail: str) -> DomainDataError:
-    """Error for one bad entry of a monitoring data file."""
-    where = f"中 {entry} " if entry else " "
-    return DomainDataError(
-        f"数据文件 {path.name}{where}有误：{detail}（文件：{path}）",
-        [Problem("domain_data", detail, file=str(path), row=entry)],
-    )
+#: The error for one bad entry of a monitoring data file (the shared data-file error).
+fail = sources.data_file_error
 
-
-def explain(exc: ValidationError) -> str:
-    """Short Chinese-prefixed explanation of a pydantic error (location: message)."""
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(x) for x in err.get("loc", ()))
-        msg = str(err.get("msg", "")).removeprefix("Value error, ")
-        parts.append(f"{loc}：{msg}" if loc else msg)
-    return "；".join(parts)
+#: Short explanation of a pydantic error (location: message).
+explain = sources.explain_validation
