@@ -8,13 +8,10 @@ Nothing is written to the workspace.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import shapely
-from sqlalchemy import inspect, select
 
 from onemap.ledgers.minerals import LayerPolygons, conflicts, load_minerals
 from onemap.ledgers.schema import load_register
@@ -25,16 +22,7 @@ from onemap.store.base import Store
 
 def _rights(store: Store, register: str, skip: list[str]) -> list[tuple[str, dict[str, Any], Any]]:
     """(number, values, geometry) of the register's records with a geometry, in import order."""
-    engine = store.sql_engine()
-    if not inspect(engine).has_table(tables.records_table.name):
-        return []
-    t = tables.records_table
-    stmt = (select(t.c.record_no, t.c.data, t.c.geometry)
-            .where(t.c.register == register, t.c.geometry.is_not(None), t.c.state.not_in(skip))
-            .order_by(t.c.id))
-    with engine.connect() as conn:
-        return [(no, json.loads(data), shapely.from_wkb(bytes.fromhex(geom)))
-                for no, data, geom in conn.execute(stmt)]
+    return tables.geometry_records(store.sql_engine(), register, skip_states=skip)
 
 
 def mining_conflicts(store: Store, *, xlsx: str | Path | None = None) -> dict[str, Any]:
