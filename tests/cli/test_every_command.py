@@ -394,6 +394,19 @@ def test_minerals_conflicts(ws, tmp_path):
     assert openpyxl.load_workbook(tmp_path / "c.xlsx").sheetnames == ["矿业权冲突"]
 
 
+def test_farmland_supplements(ws, tmp_path):
+    """A project accepted in 2024 on patch 0, which is 0601 in 2024: its 耕地 is lost (share 0)."""
+    gpd.GeoDataFrame({"项目编号": ["BC-1"], "项目名称": ["甲"], "项目类型": ["土地整治"], "行政区代码": ["640302"],
+                      "新增耕地面积": [100], "新增水田面积": [0], "验收平均等别": [9], "验收日期": ["2024-05-01"],
+                      "状态": ["验收"]}, geometry=[dltb_frame(6).geometry.iloc[0]], crs=4490
+                     ).to_file(tmp_path / "bc.geojson", driver="GeoJSON")
+    ok("ledger", "import", ws, "补充耕地项目", tmp_path / "bc.geojson", "--json")
+    got = ok("farmland", "supplements", ws, "--json")
+    assert [(f["rule"], f["record"], f["version"], f["share"]) for f in got["findings"]] == [
+        ("lost", "BC-1", "2024", 0.0)]
+    assert got["skipped"] == ["STBHHX 未入库，未检查"]
+
+
 def test_grid_report_and_locate(judged, tmp_path):
     """A county cell over everything and a village cell over patches 0–2: the two 耕地 patches left
     in 2024 (0102, 0103: A_GD each, net of 田坎), the changed patch 0 (area A) and its case."""

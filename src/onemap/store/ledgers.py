@@ -111,7 +111,8 @@ def ensure_tables(engine: Engine) -> None:
 
 
 def geometry_records(engine: Engine, register: str, *, states: Iterable[str] | None = None,
-                     skip_states: Iterable[str] = ()) -> list[tuple[str, dict[str, Any], Any]]:
+                     skip_states: Iterable[str] = (), require_geometry: bool = True,
+                     ) -> list[tuple[str, dict[str, Any], Any]]:
     """(number, values, geometry) of a register's records that carry a geometry, in import order.
 
     Parameters
@@ -124,19 +125,22 @@ def geometry_records(engine: Engine, register: str, *, states: Iterable[str] | N
         Only records in these states (default: every state).
     skip_states : iterable of str
         Leave out records in these states.
+    require_geometry : bool
+        False: records without a geometry too (their geometry is None).
     """
     if not inspect(engine).has_table(records_table.name):
         return []
     t = records_table
-    stmt = select(t.c.record_no, t.c.data, t.c.geometry).where(
-        t.c.register == register, t.c.geometry.is_not(None))
+    stmt = select(t.c.record_no, t.c.data, t.c.geometry).where(t.c.register == register)
+    if require_geometry:
+        stmt = stmt.where(t.c.geometry.is_not(None))
     if states is not None:
         stmt = stmt.where(t.c.state.in_(list(states)))
     skip = list(skip_states)
     if skip:
         stmt = stmt.where(t.c.state.not_in(skip))
     with engine.connect() as conn:
-        return [(no, json.loads(data), shapely.from_wkb(bytes.fromhex(geom)))
+        return [(no, json.loads(data), shapely.from_wkb(bytes.fromhex(geom)) if geom else None)
                 for no, data, geom in conn.execute(stmt.order_by(t.c.id))]
 
 
