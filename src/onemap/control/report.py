@@ -503,8 +503,9 @@ def write_check_docx(
     doc.signoff(org=ctx.org or workspace or None)
 
     # 附件：审查依据 (after the 落款, as a 公文 attachment)
-    doc.page_break()
-    doc.heading("附件：审查依据", 1)
+    # the attachment starts a page by its heading (an empty page-break paragraph would leave a blank
+    # page when the 落款 ends at the foot of a page)
+    doc.heading("附件：审查依据", 1).paragraph_format.page_break_before = True
     seen: list[tuple[str, str]] = []
     for r in result.rules:
         if r.basis and (r.basis, r.source) not in seen:
