@@ -390,7 +390,7 @@ def test_minerals_conflicts(ws, tmp_path):
     got = ok("minerals", "conflicts", ws, "--xlsx", tmp_path / "c.xlsx", "--json")
     assert [(r["right"], r["layer"], r["share"]) for r in got["rows"]] == [("C1", "YJJBNTTB", 0.5)]
     assert got["rows"][0]["area_m2"] == pytest.approx(got["rows"][0]["right_area_m2"] / 2, abs=0.01)
-    assert [m["layer"] for m in got["missing"]] == ["STBHHX", "ZRBHD", "CZKFBJ"]
+    assert [m["layer"] for m in got["missing"]] == ["STBHHX", "ZRBHD", "CZKFBJ", "GHQK"]  # no 规划区块 either
     assert openpyxl.load_workbook(tmp_path / "c.xlsx").sheetnames == ["矿业权冲突"]
 
 
