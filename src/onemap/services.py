@@ -19,6 +19,7 @@ from onemap.control.site import read_site
 from onemap.errors import InputError, Problem, WorkspaceError
 from onemap.geo.transform import FitResult, Transformation, crs_key, fit, validate
 from onemap.io.commonpoints import read_common_points
+from onemap.ledgers.hazards import assess_project
 from onemap.reports.document import setting_keys
 from onemap.reports.official_sheets import group_summary_sheets, official_sheets, tabulation_sheets
 from onemap.reports.xlsx import Filing, filing_from_settings, write_official_workbook
@@ -298,6 +299,8 @@ def run_check(
     name: str | None = None,
     applicant: str | None = None,
     transform: str | None = None,
+    importance: str | None = None,
+    complexity: str | None = None,
 ) -> dict[str, Any]:
     """The ``onemap check WS SITE [--use U] [--docx OUT]`` use case.
 
@@ -322,6 +325,9 @@ def run_check(
         The workspace transformation for a 西安80 / 北京54 site file; by default
         the workspace's defaults are offered (a legacy 报盘 is refused when none
         serves it).
+    importance, complexity : str, optional
+        建设项目重要性 and 地质环境条件复杂程度: with ``importance`` the result carries the
+        地质灾害危险性评估 grade (GB/T 40112-2021, :func:`check_assessment`).
 
     Returns
     -------
@@ -334,9 +340,11 @@ def run_check(
         Unreadable or invalid site, workspace without DLTB, unknown use or
         flag, no CJK font for the map.
     """
+    assessment = check_assessment(importance, complexity)
     site = read_site(site_path, transforms=transforms.offered(store.sql_engine(), transform))
     checker = SiteChecker(store)
     result = checker.check(site, use=use, flags=flags)
+    result.assessment = assessment
     out = result.to_dict()
     if docx is not None or map_png is not None:
         ctx = check_context(store, result, project=name, applicant=applicant, site=site)
@@ -349,6 +357,26 @@ def run_check(
         if docx is not None:
             out["docx"] = str(write_check_docx(result, docx, map_png=png, context=ctx))
     return out
+
+
+def check_assessment(importance: str | None, complexity: str | None = None) -> dict[str, Any] | None:
+    """The 地质灾害危险性评估 grade a checked project needs (None without ``importance``).
+
+    See :func:`onemap.ledgers.hazards.assess_project`; a complexity without an importance is
+    refused (it would be silently ignored).
+
+    Raises
+    ------
+    onemap.errors.InputError
+        A value outside the GB/T 40112-2021 table, or ``complexity`` without ``importance``.
+    """
+    if importance is None:
+        if complexity is not None:
+            raise InputError("给出了地质环境条件复杂程度（--complexity）但没有建设项目重要性（--importance），"
+                             "无法确定地质灾害危险性评估级别",
+                             [Problem("missing_importance", "缺少建设项目重要性", field="importance")])
+        return None
+    return assess_project(importance, complexity)
 
 
 def fit_transformation(

@@ -280,6 +280,12 @@ def test_check_geojson_and_report(client, tokens):
     bad = client.post("/api/check", json={"type": "Point", "coordinates": [1, 2]},
                       headers=auth(tokens["viewer"]))
     assert bad.status_code == 400 and _is_chinese(bad.json()["message"])
+    # the GB/T 40112 grade with the importance; a complexity alone is refused
+    r = client.post("/api/check", json=site, params={"importance": "一般", "complexity": "中等"},
+                    headers=auth(tokens["viewer"]))
+    assert r.status_code == 200 and r.json()["assessment"]["grade"] == "三级"
+    r = client.post("/api/check", json=site, params={"complexity": "中等"}, headers=auth(tokens["viewer"]))
+    assert r.status_code == 400 and "没有建设项目重要性" in r.json()["message"]
 
 
 def test_indicators_assessment_changes(client, tokens):

@@ -390,8 +390,48 @@ def test_minerals_conflicts(ws, tmp_path):
     got = ok("minerals", "conflicts", ws, "--xlsx", tmp_path / "c.xlsx", "--json")
     assert [(r["right"], r["layer"], r["share"]) for r in got["rows"]] == [("C1", "YJJBNTTB", 0.5)]
     assert got["rows"][0]["area_m2"] == pytest.approx(got["rows"][0]["right_area_m2"] / 2, abs=0.01)
-    assert [m["layer"] for m in got["missing"]] == ["STBHHX", "ZRBHD", "CZKFBJ"]
+    assert [m["layer"] for m in got["missing"]] == ["STBHHX", "ZRBHD", "CZKFBJ", "GHQK"]  # no 规划区块 either
     assert openpyxl.load_workbook(tmp_path / "c.xlsx").sheetnames == ["矿业权冲突"]
+
+
+def test_farmland_supplements(ws, tmp_path):
+    """A project accepted in 2024 on patch 0, which is 0601 in 2024: its 耕地 is lost (share 0)."""
+    gpd.GeoDataFrame({"项目编号": ["BC-1"], "项目名称": ["甲"], "项目类型": ["土地整治"], "行政区代码": ["640302"],
+                      "新增耕地面积": [100], "新增水田面积": [0], "验收平均等别": [9], "验收日期": ["2024-05-01"],
+                      "状态": ["验收"]}, geometry=[dltb_frame(6).geometry.iloc[0]], crs=4490
+                     ).to_file(tmp_path / "bc.geojson", driver="GeoJSON")
+    ok("ledger", "import", ws, "补充耕地项目", tmp_path / "bc.geojson", "--json")
+    got = ok("farmland", "supplements", ws, "--json")
+    assert [(f["rule"], f["record"], f["version"], f["share"]) for f in got["findings"]] == [
+        ("lost", "BC-1", "2024", 0.0)]
+    assert got["skipped"] == ["STBHHX 未入库，未检查"]
+
+
+def test_grid_report_and_locate(judged, tmp_path):
+    """A county cell over everything and a village cell over patches 0–2: the two 耕地 patches left
+    in 2024 (0102, 0103: A_GD each, net of 田坎), the changed patch 0 (area A) and its case."""
+    ws = tmp_path / "ws.gpkg"
+    shutil.copy(judged, ws)
+    gpd.GeoDataFrame({"网格编码": ["C1", "V1"], "网格名称": ["利通区", "金积村"], "网格层级": ["县级", "村级"],
+                      "田长": ["张区长", "李村长"], "网格员": ["", "王五"], "行政区代码": ["640302"] * 2},
+                     geometry=[shapely.box(106.19, 37.94, 106.22, 37.96),
+                               shapely.box(106.199, 37.949, 106.206, 37.953)], crs=4490
+                     ).to_file(tmp_path / "grid.geojson", driver="GeoJSON")
+    assert ok("ledger", "import", ws, "田长网格", tmp_path / "grid.geojson", "--json")["records"] == ["C1", "V1"]
+    got = ok("grid", "report", ws, "--grid", "田长", "--xlsx", tmp_path / "g.xlsx", "--json")
+    assert got["sources"] == {"DLTB": "2024", "BHTB": "2023-2024"}
+    assert [(r["code"], r["chief"], r["land_m2"], r["changes"], r["open_cases"]) for r in got["rows"]] == [
+        ("C1", "张区长", pytest.approx(2 * A_GD, abs=0.011), 1, 1),
+        ("V1", "李村长", pytest.approx(2 * A_GD, abs=0.011), 1, 1)]
+    assert got["rows"][1]["change_area_m2"] == pytest.approx(A, abs=0.011)
+    assert got["rows"][1]["case_numbers"] == [CASE]
+    got = ok("grid", "locate", ws, "--case", CASE, "--json")
+    assert [(c["code"], c["chief"], c["worker"]) for c in got["cells"]] == [("C1", "张区长", ""),
+                                                                             ("V1", "李村长", "王五")]
+    got = ok("grid", "locate", ws, "--changes", "2023-2024", "--json")
+    assert [[c["code"] for c in p["cells"]] for p in got["patches"]] == [["C1", "V1"]]
+    r = run("grid", "report", ws, "--grid", "河长", "--json")
+    assert r.exit_code != 0 and "没有网格「河长」" in json.loads(r.stdout)["message"]
 
 
 def test_hazards_report(ws, tmp_path):
@@ -535,7 +575,7 @@ def _json_calls() -> set[tuple[str, ...]]:
     """Command paths of every ``run(...)``/``ok(...)`` call in this module that passes ``--json``."""
     tree = ast.parse(Path(__file__).read_text("utf-8"))
     groups = {"cases", "audit", "indicators", "user", "crs", "ledger", "farmland", "minerals", "hazards",
-              "linkage"}
+              "linkage", "grid"}
     found = set()
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)

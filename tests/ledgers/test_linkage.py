@@ -19,7 +19,8 @@ XMQ-1 (周转 3000, due 2025-06-30): accepted 拆旧 CJ-1 4000 + CJ-3 2500 = 650
 XMQ-2 (周转 1000, due 2025-03-01): pending CJ-4 800; 建新 JX-3 1500 → 节余 −1500, in use 1500 >
   1000 (超用 500) and overdue; trade JY-3 9999 cancelled (ignored).
 XMQ-3 (周转 2000, due 2025-06-30): 建新 JX-4 600 → in use 600, due in 76 days ≤ 90 → 即将到期.
-Trade JY-4 names XMQ-9, which does not exist.
+The trades are imported before the 建新 plots (when XMQ-1's 节余 is 6500), so the report still finds the
+oversold 项目区; a trade naming an unknown 项目区 is refused at import (tests below).
 """
 
 import math
@@ -84,6 +85,12 @@ def scene(workspace, tmp_path, write_csv):
             for n, a, m, st, _ in old]
     uc.import_records(workspace, "CJDK", write_geo(tmp_path, "cj.geojson", rows, [g for *_, g in old]),
                       actor="t", now="2025-01-01")
+    # trades before the 建新 plots: sold within the 节余 then, above it once they are in
+    trades = [("JY-1", "XMQ-1", 2000, "成交"), ("JY-2", "XMQ-1", 500, "登记"), ("JY-3", "XMQ-2", 9999, "撤销")]
+    rows = [{"交易编号": n, "项目区编号": a, "行政区代码": "640302", "调出方": "利通区", "调入方": "银川市金凤区",
+             "交易面积": m, "单价": 30, "总价": round(m / 666.67 * 30, 2), "交易日期": "2025-02-01",
+             "交易范围": "市内", "状态": st} for n, a, m, st in trades]
+    uc.import_records(workspace, "ZBJY", write_csv("交易.csv", rows), actor="t", now="2025-01-01")
     new = [("JX-1", "XMQ-1", 3000, shapely.box(X0 + S, Y0 + 1.5 * S, X0 + 2 * S, Y0 + 2 * S)),
            ("JX-2", "XMQ-1", 1200, patch(0, south=0.5, north=1.5)),
            ("JX-3", "XMQ-2", 1500, patch(4, west=0.5, east=1.0, south=0.5, north=1.5)),
@@ -92,12 +99,6 @@ def scene(workspace, tmp_path, write_csv):
             for n, a, m, _ in new]
     uc.import_records(workspace, "JXDK", write_geo(tmp_path, "jx.geojson", rows, [g for *_, g in new]),
                       actor="t", now="2025-01-01")
-    trades = [("JY-1", "XMQ-1", 2000, "成交"), ("JY-2", "XMQ-1", 500, "登记"), ("JY-3", "XMQ-2", 9999, "撤销"),
-              ("JY-4", "XMQ-9", 100, "登记")]
-    rows = [{"交易编号": n, "项目区编号": a, "行政区代码": "640302", "调出方": "利通区", "调入方": "银川市金凤区",
-             "交易面积": m, "单价": 30, "总价": round(m / 666.67 * 30, 2), "交易日期": "2025-02-01",
-             "交易范围": "市内", "状态": st} for n, a, m, st in trades]
-    uc.import_records(workspace, "ZBJY", write_csv("交易.csv", rows), actor="t", now="2025-01-01")
     return workspace
 
 
@@ -113,8 +114,7 @@ def test_balance_per_project_area(scene):
     assert [rows["XMQ-3"][k] for k in pick] == [2000, 0, 0, 600, -600, 0, -600, 600, "即将到期"]
     assert got["totals"]["surplus_m2"] == 2300 - 1500 - 600
     found = [(f["rule"], f["record"], f["level"], f.get("area_m2")) for f in got["findings"]]
-    assert found == [("unknown_area", "JY-4", "违规", None),
-                     ("oversold", "XMQ-1", "违规", 200),
+    assert found == [("oversold", "XMQ-1", "违规", 200),
                      ("quota_exceeded", "XMQ-2", "违规", 500),
                      ("quota_due", "XMQ-2", "违规", 1500),
                      ("quota_due", "XMQ-3", "预警", 600)]
@@ -122,13 +122,12 @@ def test_balance_per_project_area(scene):
     assert msgs[("oversold", "XMQ-1")] == "项目区 XMQ-1 已交易 2,500.00 平方米，超过节余 2,300.00 平方米"
     assert msgs[("quota_due", "XMQ-2")] == (
         "项目区 XMQ-2 尚有周转指标 1,500.00 平方米未归还，归还期限 2025-03-01（已逾期）")
-    assert msgs[("unknown_area", "JY-4")] == "JY-4 所属项目区 XMQ-9 不在增减挂钩项目区台账中"
 
 
 def test_check_every_spatial_rule(scene):
     got = lk.check(scene, base="2023", now=NOW)
     assert got["source"] == {"dataset": "DLTB", "base": "2023", "later": "2024", "protected": "YJJBNTTB 2023"}
-    assert got["counts"] == {"area": 3, "old": 4, "new": 4, "trade": 4} and got["skipped"] == []
+    assert got["counts"] == {"area": 3, "old": 4, "new": 4, "trade": 3} and got["skipped"] == []
     spatial = [f for f in got["findings"] if f["rule"] in ("old_not_construction", "old_not_cultivated",
                                                             "new_in_farmland", "old_new_overlap")]
     assert [(f["rule"], f["record"]) for f in spatial] == [
@@ -146,7 +145,7 @@ def test_check_every_spatial_rule(scene):
     assert overlap["other"] == "CJ-1"
     assert overlap["area_m2"] == pytest.approx(box_area(Y0 + S / 2, Y0 + S, S / 2), abs=0.01)
     # the balance findings come along, and the by-rule counts add up
-    assert sum(got["by_rule"].values()) == len(got["findings"]) == 5 + 5
+    assert sum(got["by_rule"].values()) == len(got["findings"]) == 5 + 4
     assert audit.verify(scene.sql_engine()).ok
 
 
@@ -172,3 +171,58 @@ def test_a_bad_trade_row_is_refused_and_nothing_written(workspace, write_csv):
     with pytest.raises(InputError, match="第 2 行：FW（交易范围）「省外」不在代码表（市内、省内、跨省）"):
         uc.import_records(workspace, "ZBJY", write_csv("交易.csv", rows), actor="t")
     assert workspace.fingerprint() == before
+
+
+def _trade_scene(workspace, tmp_path, write_csv):
+    """XMQ-A: 拆旧 1 000 m² accepted, 建新 400 m²: 节余 600 m²."""
+    uc.import_records(workspace, "ZJXMQ", write_csv("项目区.csv", [
+        {"项目区编号": "XMQ-A", "项目区名称": "甲", "行政区代码": "640302", "批准文号": "宁自然资〔2024〕1号",
+         "周转指标": 1000, "归还期限": "2027-06-30"}]), actor="t")
+    uc.import_records(workspace, "CJDK", write_geo(tmp_path, "cj.geojson", [
+        {"地块编号": "CJ-A", "项目区编号": "XMQ-A", "行政区代码": "640302", "复垦前地类": "0702", "拆旧面积": 1000,
+         "新增耕地面积": 1000, "状态": "已验收", "验收日期": "2024-10-01"}], [patch(0)]), actor="t")
+    uc.import_records(workspace, "JXDK", write_geo(tmp_path, "jx.geojson", [
+        {"地块编号": "JX-A", "项目区编号": "XMQ-A", "行政区代码": "640302", "用途": "安置", "建新面积": 400,
+         "占用耕地面积": 0}], [patch(2)]), actor="t")
+
+
+def _trades(write_csv, name, items):
+    return write_csv(name, [{"交易编号": n, "项目区编号": a, "行政区代码": "640302", "调出方": "利通区",
+                             "调入方": "金凤区", "交易面积": m, "交易日期": "2025-02-01", "交易范围": "市内"}
+                            for n, a, m in items])
+
+
+def test_a_trade_above_the_surplus_is_refused_at_import(workspace, tmp_path, write_csv):
+    _trade_scene(workspace, tmp_path, write_csv)
+    before = workspace.fingerprint()
+    path = _trades(write_csv, "t1.csv", [("T1", "XMQ-A", 400), ("T2", "XMQ-A", 300)])
+    with pytest.raises(InputError) as err:
+        uc.import_records(workspace, "ZBJY", path, actor="t")
+    assert str(err.value).startswith("t1.csv：1 笔指标交易超过节余指标，整个文件未导入：第 3 行：指标交易 T2："
+                                     "交易面积 300.00 平方米超过项目区 XMQ-A 尚可交易的节余指标 200.00 平方米")
+    [p] = err.value.problems
+    assert (p.file, p.row, p.field) == ("t1.csv", "第 3 行", "JYMJ")
+    assert workspace.fingerprint() == before
+    uc.import_records(workspace, "ZBJY", _trades(write_csv, "t2.csv", [("T1", "XMQ-A", 400)]), actor="t")
+    uc.import_records(workspace, "ZBJY", _trades(write_csv, "t3.csv", [("T3", "XMQ-A", 200)]), actor="t")
+    with pytest.raises(InputError, match="交易面积 0.01 平方米超过项目区 XMQ-A 尚可交易的节余指标 0.00 平方米"):
+        uc.import_records(workspace, "ZBJY", _trades(write_csv, "t4.csv", [("T4", "XMQ-A", 0.01)]), actor="t")
+    with pytest.raises(InputError, match="项目区 XMQ-9 不在增减挂钩项目区台账中，没有节余指标可交易"):
+        uc.import_records(workspace, "ZBJY", _trades(write_csv, "t5.csv", [("T5", "XMQ-9", 1)]), actor="t")
+
+
+def test_settling_a_trade_above_the_surplus_is_refused(workspace, tmp_path, write_csv):
+    _trade_scene(workspace, tmp_path, write_csv)
+    uc.import_records(workspace, "ZBJY", _trades(write_csv, "t.csv", [("T1", "XMQ-A", 400), ("T3", "XMQ-A", 200)]),
+                      actor="t")
+    # one more 建新 plot of 100 m²: 节余 500, T3 holds 200, 300 left for T1's 400
+    uc.import_records(workspace, "JXDK", write_geo(tmp_path, "jx2.geojson", [
+        {"地块编号": "JX-B", "项目区编号": "XMQ-A", "行政区代码": "640302", "用途": "安置", "建新面积": 100,
+         "占用耕地面积": 0}], [patch(3)]), actor="t")
+    before = workspace.fingerprint()
+    with pytest.raises(InputError, match="「成交」被拒绝：指标交易 T1：交易面积 400.00 平方米超过项目区 XMQ-A "
+                                         "尚可交易的节余指标 300.00 平方米"):
+        uc.act(workspace, "ZBJY", "T1", "settle", actor="t")
+    assert workspace.fingerprint() == before
+    uc.act(workspace, "ZBJY", "T3", "cancel", actor="t", fields={"notes": "买方退出"})
+    assert uc.act(workspace, "ZBJY", "T1", "settle", actor="t")["state"] == "settled"

@@ -12,7 +12,7 @@ import shapely
 from onemap.app.ledgers import import_records
 from onemap.app.minerals import mining_conflicts
 from onemap.geo.area import ellipsoidal_area
-from onemap.ledgers.minerals import ConflictLayer, LayerPolygons, conflicts
+from onemap.ledgers.minerals import ConflictLayer, LayerPolygons, block_findings, conflicts, load_minerals
 from onemap.store.base import VersionMeta
 
 S, N = 37.90, 37.92
@@ -77,7 +77,7 @@ def test_use_case_reads_the_register_and_the_workspace_layers(workspace, tmp_pat
     assert got["rights"] == 2
     assert [(r["right"], r["name"], r["layer"], r["share"]) for r in got["rows"]] == [
         ("C1", "甲石灰岩矿", "STBHHX", 0.5), ("C1", "甲石灰岩矿", "ZRBHD", 0.5)]
-    assert [m["layer"] for m in got["missing"]] == ["YJJBNTTB", "CZKFBJ"]
+    assert [m["layer"] for m in got["missing"]] == ["YJJBNTTB", "CZKFBJ", "GHQK"]
     assert got["sources"] == {"STBHHX": "2024", "ZRBHD": "2024"}
     ws = openpyxl.load_workbook(out).active
     cells = [[c.value for c in row] for row in ws.iter_rows()]
@@ -86,3 +86,32 @@ def test_use_case_reads_the_register_and_the_workspace_layers(workspace, tmp_pat
     assert cells[head][:5] == ["许可证号", "矿山名称", "冲突图层", "重叠面积（平方米）", "占矿业权面积比例"]
     assert cells[head + 1][:3] == ["C1", "甲石灰岩矿", "生态保护红线"]
     assert cells[head + 1][4] == 0.5
+
+
+def test_rights_outside_blocks_or_of_another_mineral():
+    # C1 lies wholly in B1 (石灰岩) but is a 煤 right; C2 is outside every block; C3's east half is in
+    # B2 (煤): outside (share 0.5), same 矿种. Shares are ratios of longitude spans (same latitudes).
+    c3 = box(106.06, 106.08)
+    blocks = [("B1", "石灰岩", box(106.00, 106.03)), ("B2", " 煤 ", box(106.07, 106.10))]
+    got = block_findings(load_minerals(), [("C1", "煤", RIGHT), ("C2", "煤", FAR), ("C3", "煤", c3)], blocks)
+    assert [(r["right"], r["finding"], r["share"]) for r in got] == [
+        ("C1", "other_mineral", 1.0), ("C2", "outside_block", 0.0), ("C3", "outside_block", 0.5)]
+    assert got[0]["message"] == "矿业权 C1 的矿种“煤”与所在规划区块（B1 石灰岩）不符"
+    assert got[0]["area_m2"] == pytest.approx(right_area(), abs=0.01)
+    assert got[2]["message"] == "矿业权 C3 仅 50.0% 位于规划区块内（应不低于 99%）"
+    assert got[2]["blocks"] == [{"block": "B2", "mineral": "煤"}]
+
+
+def test_use_case_lists_block_findings(workspace, tmp_path):
+    gpd.GeoDataFrame({"许可证号": ["C1"], "类型": ["采矿权"], "矿业权人": ["甲"], "矿山名称": ["甲煤矿"],
+                      "矿种": ["煤"], "有效期起": ["2020-01-01"], "有效期止": ["2030-01-01"]},
+                     geometry=[RIGHT], crs="EPSG:4490").to_file(tmp_path / "kyq.geojson", driver="GeoJSON")
+    import_records(workspace, "KYQ", tmp_path / "kyq.geojson", actor="张三")
+    gpd.GeoDataFrame({"区块编号": ["B1"], "区块名称": ["甲区块"], "区块类型": ["开采"], "矿种": ["石灰岩"],
+                      "行政区代码": ["640302"]}, geometry=[box(106.00, 106.03)], crs="EPSG:4490"
+                     ).to_file(tmp_path / "ghqk.geojson", driver="GeoJSON")
+    import_records(workspace, "矿产资源规划区块", tmp_path / "ghqk.geojson", actor="张三")
+    got = mining_conflicts(workspace)
+    assert [(r["right"], r["name"], r["layer"], r["finding"]) for r in got["rows"]] == [
+        ("C1", "甲煤矿", "GHQK", "other_mineral")]
+    assert "GHQK" not in [m["layer"] for m in got["missing"]]

@@ -18,6 +18,7 @@ from onemap.api.scope import scoped_frame
 from onemap.api.throttle import LoginThrottle
 from onemap.domain.security import security_policy
 from onemap.store.base import DatasetInfo, Store, VersionInfo
+from onemap.store.ledgers import last_event_id
 from onemap.store.users import User
 from onemap.tiles.service import MAX_ZOOM, TileService
 from onemap.tiles.source import TileSource
@@ -176,10 +177,11 @@ class AppContext:
 
     # ------------------------------------------------------------------ compliance check
     def checker(self):
-        """A warm :class:`onemap.control.SiteChecker`, rebuilt when the catalog changes."""
+        """A warm :class:`onemap.control.SiteChecker`, rebuilt when the catalog or a register changes."""
         from onemap.control import SiteChecker
 
-        key = tuple(sorted(v.id for d in self.datasets() for v in d.versions))
+        key = (tuple(sorted(v.id for d in self.datasets() for v in d.versions)),
+               last_event_id(self.store.sql_engine()))
         with self.lock:
             if self._checker is not None and self._checker[0] == key:
                 return self._checker[1]

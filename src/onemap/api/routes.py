@@ -477,10 +477,17 @@ def check_site_limits(gdf: gpd.GeoDataFrame) -> None:
 async def check(request: Request, user: Analyst, use: Annotated[str | None, Query(description="拟用途")] = None,
                 flags: Annotated[str | None, Query(description="项目标记，逗号分隔")] = None,
                 name: Annotated[str | None, Query(max_length=100, description="地块名称")] = None,
+                importance: Annotated[str | None, Query(
+                    max_length=20, description="建设项目重要性（重要、较重要、一般）：给出时返回"
+                    "地质灾害危险性评估级别")] = None,
+                complexity: Annotated[str | None, Query(
+                    max_length=10, description="地质环境条件复杂程度（复杂、中等、简单；默认从严取复杂）")] = None,
                 ) -> dict[str, Any]:
     """Check a site (GeoJSON in the body, or an uploaded file) against the workspace."""
     from onemap.control import read_site
+    from onemap.services import check_assessment
 
+    assessment = check_assessment(importance, complexity)
     site, label = await _site_from_request(request)
     ctx = context(request)
 
@@ -492,7 +499,9 @@ async def check(request: Request, user: Analyst, use: Annotated[str | None, Quer
             target = site
         checker = ctx.checker()
         flag_list = [f.strip() for f in (flags or "").split(",") if f.strip()]
-        return checker, checker.check(target, use=use, flags=flag_list, name=name)
+        result = checker.check(target, use=use, flags=flag_list, name=name)
+        result.assessment = assessment
+        return checker, result
 
     try:
         checker, result = await run_in_threadpool(run)

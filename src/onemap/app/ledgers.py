@@ -18,8 +18,9 @@ import shapely
 from sqlalchemy import func, insert, inspect, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from onemap.app.linkage import oversold_problems
 from onemap.errors import InputError, Problem, WorkspaceError
-from onemap.ledgers import computed, farmland, inout
+from onemap.ledgers import computed, farmland, inout, linkage
 from onemap.ledgers.balance import balance, load_flows
 from onemap.ledgers.flow import TransitionError, check_move, deadline_status, due_at, missing_fields
 from onemap.ledgers.rows import check_rows, check_values, map_columns
@@ -172,6 +173,12 @@ def import_records(store: Store, register: str, path: str | Path, *, actor: str,
         with engine.connect() as conn:
             existing = set(conn.execute(select(t.c.record_no).where(t.c.register == reg.name)).scalars())
     checked = check_rows(reg, rows, src.labels, src.file_name, existing, has_geometry=has_geom)
+    if reg.name == linkage.load_config().registers["trade"]:
+        problems = oversold_problems(store, [(linkage.Record(r.key, r.state, r.county, r.values), r.row)
+                                             for r in checked.records], file=src.file_name)
+        if problems:
+            raise InputError(f"{src.file_name}：{len(problems)} 笔指标交易超过节余指标，整个文件未导入："
+                             + "；".join(p.message for p in problems), problems)
     cfg = farmland.load_accounts()
     entries = []
     if reg.name == cfg.supply_register:
@@ -305,6 +312,7 @@ def act(store: Store, register: str, ref: str, action: str, *, actor: str,
         raise WorkspaceError(f"「{reg.title}」台账中没有记录 {ref}")
     label = _label(reg, ref)
     fields = {k: v for k, v in (fields or {}).items() if v not in (None, "")}
+    _refuse_oversold_move(store, reg, ref, action, fields, label)
     t = tables.records_table
     cfg = farmland.load_accounts()
     with engine.begin() as conn:
@@ -342,6 +350,22 @@ def act(store: Store, register: str, ref: str, action: str, *, actor: str,
                     "audit_id": entry.id, "fields": fields}
     out["journal_entries"] = len(posted)
     return out
+
+
+def _refuse_oversold_move(store: Store, reg: Register, ref: str, action: str, fields: dict[str, Any],
+                          label: str) -> None:
+    """A move of a 指标交易 into a live state is refused when the trade sells more than is left."""
+    cfg = linkage.load_config()
+    spec = reg.flow.actions.get(action)
+    if reg.name != cfg.registers["trade"] or spec is None or spec.to in cfg.void_states:
+        return
+    with store.sql_engine().connect() as conn:
+        row = _find(conn, reg, ref)
+    names = {f.name for f in reg.fields}
+    values = {**json.loads(row.data), **{k: v for k, v in fields.items() if k in names}}
+    problems = oversold_problems(store, [(linkage.Record(row.record_no, spec.to, row.county, values), None)])
+    if problems:
+        raise InputError(f"{label}「{spec.title}」被拒绝：" + "；".join(p.message for p in problems), problems)
 
 
 # ---------------------------------------------------------------------------- export

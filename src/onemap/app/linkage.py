@@ -16,7 +16,7 @@ from typing import Any
 import shapely
 from sqlalchemy import inspect, select
 
-from onemap.errors import WorkspaceError
+from onemap.errors import Problem, WorkspaceError
 from onemap.ledgers import linkage
 from onemap.ledgers.schema import load_register
 from onemap.monitor.cases import as_datetime
@@ -52,6 +52,32 @@ def _bbox(records: list[linkage.Record]) -> tuple[float, float, float, float] | 
 
 def _today(now: datetime | str | None) -> Any:
     return as_datetime(now).date()
+
+
+def oversold_problems(store: Store, incoming: list[tuple[linkage.Record, str | None]], *,
+                      file: str | None = None) -> list[Problem]:
+    """Problems for the 指标交易 of ``incoming`` that sell more than their 项目区 has left.
+
+    Parameters
+    ----------
+    store : Store
+        The workspace (the four registers as they are now).
+    incoming : list of (Record, row)
+        Trades being imported (with their row label, 第 n 行) or moved (row None); a trade already in
+        the register is left out of the registered ones, so it is weighed once.
+    file : str, optional
+        The file imported, for the problem's location.
+    """
+    cfg = linkage.load_config()
+    recs = _all(cfg, store)
+    mine = {r.no for r, _ in incoming}
+    trades = [t for t in recs["trade"] if t.no not in mine]
+    rows = {id(r): row for r, row in incoming}
+    got = linkage.oversold_trades(cfg, recs["area"], recs["old"], recs["new"], trades,
+                                  [r for r, _ in incoming])
+    return [Problem("oversold", (f"{rows[id(r)]}：" if rows[id(r)] else "") + f"指标交易 {r.no}：{why}",
+                    file=file, row=rows[id(r)],
+                    field=cfg.fields["trade_area"]) for r, why in got]
 
 
 def balance(store: Store, *, now: datetime | str | None = None) -> dict[str, Any]:

@@ -8,15 +8,12 @@ Nothing is written to the workspace.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import shapely
-from sqlalchemy import inspect, select
 
-from onemap.ledgers.minerals import LayerPolygons, conflicts, load_minerals
+from onemap.ledgers.minerals import LayerPolygons, block_findings, conflicts, load_minerals
 from onemap.ledgers.schema import load_register
 from onemap.reports.xlsx import write_workbook
 from onemap.store import ledgers as tables
@@ -25,16 +22,7 @@ from onemap.store.base import Store
 
 def _rights(store: Store, register: str, skip: list[str]) -> list[tuple[str, dict[str, Any], Any]]:
     """(number, values, geometry) of the register's records with a geometry, in import order."""
-    engine = store.sql_engine()
-    if not inspect(engine).has_table(tables.records_table.name):
-        return []
-    t = tables.records_table
-    stmt = (select(t.c.record_no, t.c.data, t.c.geometry)
-            .where(t.c.register == register, t.c.geometry.is_not(None), t.c.state.not_in(skip))
-            .order_by(t.c.id))
-    with engine.connect() as conn:
-        return [(no, json.loads(data), shapely.from_wkb(bytes.fromhex(geom)))
-                for no, data, geom in conn.execute(stmt)]
+    return tables.geometry_records(store.sql_engine(), register, skip_states=skip)
 
 
 def mining_conflicts(store: Store, *, xlsx: str | Path | None = None) -> dict[str, Any]:
@@ -52,7 +40,9 @@ def mining_conflicts(store: Store, *, xlsx: str | Path | None = None) -> dict[st
     dict
         ``rights`` (count checked), ``rows`` (``right`` 许可证号, ``name`` 矿山名称,
         ``layer``, ``title``, ``area_m2``, ``share``, ``right_area_m2``, ``zones``
-        for 自然保护地), ``missing`` (layers not in the workspace: not checked),
+        for 自然保护地; rows of layer ``GHQK`` carry ``finding`` outside_block / other_mineral,
+        ``blocks`` and ``message``: :func:`onemap.ledgers.minerals.block_findings`),
+        ``missing`` (layers, or the 规划区块 register, not in the workspace: not checked),
         ``sources`` (dataset → version), ``config``, ``xlsx``.
     """
     cfg = load_minerals()
@@ -75,19 +65,30 @@ def mining_conflicts(store: Store, *, xlsx: str | Path | None = None) -> dict[st
     rows = [{"right": r["right"], "name": names.get(r["right"], ""), **{k: v for k, v in r.items()
                                                                      if k != "right"}}
             for r in got["rows"]]
+    missing = list(got["missing"])
+    if cfg.blocks_register:
+        blocks = _rights(store, cfg.blocks_register, cfg.block_skip_states)
+        if blocks:
+            found = block_findings(cfg, [(no, v.get("KZ"), g) for no, v, g in rights],
+                                   [(no, v.get("KZ"), g) for no, v, g in blocks])
+            rows += [{"right": r["right"], "name": names.get(r["right"], ""),
+                      **{k: v for k, v in r.items() if k != "right"}} for r in found]
+        else:
+            missing.append({"layer": cfg.blocks_register, "title": "规划区块"})
     out: dict[str, Any] = {
-        "register": reg.name, "rights": len(rights), "rows": rows, "missing": got["missing"],
+        "register": reg.name, "rights": len(rights), "rows": rows, "missing": missing,
         "sources": {lp.layer.dataset: have[lp.layer.dataset] for lp in layers if lp.geometry is not None},
         "config": {"version": cfg.version, "sha256": cfg.sha256}, "xlsx": None}
     if xlsx is not None:
         table = pd.DataFrame(
             [{**{k: r[k] for k in ("right", "name", "title", "area_m2", "share", "right_area_m2")},
-              "zones": "；".join(f"{z} {a:,.2f}" for z, a in r.get("zones", {}).items())} for r in rows],
+              "zones": "；".join(f"{z} {a:,.2f}" for z, a in r.get("zones", {}).items()) or r.get("message", "")}
+             for r in rows],
             columns=["right", "name", "title", "area_m2", "share", "right_area_m2", "zones"])
         headers = {"right": "许可证号", "name": "矿山名称", "title": "冲突图层", "area_m2": "重叠面积（平方米）",
                    "share": "占矿业权面积比例", "right_area_m2": "矿业权面积（平方米）",
-                   "zones": "按功能分区（平方米）"}
-        note = "；".join(f"{m['title']}（{m['layer']}）未入库，未检查" for m in got["missing"])
+                   "zones": "按功能分区（平方米）/ 说明"}
+        note = "；".join(f"{m['title']}（{m['layer']}）未入库，未检查" for m in missing)
         title = "矿业权与三条控制线、自然保护地冲突" + (f"（{note}）" if note else "")
         path = write_workbook(xlsx, {"矿业权冲突": table}, headers=headers, titles={"矿业权冲突": title},
                               number_formats={"area_m2": "#,##0.00", "right_area_m2": "#,##0.00",

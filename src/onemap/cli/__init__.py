@@ -8,6 +8,7 @@ from onemap.cli import (  # noqa: F401  (registers commands)
     control,
     crs,
     data,
+    grid,
     hazards,
     ledger,
     linkage,

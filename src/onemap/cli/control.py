@@ -23,6 +23,10 @@ def check(
     applicant: Annotated[str | None, typer.Option(help="建设单位")] = None,
     transform: Annotated[str | None, typer.Option(
         "--transform", help="西安80/北京54 坐标文件所用的本局坐标转换（默认用工作空间的默认转换）")] = None,
+    importance: Annotated[str | None, typer.Option(
+        help="建设项目重要性（重要、较重要、一般）：给出时按 GB/T 40112-2021 确定地质灾害危险性评估级别")] = None,
+    complexity: Annotated[str | None, typer.Option(
+        help="地质环境条件复杂程度（复杂、中等、简单；默认按复杂从严）")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """用地合规性检查：占用地类、三条控制线和检查图层、用途管制规则逐条判定。"""
@@ -32,7 +36,8 @@ def check(
     try:
         store = open_workspace(ws)
         result = run_check(store, site, use=use, docx=docx, flags=flag or None, name=name,
-                           applicant=applicant, transform=transform)
+                           applicant=applicant, transform=transform, importance=importance,
+                           complexity=complexity)
     except OneMapError as exc:
         _fail(exc, as_json)
     if as_json:
@@ -95,6 +100,16 @@ def print_check(result: dict) -> None:
     for r in result["rules"]:
         rules.add_row(r["rule"], r["verdict"], r["reason"])
     out.print(rules, width=max(out.width, 140))
+    for name, info in result["layers"].items():
+        for f in info.get("features") or []:
+            where = (f"距用地 {f['distance_m']:,.0f} 米" if "distance_m" in f
+                     else f"重叠 {f['area_m2']:,.2f} 平方米")
+            attrs = "，".join(str(v) for k, v in f.items() if k not in ("id", "area_m2", "distance_m") and v)
+            out.print(f"  {info.get('title', name)} {f['id']}（{attrs}）：{where}")
+    a = result.get("assessment")
+    if a:
+        out.print(f"地质灾害危险性评估级别：{a['grade']}（{a['importance']}，地质环境条件{a['complexity']}"
+                  f"{'' if a['complexity_given'] else '，未提供，按从严取值'}；{a['standard']}）")
     for p in result.get("parcels") or []:
         if p.get("site_area_m2") is None:
             length = p.get("length_m")

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from onemap.app.supplements import check_supplemented
 from onemap.cli.common import JsonOpt, WsArg, _emit_json, _fail, app, open_store, out
 from onemap.cli.monitor import ActorOpt, _actor
 from onemap.errors import InputError, OneMapError
@@ -308,6 +309,30 @@ def farmland_inout(
     out.print(table)
     for f in result["findings"]:
         out.print(f"  · {f['message']}")
+
+
+@farmland_app.command("supplements")
+def farmland_supplements(
+    ws: WsArg,
+    base: Annotated[str | None, typer.Option("--base", help="判断河湖的地类图斑版本（默认最早版本）")] = None,
+    dataset: Annotated[str, typer.Option(help="地类图斑数据集")] = "DLTB",
+    as_json: JsonOpt = False,
+) -> None:
+    """补充耕地检查：验收后各年度是否仍为耕地，是否位于生态保护红线、河湖内，坡度是否超限。"""
+    try:
+        result = check_supplemented(open_store(ws), base=base, dataset=dataset)
+    except OneMapError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _emit_json(result)
+        return
+    out.print(f"检查补充耕地项目 {result['projects']} 个，发现问题 {len(result['findings'])} 处")
+    for f in result["findings"]:
+        out.print(f"  · {f['rule_title']}：{f['message']}")
+    for s in result["skipped"]:
+        out.print(s)
+    if result["no_geometry"]:
+        out.print("没有图形、未检查：" + "、".join(result["no_geometry"]))
 
 
 @farmland_app.command("occupations")

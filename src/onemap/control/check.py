@@ -34,12 +34,14 @@ from numpy.typing import NDArray
 
 from onemap.control.layers import LayerSpec, resolve_check_layers
 from onemap.control.linear import POINT_TYPES, crossings, geodesic_length
+from onemap.control.proximity import points_within
 from onemap.control.rules import Facts, RuleResult, RuleSet, apply_rules, load_rules, worst
 from onemap.control.site import Site, prepare_site, read_site
 from onemap.errors import WorkspaceError
 from onemap.geo.area import M2_PER_HECTARE, M2_PER_MU, ellipsoidal_area
 from onemap.geo.polygonal import polygonal as _polygonal
 from onemap.geo.transform import Transformation
+from onemap.store import ledgers as register_store
 from onemap.store.base import Store
 
 __all__ = [
@@ -59,6 +61,8 @@ MISSING = "未入库，未检查"
 TIANKAN_DLBM = "1203"
 #: How many ids a reason lists before "等 N 个".
 IDS_IN_REASON = 10
+#: Version label of a check layer read from a register (台账) rather than a catalog version.
+REGISTER_VERSION = "台账"
 
 
 def _ha(m2: float) -> float:
@@ -136,6 +140,14 @@ class LayerResult:
         Area outside the layer (boundary layers only).
     by_group : dict
         ``group_field`` value → area inside (empty without a group field).
+    features : list of dict
+        Layers with ``attributes`` or ``buffer_m``: one entry per feature hit, ``id``, its
+        ``area_m2`` inside the site (polygons) or ``distance_m`` to the site (points within
+        ``buffer_m``, nearest first; 0 inside), and the configured attributes.
+    buffer_m : float or None
+        The distance searched around the site (point layers only).
+    fields : dict
+        Attribute → Chinese title of the attributes in ``features``.
     """
 
     dataset: str
@@ -147,6 +159,9 @@ class LayerResult:
     ids: list[str] = field(default_factory=list)
     outside_m2: float | None = None
     by_group: dict[str, float] = field(default_factory=dict)
+    features: list[dict[str, Any]] = field(default_factory=list)
+    buffer_m: float | None = None
+    fields: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (areas are null for a layer not in the workspace)."""
@@ -164,6 +179,13 @@ class LayerResult:
             d["outside_ha"] = _r(_ha(self.outside_m2), 4)
         if self.by_group:
             d["by_group"] = {k: _r(v) for k, v in self.by_group.items()}
+        if self.buffer_m is not None:
+            d["buffer_m"] = _r(self.buffer_m)
+        if self.features or self.buffer_m is not None:
+            d["fields"] = dict(self.fields)
+            d["features"] = [
+                {k: (_r(v) if k in ("area_m2", "distance_m") else v) for k, v in f.items()}
+                for f in self.features]
         return d
 
 
@@ -222,6 +244,9 @@ class CheckResult:
         and ``extent`` (``outside_m`` of a line, ``outside_points`` of points).
     project_name : str or None
         The project's name given by the site file (项目名称), for the report.
+    assessment : dict or None
+        The 地质灾害危险性评估 grade the project needs (``importance``, ``complexity``,
+        ``complexity_given``, ``grade``, ``standard``), when the caller gave the 建设项目重要性.
     """
 
     name: str
@@ -246,6 +271,7 @@ class CheckResult:
     length_m: float | None = None
     crossed: dict[str, Any] | None = None
     project_name: str | None = None
+    assessment: dict[str, Any] | None = None
 
     @property
     def by_dlbm(self) -> dict[str, float]:
@@ -309,6 +335,8 @@ class CheckResult:
         }
         if self.parcels:
             d["parcels"] = [p.to_dict() for p in self.parcels]
+        if self.assessment is not None:
+            d["assessment"] = dict(self.assessment)
         return d
 
     def _linear_dict(self) -> dict[str, Any]:
@@ -324,6 +352,8 @@ class CheckResult:
         }
         if self.parcels:
             d["parcels"] = [p.to_dict() for p in self.parcels]
+        if self.assessment is not None:
+            d["assessment"] = dict(self.assessment)
         return d
 
 
@@ -342,6 +372,8 @@ class _Loaded:
     groups: NDArray[np.object_] | None
     tree: shapely.STRtree
     bounds: tuple[float, float, float, float]
+    attrs: list[dict[str, Any]] | None = None
+    points: bool = False
 
 
 def _text_array(series: pd.Series | None, n: int, default: str = "") -> NDArray[np.object_]:
@@ -460,10 +492,14 @@ class SiteChecker:
         self.missing: dict[str, str] = {}
         for spec in self.specs:
             tick(f"载入 {spec.title}")
-            if spec.dataset not in names:
+            if spec.dataset in names:
+                self.layers[spec.dataset] = self._load_layer(spec, versions.get(spec.dataset))
+                continue
+            from_register = self._load_register(spec)
+            if from_register is None:
                 self.missing[spec.dataset] = spec.title
                 continue
-            self.layers[spec.dataset] = self._load_layer(spec, versions.get(spec.dataset))
+            self.layers[spec.dataset] = from_register
         tick("载入范围")
         self.extent_basis = "DLTB"
         self._xzq: _Loaded | None = None
@@ -530,6 +566,8 @@ class SiteChecker:
         cols = []
         if spec is not None:
             cols = [spec.id_field] + ([spec.group_field] if spec.group_field else [])
+        if spec is not None:
+            cols += [a for a in spec.attributes if a not in cols]
         gdf = _read(self.store, name, info.version, cols)
         n = len(gdf)
         geoms = _geoms(gdf)
@@ -540,15 +578,62 @@ class SiteChecker:
         groups = None
         if spec is not None and spec.group_field:
             groups = _text_array(gdf.get(spec.group_field), n, "未填")
-        bounds = tuple(float(v) for v in shapely.total_bounds(geoms)) if n else (0, 0, 0, 0)
+        attrs = None
+        if spec is not None and spec.attributes:
+            columns = {a: _text_array(gdf.get(a), n, "") for a in spec.attributes}
+            attrs = [{a: str(columns[a][i]) for a in spec.attributes} for i in range(n)]
+        return self._loaded(spec, info.version, geoms, ids, groups, attrs)
+
+    def _loaded(self, spec: LayerSpec | None, version: str, geoms: NDArray[np.object_],
+                ids: NDArray[np.object_], groups: NDArray[np.object_] | None,
+                attrs: list[dict[str, Any]] | None) -> _Loaded:
+        bounds = tuple(float(v) for v in shapely.total_bounds(geoms)) if len(geoms) else (0, 0, 0, 0)
         shapely.prepare(geoms)  # control polygons are tested whole against every site
-        return _Loaded(spec, info.version, geoms, ids, groups, shapely.STRtree(geoms), bounds)
+        points = spec is not None and spec.buffer_m is not None
+        return _Loaded(spec, version, geoms, ids, groups, shapely.STRtree(geoms), bounds, attrs,
+                       points)
+
+    def _load_register(self, spec: LayerSpec) -> _Loaded | None:
+        """A check layer read from the register (台账) of the same name, or None.
+
+        Records in the spec's ``register_states`` are read; a register without any record
+        (in any state) is not in the workspace (None: 未入库，未检查).
+        """
+        if spec.register_states is None:
+            return None
+        engine = self.store.sql_engine()
+        records = register_store.geometry_records(engine, spec.dataset, states=spec.register_states)
+        if not records and not register_store.geometry_records(engine, spec.dataset):
+            return None
+        n = len(records)
+        geoms = np.empty(n, dtype=object)
+        geoms[:] = [g for _, _, g in records]
+        bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+        geoms[bad] = shapely.Polygon()
+        invalid = ~shapely.is_valid(geoms)
+        if invalid.any():
+            geoms[invalid] = shapely.make_valid(geoms[invalid])
+
+        def text(value: Any, default: str) -> str:
+            t = "" if value is None else str(value).strip()
+            return t or default
+
+        ids = np.array([text(no, f"第{i + 1}条") for i, (no, _, _) in enumerate(records)],
+                       dtype=object)
+        groups = None
+        if spec.group_field:
+            groups = np.array([text(v.get(spec.group_field), "未填") for _, v, _ in records],
+                              dtype=object)
+        attrs = ([{a: text(v.get(a), "") for a in spec.attributes} for _, v, _ in records]
+                 if spec.attributes else None)
+        self.sources[spec.dataset] = REGISTER_VERSION
+        return self._loaded(spec, REGISTER_VERSION, geoms, ids, groups, attrs)
 
     # ------------------------------------------------------------------ measuring
     def _sources(self) -> list[tuple[str, NDArray[np.object_], shapely.STRtree, bool]]:
         """(key, geometries, tree, large) of every layer a site is cut with."""
         out = [(self.dltb_name, self._dltb_geoms, self._dltb_tree, False)]
-        out += [(ds, ld.geoms, ld.tree, True) for ds, ld in self.layers.items()]
+        out += [(ds, ld.geoms, ld.tree, True) for ds, ld in self.layers.items() if not ld.points]
         if self._xzq is not None:
             out.append(("\0XZQ", self._xzq.geoms, self._xzq.tree, True))
         return out
@@ -643,7 +728,7 @@ class SiteChecker:
                 by_unit[str(self._units[code_i]) or "未填"] = float(a)
         covered = float(areas.sum())
         # check layers: ids and pieces now, union areas below in one area computation
-        pending: list[tuple[str, str | None, list[int]]] = []
+        pending: list[tuple[str, str, str | None, int]] = []  # (dataset, what, key, union index)
         unions: list[shapely.Geometry] = []
         layers: dict[str, LayerResult] = {}
         for spec in self.specs:
@@ -651,12 +736,16 @@ class SiteChecker:
             if loaded is None:
                 layers[spec.dataset] = LayerResult(spec.dataset, spec.title, spec.kind, MISSING)
                 continue
+            if loaded.points:
+                layers[spec.dataset] = self._near(g, spec, loaded)
+                continue
             idx, a, pieces = cut[spec.dataset]
             lr = LayerResult(spec.dataset, spec.title, spec.kind, CHECKED, loaded.version,
-                             float(a.sum()), sorted(set(loaded.ids[idx].tolist()), key=_id_key))
+                             float(a.sum()), sorted(set(loaded.ids[idx].tolist()), key=_id_key),
+                             fields=dict(spec.attributes))
             layers[spec.dataset] = lr
             if len(idx) > 1:
-                pending.append((spec.dataset, None, [len(unions)]))
+                pending.append((spec.dataset, "all", None, len(unions)))
                 unions.append(shapely.union_all(pieces))
             if loaded.groups is not None and len(idx):
                 vals = loaded.groups[idx]
@@ -664,20 +753,37 @@ class SiteChecker:
                     m = vals == v
                     lr.by_group[v] = float(a[m].sum())
                     if m.sum() > 1:
-                        pending.append((spec.dataset, v, [len(unions)]))
+                        pending.append((spec.dataset, "group", v, len(unions)))
+                        unions.append(shapely.union_all(pieces[m]))
+            if loaded.attrs is not None:
+                fids = loaded.ids[idx]
+                for fid in lr.ids:
+                    m = fids == fid
+                    first = int(idx[np.flatnonzero(m)[0]])
+                    lr.features.append({"id": fid, "area_m2": float(a[m].sum()),
+                                        **loaded.attrs[first]})
+                    if m.sum() > 1:
+                        pending.append((spec.dataset, "feature", fid, len(unions)))
                         unions.append(shapely.union_all(pieces[m]))
         if unions:  # features of one layer may overlap: count the ground once
             union_areas = ellipsoidal_area(np.asarray(unions, dtype=object))
-            for ds, v, (k,) in pending:
-                if v is None:
+            for ds, what, key, k in pending:
+                if what == "all":
                     layers[ds].area_m2 = float(union_areas[k])
+                elif what == "group":
+                    layers[ds].by_group[str(key)] = float(union_areas[k])
                 else:
-                    layers[ds].by_group[v] = float(union_areas[k])
+                    for f in layers[ds].features:
+                        if f["id"] == key:
+                            f["area_m2"] = float(union_areas[k])
         for lr in layers.values():
             if lr.status != CHECKED:
                 continue
             lr.area_m2 = min(lr.area_m2, site_area)
             lr.by_group = {k: min(v, site_area) for k, v in lr.by_group.items()}
+            for f in lr.features:
+                if "area_m2" in f:
+                    f["area_m2"] = min(f["area_m2"], site_area)
             if lr.kind == "boundary":
                 lr.outside_m2 = max(site_area - lr.area_m2, 0.0)
                 if lr.outside_m2 < max(self.min_piece_m2, 1e-9 * site_area):
@@ -699,6 +805,18 @@ class SiteChecker:
                            "by_dlbm": cult_by_dlbm, "by_slope": cult_by_slope},
             "layers": layers, "extent": extent, "by_unit": by_unit,
         }
+
+    def _near(self, g: shapely.Geometry, spec: LayerSpec, loaded: _Loaded) -> LayerResult:
+        """A point layer: the features within ``buffer_m`` of the site, nearest first."""
+        buffer_m = float(spec.buffer_m or 0.0)
+        idx, dist = points_within(g, loaded.geoms, loaded.tree, buffer_m)
+        ids = [str(loaded.ids[i]) for i in idx]
+        lr = LayerResult(spec.dataset, spec.title, spec.kind, CHECKED, loaded.version, 0.0,
+                         list(dict.fromkeys(ids)), buffer_m=buffer_m, fields=dict(spec.attributes))
+        for i, d in zip(idx, dist, strict=True):
+            lr.features.append({"id": str(loaded.ids[i]), "distance_m": float(d),
+                                **(loaded.attrs[i] if loaded.attrs is not None else {})})
+        return lr
 
     def _facts(self, m: dict[str, Any], use: str, flags: list[str]) -> Facts:
         num: dict[str, float] = {
@@ -732,6 +850,18 @@ class SiteChecker:
             for v, a in lr.by_group.items():
                 num[f"layer.{ds}.group.{v}.area_m2"] = a
             texts[f"layer.{ds}.ids"] = _ids_text(lr.ids)
+            if lr.features:
+                texts[f"layer.{ds}.features"] = _features_text(lr.features)
+                spec = self.layers[ds].spec
+                gf = spec.group_field if spec is not None else None
+                for v in lr.by_group:
+                    hit = [f["id"] for f in lr.features if gf and f.get(gf) == v]
+                    if hit:
+                        texts[f"layer.{ds}.group.{v}.ids"] = _ids_text(hit)
+            if lr.buffer_m is not None:
+                num[f"layer.{ds}.buffer_m"] = lr.buffer_m
+                if lr.features:
+                    num[f"layer.{ds}.nearest_m"] = lr.features[0]["distance_m"]
         return Facts(num, texts, use, set(flags), dict(self.missing), self.rules.tolerance_m2)
 
     def _result(self, g: shapely.Geometry, name: str, use: str, flags: list[str]) -> CheckResult:
@@ -851,6 +981,14 @@ class SiteChecker:
                                         "status": MISSING, "ids": [], "count": 0}
                 messages.append(f"{spec.title}（{spec.dataset}）未入库，未检查")
                 continue
+            if loaded.points:  # points within the buffer of the line or points, nearest first
+                near = self._near(g, spec, loaded)
+                layers[spec.dataset] = {"title": spec.title, "kind": spec.kind, "status": CHECKED,
+                                        "version": loaded.version, "ids": near.ids,
+                                        "count": len(near.ids), "buffer_m": near.buffer_m,
+                                        "fields": near.fields,
+                                        "features": near.to_dict()["features"]}
+                continue
             li, _ = crossings(g, loaded.geoms, loaded.tree)
             ids = sorted(set(loaded.ids[li].tolist()), key=_id_key)
             entry: dict[str, Any] = {"title": spec.title, "kind": spec.kind, "status": CHECKED,
@@ -917,6 +1055,21 @@ def _ids_text(ids: list[str]) -> str:
     if len(ids) <= IDS_IN_REASON:
         return "、".join(ids)
     return "、".join(ids[:IDS_IN_REASON]) + f" 等 {len(ids)} 个"
+
+
+def _features_text(features: list[dict[str, Any]]) -> str:
+    """Features hit, for reasons: 编号（属性，重叠 x 公顷 / 距用地 x 米）, at most IDS_IN_REASON."""
+    parts = []
+    for f in features[:IDS_IN_REASON]:
+        extra = [str(v) for k, v in f.items() if k not in ("id", "area_m2", "distance_m") and v]
+        if "distance_m" in f:
+            d = f["distance_m"]
+            extra.append("位于用地范围内" if d <= 0 else f"距用地 {d:,.0f} 米")
+        elif "area_m2" in f:
+            extra.append(f"重叠 {_ha(f['area_m2']):,.2f} 公顷")
+        parts.append(f"{f['id']}（{'，'.join(extra)}）" if extra else str(f["id"]))
+    text = "、".join(parts)
+    return text + (f" 等 {len(features)} 个" if len(features) > IDS_IN_REASON else "")
 
 
 def check_site(

@@ -40,6 +40,15 @@ class LayerSpec(BaseModel):
         Attribute whose values split the inside area.
     standard : bool
         One of the layers every check must cover.
+    register_states : list of str, optional
+        When the workspace has no dataset of this name, read the register (台账) of the same
+        name instead: its records in these states (e.g. 矿业权 ``valid``; None: no register).
+    attributes : dict
+        Attribute → Chinese title, reported for each feature hit (with its own area or
+        distance), e.g. the 矿山名称 and 矿种 of a 矿业权; the report lists them.
+    buffer_m : float, optional
+        A point layer (地质灾害隐患点): report the features within this distance of the site
+        (ellipsoidal metres), each with its distance, instead of an area.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -53,6 +62,9 @@ class LayerSpec(BaseModel):
     )
     group_field: str | None = None
     standard: bool = False
+    register_states: tuple[str, ...] | None = None
+    attributes: dict[str, str] = Field(default_factory=dict)
+    buffer_m: float | None = Field(default=None, gt=0)
 
 
 class _File(BaseModel):

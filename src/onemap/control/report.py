@@ -20,8 +20,9 @@ from typing import Any
 
 import shapely
 
-from onemap.control.check import CHECKED, CheckResult, SiteChecker
+from onemap.control.check import CHECKED, REGISTER_VERSION, CheckResult, SiteChecker
 from onemap.control.planning import land_standard, zone_conformity
+from onemap.control.report_features import feature_layers, features_section
 from onemap.domain import land_classes
 from onemap.reports.document import DocumentInfo, OfficialDocument, synthetic_sources
 from onemap.reports.maps import GROUP_COLOURS, MapLayer, render_map
@@ -213,6 +214,11 @@ def _dataset_title(ds: str, ctx: CheckContext, result: CheckResult) -> str:
     return ctx.titles.get(ds) or ("地类图斑" if ds == "DLTB" else "行政区" if ds == "XZQ" else ds)
 
 
+def _edition(version: str | None) -> str:
+    """How a source is named: "2024 年版" for a catalog version, "台账" for a register."""
+    return REGISTER_VERSION if version == REGISTER_VERSION else f"{version} 年版"
+
+
 def _ids_text(ids: list[str], limit: int = 12) -> str:
     if not ids:
         return "无"
@@ -283,7 +289,7 @@ def _write_linear(doc: OfficialDocument, result: CheckResult, ctx: CheckContext,
         ("拟用途", result.use + (f"（项目标记：{'、'.join(result.flags)}）" if result.flags else "")),
         ("用地形态", f"{result.kind}状地块，{size}（不计面积）"),
         ("审查结论", result.overall),
-        ("数据来源", "；".join(f"{_dataset_title(ds, ctx, result)} {v} 年版"
+        ("数据来源", "；".join(f"{_dataset_title(ds, ctx, result)} {_edition(v)}"
                                for ds, v in result.sources.items())),
     ], caption="表 1　项目基本情况")
     doc.heading("二、用地位置", 1)
@@ -375,7 +381,7 @@ def write_check_docx(
         ("地块数", f"{len(result.parcels) or 1} 块"),
         ("审查结论", f"{result.overall}（不符合 {verdicts.count('不符合')} 项、需论证 "
                      f"{verdicts.count('需论证')} 项、符合 {verdicts.count('符合')} 项）"),
-        ("数据来源", "；".join(f"{_dataset_title(ds, ctx, result)} {v} 年版"
+        ("数据来源", "；".join(f"{_dataset_title(ds, ctx, result)} {_edition(v)}"
                                for ds, v in result.sources.items())),
     ]
     if ctx.synthetic:
@@ -428,15 +434,16 @@ def write_check_docx(
                           f"{_ids_text(lr.ids)}。（{lr.version} 年版）")
         else:
             doc.paragraph(f"拟用地不占用{title}。（{lr.version} 年版）")
+    listed = {lr.dataset for lr in feature_layers(result)}
     others = [lr for ds, lr in result.layers.items()
-              if ds not in CONTROL_LINES and lr.kind != "planning"]
+              if ds not in CONTROL_LINES and lr.kind != "planning" and ds not in listed]
     if others:
         orows = []
         for lr in others:
             if lr.status != CHECKED:
                 orows.append([lr.title, "未入库，未检查", None, "—"])
             else:
-                orows.append([lr.title, f"已检查（{lr.version} 年版）", area_value(lr.area_m2, unit),
+                orows.append([lr.title, f"已检查（{_edition(lr.version)}）", area_value(lr.area_m2, unit),
                               _ids_text(lr.ids, 6)])
         doc.table(["管控范围", "状态", f"占用面积（{unit}）", "涉及要素"], orows,
                   caption="表 4　其他管控范围")
@@ -444,6 +451,7 @@ def write_check_docx(
     if ext["outside_m2"] > 0:
         doc.paragraph(f"拟用地有 {fmt_area(ext['outside_m2'], unit)} {unit}位于本平台数据范围之外，"
                       "该部分未审查。")
+    features_section(doc, result, unit, len(CONTROL_LINES) + 1)
 
     # 五、规划用途符合性
     doc.heading("五、规划用途符合性", 1)
@@ -495,8 +503,9 @@ def write_check_docx(
     doc.signoff(org=ctx.org or workspace or None)
 
     # 附件：审查依据 (after the 落款, as a 公文 attachment)
-    doc.page_break()
-    doc.heading("附件：审查依据", 1)
+    # the attachment starts a page by its heading (an empty page-break paragraph would leave a blank
+    # page when the 落款 ends at the foot of a page)
+    doc.heading("附件：审查依据", 1).paragraph_format.page_break_before = True
     seen: list[tuple[str, str]] = []
     for r in result.rules:
         if r.basis and (r.basis, r.source) not in seen:

@@ -78,9 +78,12 @@ _FACT_PATTERNS = [
         rf"layer\.{_NAME}\.(area|outside)_(m2|ha|mu)",
         rf"layer\.{_NAME}\.count",
         rf"layer\.{_NAME}\.group\.{_NAME}\.area_(m2|ha|mu)",
+        rf"layer\.{_NAME}\.(nearest|buffer)_m",
     )
 ]
-_TEXT_FACTS = [re.compile(p) for p in (r"use", r"site\.name", rf"layer\.{_NAME}\.(ids|title)")]
+_TEXT_FACTS = [re.compile(p) for p in (
+    r"use", r"site\.name", rf"layer\.{_NAME}\.(ids|title|features)",
+    rf"layer\.{_NAME}\.group\.{_NAME}\.ids")]
 _LAYER_OF = re.compile(rf"^layer\.({_NAME})\.")
 _PLACEHOLDER = re.compile(r"\{([^{}:]+)(?::([^{}]*))?\}")
 _FOLD = re.compile(r"(?<=[^\x00-\x7f])\s+(?=[^\x00-\x7f])")
@@ -455,7 +458,7 @@ def render_reason(template: str, facts: Facts) -> str:
             return facts.texts[name]
         if name == "use":
             return facts.use
-        if _TEXT_FACTS[2].fullmatch(name):
+        if any(p.fullmatch(name) for p in _TEXT_FACTS[2:]):
             return "无"
         value = facts.number(name)
         if spec:

@@ -39,9 +39,12 @@ class Assessment(BaseModel):
     model_config = ConfigDict(extra="forbid")
     complexities: list[str]
     grades: dict[str, list[str]]
+    default_complexity: str = "复杂"
 
     @model_validator(mode="after")
     def _square(self) -> Assessment:
+        if self.default_complexity not in self.complexities:
+            raise ValueError(f"default_complexity「{self.default_complexity}」不在 complexities 中")
         for importance, row in self.grades.items():
             if len(row) != len(self.complexities):
                 raise ValueError(f"{importance} 应有 {len(self.complexities)} 个等级（{'、'.join(self.complexities)}）")
@@ -137,6 +140,39 @@ def assessment_grade(complexity: str, importance: str, cfg: HazardsConfig | None
     if problems:
         raise InputError("不能确定地质灾害危险性评估级别：" + "；".join(p.message for p in problems), problems)
     return table.grades[rows[importance]][table.complexities.index(complexity)]
+
+
+def assess_project(importance: str, complexity: str | None = None,
+                   cfg: HazardsConfig | None = None) -> dict[str, Any]:
+    """The 危险性评估 a project needs, for the site check's ``--importance``.
+
+    Parameters
+    ----------
+    importance : str
+        建设项目重要性 (full or short name, as :func:`assessment_grade`).
+    complexity : str, optional
+        地质环境条件复杂程度; when not given, the table's ``default_complexity`` (复杂 as
+        shipped: the strictest, until the assessment unit determines it).
+    cfg : HazardsConfig, optional
+        The table (default: ``hazards.yaml``).
+
+    Returns
+    -------
+    dict
+        ``importance`` (full name), ``complexity``, ``complexity_given``, ``grade``
+        (一级/二级/三级), ``standard``.
+
+    Raises
+    ------
+    onemap.errors.InputError
+        A value outside the table.
+    """
+    cfg = cfg or load_hazards()
+    comp = complexity if complexity is not None else cfg.assessment.default_complexity
+    grade = assessment_grade(comp, importance, cfg)
+    full = importance if importance in cfg.assessment.grades else importance + "建设项目"
+    return {"importance": full, "complexity": comp, "complexity_given": complexity is not None,
+            "grade": grade, "standard": "GB/T 40112-2021"}
 
 
 def summarize(records: list[dict[str, Any]], year: int, *, active: str, closed: str) -> dict[str, Any]:

@@ -85,6 +85,35 @@ def _cents(value: Any) -> int:
     return int(round(float(value or 0) * 100))
 
 
+def oversold_trades(cfg: LinkageConfig, areas: list[Record], olds: list[Record], news: list[Record],
+                    trades: list[Record], incoming: list[Record]) -> list[tuple[Record, str]]:
+    """The trades of ``incoming`` that would sell more than their 项目区 has left, with the reason.
+
+    What a 项目区 has left = max(节余, 0) − the area of the registered trades (``trades``, void
+    ones left out), 节余 as :func:`area_balances`. ``incoming`` is taken in order: each accepted
+    trade uses up what it sells. A trade naming a 项目区 that is not registered has nothing to
+    sell. Void incoming trades are not checked.
+    """
+    got = area_balances(cfg, areas, olds, news, trades, date.today())
+    left = {r["project_area"]: max(_cents(r["surplus_m2"]), 0) - _cents(r["sold_m2"]) for r in got["rows"]}
+    f = cfg.fields
+    out: list[tuple[Record, str]] = []
+    for t in incoming:
+        if t.state in cfg.void_states:
+            continue
+        no = str(t.values.get(f["area_ref"], ""))
+        need = _cents(t.values.get(f["trade_area"]))
+        if no not in left:
+            out.append((t, f"项目区 {no} 不在增减挂钩项目区台账中，没有节余指标可交易"))
+        elif need > left[no]:
+            out.append((t, f"交易面积 {need / 100:,.2f} 平方米超过项目区 {no} 尚可交易的节余指标 "
+                           f"{max(left[no], 0) / 100:,.2f} 平方米（节余 = 已验收拆旧 − 建新，再减去已登记的交易）；"
+                           "交易不得超过节余指标"))
+        else:
+            left[no] -= need
+    return out
+
+
 def class_shares(plots: list[Any], patches: Any, codes: Any, code_set: frozenset[str]) -> np.ndarray:
     """Share of each plot's official area covered by patches whose code is in ``code_set``.
 

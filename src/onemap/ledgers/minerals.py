@@ -45,6 +45,10 @@ class MineralsConfig(BaseModel):
     rights_register: str
     skip_states: list[str] = []
     layers: list[ConflictLayer]
+    blocks_register: str | None = None
+    block_skip_states: list[str] = []
+    min_block_share: float = 0.99
+    mineral_synonyms: dict[str, str] = {}
     sha256: str = ""
 
 
@@ -129,3 +133,51 @@ def conflicts(rights: Sequence[str], geometry: Sequence[Any],
                 rows.append(row)
     rows.sort(key=lambda r: (r["right"], [lp.layer.dataset for lp in layers].index(r["layer"])))
     return {"rows": rows, "missing": missing}
+
+
+def block_findings(cfg: MineralsConfig, rights: Sequence[tuple[str, str, Any]],
+                   blocks: Sequence[tuple[str, str, Any]]) -> list[dict[str, Any]]:
+    """Rights outside any planning block, or in blocks of another 矿种.
+
+    Parameters
+    ----------
+    cfg : MineralsConfig
+        ``min_block_share`` and ``mineral_synonyms``.
+    rights : sequence of (许可证号, 矿种, geometry)
+        The rights.
+    blocks : sequence of (区块编号, 矿种, geometry)
+        The planning blocks.
+
+    Returns
+    -------
+    list of dict
+        One row per finding: ``right``, ``layer`` (``GHQK``), ``title``, ``finding``
+        (``outside_block`` 不在规划区块内 / ``other_mineral`` 矿种与规划区块不符), ``area_m2``
+        (the right's area inside the blocks), ``share``, ``right_area_m2``, ``blocks`` (the
+        blocks it meets with their 矿种) and ``message``.
+    """
+    def norm(kz: Any) -> str:
+        text = str(kz or "").strip()
+        return cfg.mineral_synonyms.get(text, text)
+
+    geoms = np.asarray([g for *_, g in rights], dtype=object)
+    own = ellipsoidal_area(geoms) if len(geoms) else np.zeros(0)
+    bgeoms = np.asarray([g for *_, g in blocks], dtype=object)
+    pieces = intersect_pieces(geoms, bgeoms)
+    out: list[dict[str, Any]] = []
+    for i, (no, kz, _) in enumerate(rights):
+        sel = pieces.left == i
+        area = _union_area(list(pieces.geometry[sel]))
+        share = area / own[i] if own[i] > 0 else 0.0
+        met = sorted({(blocks[j][0], norm(blocks[j][1])) for j in pieces.right[sel]})
+        base = {"right": str(no), "layer": cfg.blocks_register or "GHQK", "title": "规划区块",
+                "area_m2": round(area, 2), "share": round(share, 4), "right_area_m2": round(float(own[i]), 2),
+                "blocks": [{"block": b, "mineral": m} for b, m in met]}
+        if share < cfg.min_block_share:
+            out.append({**base, "finding": "outside_block",
+                        "message": f"矿业权 {no} 仅 {share:.1%} 位于规划区块内（应不低于 {cfg.min_block_share:.0%}）"})
+        if met and norm(kz) not in {m for _, m in met}:
+            out.append({**base, "finding": "other_mineral",
+                        "message": f"矿业权 {no} 的矿种“{norm(kz)}”与所在规划区块（"
+                                   + "、".join(f"{b} {m}" for b, m in met) + "）不符"})
+    return out

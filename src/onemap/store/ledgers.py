@@ -14,8 +14,12 @@ and PostGIS.
 
 from __future__ import annotations
 
+import json
 import weakref
+from collections.abc import Iterable
+from typing import Any
 
+import shapely
 from sqlalchemy import (
     Column,
     ForeignKey,
@@ -25,6 +29,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
+    inspect,
+    select,
 )
 from sqlalchemy.engine import Engine
 
@@ -101,3 +108,48 @@ def ensure_tables(engine: Engine) -> None:
         return
     metadata.create_all(engine, checkfirst=True)
     _READY.add(engine)
+
+
+def geometry_records(engine: Engine, register: str, *, states: Iterable[str] | None = None,
+                     skip_states: Iterable[str] = (), require_geometry: bool = True,
+                     ) -> list[tuple[str, dict[str, Any], Any]]:
+    """(number, values, geometry) of a register's records that carry a geometry, in import order.
+
+    Parameters
+    ----------
+    engine : Engine
+        The workspace's engine. Nothing is created: a workspace without registers gives ``[]``.
+    register : str
+        Register name (``KYQ``).
+    states : iterable of str, optional
+        Only records in these states (default: every state).
+    skip_states : iterable of str
+        Leave out records in these states.
+    require_geometry : bool
+        False: records without a geometry too (their geometry is None).
+    """
+    if not inspect(engine).has_table(records_table.name):
+        return []
+    t = records_table
+    stmt = select(t.c.record_no, t.c.data, t.c.geometry).where(t.c.register == register)
+    if require_geometry:
+        stmt = stmt.where(t.c.geometry.is_not(None))
+    if states is not None:
+        stmt = stmt.where(t.c.state.in_(list(states)))
+    skip = list(skip_states)
+    if skip:
+        stmt = stmt.where(t.c.state.not_in(skip))
+    with engine.connect() as conn:
+        return [(no, json.loads(data), shapely.from_wkb(bytes.fromhex(geom)) if geom else None)
+                for no, data, geom in conn.execute(stmt.order_by(t.c.id))]
+
+
+def last_event_id(engine: Engine) -> int:
+    """Id of the latest register event (every import and move writes one; 0 without registers).
+
+    A cache of register-derived data (the warm site checker) is stale when it changes.
+    """
+    if not inspect(engine).has_table(events_table.name):
+        return 0
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.max(events_table.c.id))).scalar() or 0)
