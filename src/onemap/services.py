@@ -298,6 +298,7 @@ def run_check(
     name: str | None = None,
     applicant: str | None = None,
     transform: str | None = None,
+    activity: str | None = None,
 ) -> dict[str, Any]:
     """The ``onemap check WS SITE [--use U] [--docx OUT]`` use case.
 
@@ -313,6 +314,9 @@ def run_check(
         Write the Chinese DOCX report there.
     flags : iterable of str, optional
         Project flags (国家重大项目 …).
+    activity : str, optional
+        Human activity of the project (``domain/data/ecology.yaml``), judged by zone in the
+        生态保护红线 and 自然保护地 rules.
     map_png : str or Path, optional
         Also write the map picture there.
     name, applicant : str, optional
@@ -336,7 +340,7 @@ def run_check(
     """
     site = read_site(site_path, transforms=transforms.offered(store.sql_engine(), transform))
     checker = SiteChecker(store)
-    result = checker.check(site, use=use, flags=flags)
+    result = checker.check(site, use=use, flags=flags, activity=activity)
     out = result.to_dict()
     if docx is not None or map_png is not None:
         ctx = check_context(store, result, project=name, applicant=applicant, site=site)

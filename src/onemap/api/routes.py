@@ -476,6 +476,7 @@ def check_site_limits(gdf: gpd.GeoDataFrame) -> None:
 )
 async def check(request: Request, user: Analyst, use: Annotated[str | None, Query(description="拟用途")] = None,
                 flags: Annotated[str | None, Query(description="项目标记，逗号分隔")] = None,
+                activity: Annotated[str | None, Query(max_length=50, description="人为活动类型")] = None,
                 name: Annotated[str | None, Query(max_length=100, description="地块名称")] = None,
                 ) -> dict[str, Any]:
     """Check a site (GeoJSON in the body, or an uploaded file) against the workspace."""
@@ -492,7 +493,8 @@ async def check(request: Request, user: Analyst, use: Annotated[str | None, Quer
             target = site
         checker = ctx.checker()
         flag_list = [f.strip() for f in (flags or "").split(",") if f.strip()]
-        return checker, checker.check(target, use=use, flags=flag_list, name=name)
+        return checker, checker.check(target, use=use, flags=flag_list, name=name,
+                                      activity=activity)
 
     try:
         checker, result = await run_in_threadpool(run)
