@@ -394,6 +394,23 @@ def test_minerals_conflicts(ws, tmp_path):
     assert openpyxl.load_workbook(tmp_path / "c.xlsx").sheetnames == ["矿业权冲突"]
 
 
+def test_assets_and_asset_balance(ws, tmp_path):
+    """Every patch of the world is 集体所有 (QSXZ 30): 实物量 only, no price needed, no value;
+    the 资产负债表 of the 全民所有 land is empty and balances at zero."""
+    got = ok("assets", ws, "--version", "2024", "--by", "county", "--xlsx", tmp_path / "a.xlsx", "--json")
+    assert got["totals"]["集体所有"]["area_m2"] == pytest.approx(6 * A, abs=0.01)
+    assert got["totals"]["全民所有"] == {"area_m2": 0.0, "value_yuan": 0.0}
+    rows = {r["dlbm"]: r for r in got["rows"]}
+    assert rows["0601"]["area_m2"] == pytest.approx(A, abs=0.005) and rows["0601"]["value_yuan"] is None
+    assert rows["1203"]["area_m2"] == pytest.approx(2 * (A - A_GD), abs=0.01)
+    assert {r["county"] for r in got["rows"]} == {"640302"}
+    bal = ok("asset-balance", ws, "--from", "2023", "--to", "2024", "--xlsx", tmp_path / "b.xlsx", "--json")
+    assert bal["rows"] == [] and bal["totals"]["closing_yuan"] == 0.0
+    assert openpyxl.load_workbook(tmp_path / "b.xlsx").sheetnames == ["资产负债表"]
+    r = run("assets", ws, "--by", "town", "--json")
+    assert r.exit_code != 0 and "--by 只能是 county" in json.loads(r.stdout)["message"]
+
+
 def test_hazards_report(ws, tmp_path):
     """H1: 威胁人数 100 → 中型 (the bound belongs to the higher grade); H2 销号 in 2025."""
     gpd.GeoDataFrame({"统一编号": ["H1", "H2"], "名称": ["甲村滑坡", "乙村崩塌"], "灾害类型": ["滑坡", "崩塌"],

@@ -7,6 +7,8 @@ A register file lists them under ``computed`` (field → computation name):
 - ``ellipsoidal_area_m2``: the record's geometry area on the CGCS2000 ellipsoid
   (:func:`onemap.geo.area.ellipsoidal_area`), m² to 2 decimals; the file's
   own value is replaced (a 矿业权 area is computed, never typed);
+- ``price_yuan_m2_from_mu``: a 清查价格 in 元/平方米 from the file's 元/亩 price ``QCJGM``
+  (× 15 ÷ 10000, 1 亩 = 10000/15 m², to 6 decimals) when the file gives none in 元/平方米;
 - ``hazard_threat_grade``: the 险情等级 of 威胁人数 ``WXRS`` and 威胁财产 ``WXCC``
   (万元) by :func:`onemap.ledgers.hazards.threat_grade`; left to the row
   check when either is blank or not a number.
@@ -50,8 +52,19 @@ def _threat(row: dict[str, Any], geom: BaseGeometry | None) -> str | None:
     return threat_grade(people, money)
 
 
+def _price_m2(row: dict[str, Any], geom: BaseGeometry | None) -> float | None:
+    own = row.get("QCJG")
+    if own is not None and str(own).strip() not in ("", "nan", "None"):
+        return None
+    per_mu = _number(row.get("QCJGM")) if row.get("QCJGM") is not None else None
+    if per_mu is None or per_mu != per_mu:
+        return None
+    return round(per_mu * 15.0 / 10000.0, 6)
+
+
 #: Computation name → function.
-COMPUTATIONS: dict[str, Computation] = {"ellipsoidal_area_m2": _area, "hazard_threat_grade": _threat}
+COMPUTATIONS: dict[str, Computation] = {"ellipsoidal_area_m2": _area, "hazard_threat_grade": _threat,
+                                        "price_yuan_m2_from_mu": _price_m2}
 
 
 def fill(reg: Register, rows: list[dict[str, Any]],
