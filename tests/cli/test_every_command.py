@@ -411,6 +411,22 @@ def test_assets_and_asset_balance(ws, tmp_path):
     assert r.exit_code != 0 and "--by 只能是 county" in json.loads(r.stdout)["message"]
 
 
+def test_restoration_check(ws, tmp_path):
+    """A 国土绿化 project over patch 3 (乔木林地 in 2024) passes; one over patches 3–4 (林地 + 宅基地)
+    reaches 50 % (equal patches) and fails the 90 % rule."""
+    minx, miny, _, maxy = open_workspace(ws).read("DLTB", "2024").total_bounds
+    p3 = shapely.box(minx + 0.006, miny, minx + 0.008, maxy)
+    p34 = shapely.box(minx + 0.006, miny, minx + 0.010, maxy)
+    gpd.GeoDataFrame({"项目编号": ["G1", "G2"], "项目名称": ["甲", "乙"], "项目类型": ["国土绿化"] * 2,
+                      "行政区代码": ["640302"] * 2, "状态": ["验收"] * 2},
+                     geometry=[p3, p34], crs=4490).to_file(tmp_path / "g.geojson", driver="GeoJSON")
+    assert ok("ledger", "import", ws, "生态修复项目", tmp_path / "g.geojson", "--json")["records"] == ["G1", "G2"]
+    got = ok("restoration", "check", ws, "--version", "2024", "--xlsx", tmp_path / "r.xlsx", "--json")
+    assert [(r["project"], r["passed"]) for r in got["rows"]] == [("G1", True), ("G2", False)]
+    assert got["rows"][1]["share"] == pytest.approx(0.5, abs=1e-4)
+    assert got["failed"] == ["G2"]
+
+
 def test_hazards_report(ws, tmp_path):
     """H1: 威胁人数 100 → 中型 (the bound belongs to the higher grade); H2 销号 in 2025."""
     gpd.GeoDataFrame({"统一编号": ["H1", "H2"], "名称": ["甲村滑坡", "乙村崩塌"], "灾害类型": ["滑坡", "崩塌"],
@@ -552,7 +568,7 @@ def _json_calls() -> set[tuple[str, ...]]:
     """Command paths of every ``run(...)``/``ok(...)`` call in this module that passes ``--json``."""
     tree = ast.parse(Path(__file__).read_text("utf-8"))
     groups = {"cases", "audit", "indicators", "user", "crs", "ledger", "farmland", "minerals", "hazards",
-              "linkage"}
+              "linkage", "restoration"}
     found = set()
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)

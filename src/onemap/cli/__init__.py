@@ -15,6 +15,7 @@ from onemap.cli import (  # noqa: F401  (registers commands)
     minerals,
     monitor,
     plan,
+    restoration,
     web,
 )
 from onemap.cli.common import app
