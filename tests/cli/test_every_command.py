@@ -427,6 +427,21 @@ def test_restoration_check(ws, tmp_path):
     assert got["failed"] == ["G2"]
 
 
+def test_registration_resources(ws, tmp_path):
+    """A unit over patches 3 and 4 (乔木林地, 农村宅基地; QSXZ 30 集体): two 一级类, each one patch."""
+    minx, miny, _, maxy = open_workspace(ws).read("DLTB", "2024").total_bounds
+    gpd.GeoDataFrame({"登记单元号": ["U1"], "登记单元名称": ["甲"], "行政区代码": ["640302"], "所有权主体": ["村集体"]},
+                     geometry=[shapely.box(minx + 0.006, miny, minx + 0.010, maxy)], crs=4490
+                     ).to_file(tmp_path / "u.geojson", driver="GeoJSON")
+    assert ok("ledger", "import", ws, "自然资源登记单元", tmp_path / "u.geojson", "--json")["records"] == ["U1"]
+    got = ok("registration", "resources", ws, "U1", "--xlsx", tmp_path / "u.xlsx", "--json")
+    [u] = got["units"]
+    assert [(r["class"], r["ownership"]) for r in u["resources"]] == [("03", "集体"), ("07", "集体")]
+    assert [r["area_m2"] for r in u["resources"]] == pytest.approx([A, A], abs=0.01)
+    assert [t["layer"] for t in u["touches"]] == ["YJJBNTTB"]
+    assert openpyxl.load_workbook(tmp_path / "u.xlsx").sheetnames == ["自然状况", "关联信息"]
+
+
 def test_hazards_report(ws, tmp_path):
     """H1: 威胁人数 100 → 中型 (the bound belongs to the higher grade); H2 销号 in 2025."""
     gpd.GeoDataFrame({"统一编号": ["H1", "H2"], "名称": ["甲村滑坡", "乙村崩塌"], "灾害类型": ["滑坡", "崩塌"],
@@ -568,7 +583,7 @@ def _json_calls() -> set[tuple[str, ...]]:
     """Command paths of every ``run(...)``/``ok(...)`` call in this module that passes ``--json``."""
     tree = ast.parse(Path(__file__).read_text("utf-8"))
     groups = {"cases", "audit", "indicators", "user", "crs", "ledger", "farmland", "minerals", "hazards",
-              "linkage", "restoration"}
+              "linkage", "restoration", "registration"}
     found = set()
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)

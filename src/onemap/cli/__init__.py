@@ -15,6 +15,7 @@ from onemap.cli import (  # noqa: F401  (registers commands)
     minerals,
     monitor,
     plan,
+    registration,
     restoration,
     web,
 )
