@@ -63,6 +63,19 @@ def test_per_mu_price_is_converted(priced):
     assert values["J2"]["QCJG"] == 60.0 and values["J1"]["QCJG"] == 12.5
 
 
+def test_a_file_with_only_per_mu_prices(workspace, write_csv):
+    got = import_records(workspace, "asset_prices", write_csv("mu.csv", [
+        {"价格编号": "M1", "资源类型": "草地", "清查价格（元/亩）": "3000", "价格时点": "2023-06-30"}]),
+        actor="张三")
+    assert got["records"] == ["M1"]
+    [rec] = list_records(workspace, "asset_prices")["records"]
+    assert rec["values"]["QCJG"] == 4.5
+    with pytest.raises(InputError, match="QCJG"):
+        import_records(workspace, "asset_prices", write_csv("none.csv", [
+            {"价格编号": "M2", "资源类型": "草地", "清查价格（元/亩）": "", "价格时点": "2023-06-30"}]),
+            actor="张三")
+
+
 def test_values_by_county_by_hand(priced, tmp_path):
     got = asset_values(priced, version="2023", by="county", xlsx=tmp_path / "a.xlsx")
     rows = {(r["county"], r["ownership"], r["dlbm"]): r for r in got["rows"]}
@@ -149,3 +162,8 @@ def test_prices_that_tie_are_refused():
     assert pick_price(county, cfg, "640302", "0301", None).no == "D"
     assert pick_price(county, cfg, "640381", "0301", None).no == "C"
     assert pick_price(county, cfg, "640381", "0301", "2022-12-31") is None
+    # a resource type naming the code (湿地 lists 0304) before one covering its 一级类 (林地 03)
+    types = [Price("F", Decimal(1), "2023-01-01", resource_type="林地"),
+             Price("W", Decimal(2), "2023-01-01", resource_type="湿地")]
+    assert pick_price(types, cfg, "640302", "0304", None).no == "W"
+    assert pick_price(types, cfg, "640302", "0301", None).no == "F"

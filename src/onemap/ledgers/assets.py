@@ -234,8 +234,9 @@ def pick_price(prices: Sequence[Price], cfg: AssetsConfig, county: str, dlbm: st
                as_of: str | None) -> Price | None:
     """The price of one class in one county (None: none applies).
 
-    Order: 地类编码 exactly, then its 一级类 (two digits), then a 资源类型 covering it; a
-    county's own price before the city-wide one; then the latest 价格时点 not after
+    Order: 地类编码 exactly, then its 一级类 (two digits), then a 资源类型 listing the code
+    itself (湿地 0304), then one covering its 一级类 (林地 03); a county's own price before the
+    city-wide one; then the latest 价格时点 not after
     ``as_of`` (None: any date).
 
     Raises
@@ -251,8 +252,10 @@ def pick_price(prices: Sequence[Price], cfg: AssetsConfig, county: str, dlbm: st
         if p.county and p.county != county:
             continue
         if p.dlbm == dlbm:
-            rank = 3
+            rank = 4
         elif p.dlbm and len(p.dlbm) == 2 and dlbm.startswith(p.dlbm):
+            rank = 3
+        elif not p.dlbm and dlbm in cfg.resource_types.get(p.resource_type, []):
             rank = 2
         elif not p.dlbm and cfg.covers(p.resource_type, dlbm):
             rank = 1
