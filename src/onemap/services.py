@@ -301,6 +301,7 @@ def run_check(
     transform: str | None = None,
     importance: str | None = None,
     complexity: str | None = None,
+    activity: str | None = None,
 ) -> dict[str, Any]:
     """The ``onemap check WS SITE [--use U] [--docx OUT]`` use case.
 
@@ -316,6 +317,9 @@ def run_check(
         Write the Chinese DOCX report there.
     flags : iterable of str, optional
         Project flags (国家重大项目 …).
+    activity : str, optional
+        Human activity of the project (``domain/data/ecology.yaml``), judged by zone in the
+        生态保护红线 and 自然保护地 rules.
     map_png : str or Path, optional
         Also write the map picture there.
     name, applicant : str, optional
@@ -343,7 +347,7 @@ def run_check(
     assessment = check_assessment(importance, complexity)
     site = read_site(site_path, transforms=transforms.offered(store.sql_engine(), transform))
     checker = SiteChecker(store)
-    result = checker.check(site, use=use, flags=flags)
+    result = checker.check(site, use=use, flags=flags, activity=activity)
     result.assessment = assessment
     out = result.to_dict()
     if docx is not None or map_png is not None:

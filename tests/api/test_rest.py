@@ -286,6 +286,11 @@ def test_check_geojson_and_report(client, tokens):
     assert r.status_code == 200 and r.json()["assessment"]["grade"] == "三级"
     r = client.post("/api/check", json=site, params={"complexity": "中等"}, headers=auth(tokens["viewer"]))
     assert r.status_code == 400 and "没有建设项目重要性" in r.json()["message"]
+    # the declared human activity (ecology.yaml) is checked and returned
+    act = client.post("/api/check", json=site, params={"activity": "生态修复"}, headers=auth(tokens["viewer"]))
+    assert act.status_code == 200 and act.json()["activity"] == "生态修复"
+    unknown = client.post("/api/check", json=site, params={"activity": "修路"}, headers=auth(tokens["viewer"]))
+    assert unknown.status_code == 400 and "未知的活动类型“修路”" in unknown.json()["message"]
 
 
 def test_indicators_assessment_changes(client, tokens):

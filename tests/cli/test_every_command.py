@@ -432,6 +432,52 @@ def test_grid_report_and_locate(judged, tmp_path):
     assert [[c["code"] for c in p["cells"]] for p in got["patches"]] == [["C1", "V1"]]
     r = run("grid", "report", ws, "--grid", "河长", "--json")
     assert r.exit_code != 0 and "没有网格「河长」" in json.loads(r.stdout)["message"]
+def test_assets_and_asset_balance(ws, tmp_path):
+    """Every patch of the world is 集体所有 (QSXZ 30): 实物量 only, no price needed, no value;
+    the 资产负债表 of the 全民所有 land is empty and balances at zero."""
+    got = ok("assets", ws, "--version", "2024", "--by", "county", "--xlsx", tmp_path / "a.xlsx", "--json")
+    assert got["totals"]["集体所有"]["area_m2"] == pytest.approx(6 * A, abs=0.01)
+    assert got["totals"]["全民所有"] == {"area_m2": 0.0, "value_yuan": 0.0}
+    rows = {r["dlbm"]: r for r in got["rows"]}
+    assert rows["0601"]["area_m2"] == pytest.approx(A, abs=0.005) and rows["0601"]["value_yuan"] is None
+    assert rows["1203"]["area_m2"] == pytest.approx(2 * (A - A_GD), abs=0.01)
+    assert {r["county"] for r in got["rows"]} == {"640302"}
+    bal = ok("asset-balance", ws, "--from", "2023", "--to", "2024", "--xlsx", tmp_path / "b.xlsx", "--json")
+    assert bal["rows"] == [] and bal["totals"]["closing_yuan"] == 0.0
+    assert openpyxl.load_workbook(tmp_path / "b.xlsx").sheetnames == ["资产负债表"]
+    r = run("assets", ws, "--by", "town", "--json")
+    assert r.exit_code != 0 and "--by 只能是 county" in json.loads(r.stdout)["message"]
+
+
+def test_restoration_check(ws, tmp_path):
+    """A 国土绿化 project over patch 3 (乔木林地 in 2024) passes; one over patches 3–4 (林地 + 宅基地)
+    reaches 50 % (equal patches) and fails the 90 % rule."""
+    minx, miny, _, maxy = open_workspace(ws).read("DLTB", "2024").total_bounds
+    p3 = shapely.box(minx + 0.006, miny, minx + 0.008, maxy)
+    p34 = shapely.box(minx + 0.006, miny, minx + 0.010, maxy)
+    gpd.GeoDataFrame({"项目编号": ["G1", "G2"], "项目名称": ["甲", "乙"], "项目类型": ["国土绿化"] * 2,
+                      "行政区代码": ["640302"] * 2, "状态": ["验收"] * 2},
+                     geometry=[p3, p34], crs=4490).to_file(tmp_path / "g.geojson", driver="GeoJSON")
+    assert ok("ledger", "import", ws, "生态修复项目", tmp_path / "g.geojson", "--json")["records"] == ["G1", "G2"]
+    got = ok("restoration", "check", ws, "--version", "2024", "--xlsx", tmp_path / "r.xlsx", "--json")
+    assert [(r["project"], r["passed"]) for r in got["rows"]] == [("G1", True), ("G2", False)]
+    assert got["rows"][1]["share"] == pytest.approx(0.5, abs=1e-4)
+    assert got["failed"] == ["G2"]
+
+
+def test_registration_resources(ws, tmp_path):
+    """A unit over patches 3 and 4 (乔木林地, 农村宅基地; QSXZ 30 集体): two 一级类, each one patch."""
+    minx, miny, _, maxy = open_workspace(ws).read("DLTB", "2024").total_bounds
+    gpd.GeoDataFrame({"登记单元号": ["U1"], "登记单元名称": ["甲"], "行政区代码": ["640302"], "所有权主体": ["村集体"]},
+                     geometry=[shapely.box(minx + 0.006, miny, minx + 0.010, maxy)], crs=4490
+                     ).to_file(tmp_path / "u.geojson", driver="GeoJSON")
+    assert ok("ledger", "import", ws, "自然资源登记单元", tmp_path / "u.geojson", "--json")["records"] == ["U1"]
+    got = ok("registration", "resources", ws, "U1", "--xlsx", tmp_path / "u.xlsx", "--json")
+    [u] = got["units"]
+    assert [(r["class"], r["ownership"]) for r in u["resources"]] == [("03", "集体"), ("07", "集体")]
+    assert [r["area_m2"] for r in u["resources"]] == pytest.approx([A, A], abs=0.01)
+    assert [t["layer"] for t in u["touches"]] == ["YJJBNTTB"]
+    assert openpyxl.load_workbook(tmp_path / "u.xlsx").sheetnames == ["自然状况", "关联信息"]
 
 
 def test_hazards_report(ws, tmp_path):
@@ -575,7 +621,7 @@ def _json_calls() -> set[tuple[str, ...]]:
     """Command paths of every ``run(...)``/``ok(...)`` call in this module that passes ``--json``."""
     tree = ast.parse(Path(__file__).read_text("utf-8"))
     groups = {"cases", "audit", "indicators", "user", "crs", "ledger", "farmland", "minerals", "hazards",
-              "linkage", "grid"}
+              "linkage", "grid", "restoration", "registration"}
     found = set()
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)

@@ -70,7 +70,7 @@ LAYERS = {
     ),
     "CZKFBJ": (["BSM", "YSDM", "BJBH", "XZQDM", "XZQMC", "MJ", "BZ"], {"BSM", "XZQDM"}, "XZQDM"),
     "ZRBHD": (
-        ["BSM", "YSDM", "ZRBHDMC", "ZRBHDLX", "JB", "GNFQ", "XZQDM", "MJ", "BZ"],
+        ["BSM", "YSDM", "ZRBHDMC", "ZRBHDLX", "JB", "PZWH", "GLJG", "GNFQ", "XZQDM", "MJ", "BZ"],
         {"BSM", "ZRBHDMC"},
         "XZQDM",
     ),

@@ -45,7 +45,8 @@ def _run(case):
     controls = {k: _layer(v) for k, v in (case.get("controls") or {}).items()}
     changes = annotate_changes(frame, controls)
     approvals = {k: _layer(v) for k, v in (case.get("approvals") or {}).items()}
-    return judge(changes, approvals, as_of=DATA["as_of"])
+    zones = _layer(case["zones"]) if case.get("zones") else None
+    return judge(changes, approvals, as_of=DATA["as_of"], zones=zones)
 
 
 @pytest.mark.parametrize("case", DATA["cases"], ids=[c["id"] for c in DATA["cases"]])
@@ -65,6 +66,10 @@ def test_reference_case(case):
     for flag in exp.get("flags", []):
         assert flag in row["flags"].split(",")
     assert row["reason"] and "{" not in row["reason"]
+    for words in exp.get("reason_has", []):
+        assert words in row["reason"], row["reason"]
+    if "eco_zone" in exp:
+        assert result.facts["eco_zone"].iloc[0] == exp["eco_zone"]
     # every configured approval layer is listed as consulted, used or missing
     listed = {c["layer"]: c for c in result.consulted}
     assert set(load_approval_config().layers) <= set(listed)
@@ -85,3 +90,24 @@ def test_hits_name_the_approvals_and_their_status():
     hit = row["hits"]["LSYD"][0]
     assert hit["id"] == "LS-1" and hit["status"] == "已过期" and hit["ZZRQ"] == "2023-12-31"
     assert "LS-1" in row["reason"]
+
+
+def test_zone_areas_are_ellipsoidal_and_split_by_zone():
+    """Half the patch in a 核心保护区, a quarter in the 一般控制区 of another reserve."""
+    from onemap.monitor.ecozones import zone_facts
+
+    patch = _box([0, 0, 1, 1])
+    zones = _layer([{"box": [0, 0, 0.5, 1], "ZRBHDMC": "甲", "GNFQ": "核心保护区"},
+                    {"box": [0.5, 0, 1, 0.5], "ZRBHDMC": "乙", "GNFQ": "一般控制区"}])
+    area = ellipsoidal_area([patch])
+    got = zone_facts(pd.Series([patch]).to_numpy(dtype=object), area, zones,
+                     after=pd.Series(["0601"]).to_numpy(dtype=object),
+                     code_system=pd.Series(["DLBM"]).to_numpy(dtype=object),
+                     in_redline=pd.Series([False]).to_numpy())
+    assert got["core_area_m2"][0] == pytest.approx(ellipsoidal_area([_box([0, 0, 0.5, 1])])[0],
+                                                   abs=0.01)
+    assert got["general_area_m2"][0] == pytest.approx(
+        ellipsoidal_area([_box([0.5, 0, 1, 0.5])])[0], abs=0.01)
+    assert got["eco_zone"][0] == "核心保护区" and got["zone_text"][0] == "甲核心保护区"
+    assert got["in_core"][0] and not got["in_general"][0]
+    assert got["after_activity"][0] == "" and got["eco_verdict"][0] == "不符合"

@@ -362,6 +362,10 @@ def test_control_line_fields(ws):
     assert {"ZRBHDMC", "ZRBHDLX", "JB", "GNFQ", "XZQDM", "MJ"} <= set(zr.columns)
     assert set(zr["GNFQ"]) == {"核心保护区", "一般控制区"}
     assert {"哈巴湖国家级自然保护区", "罗山国家级自然保护区", "青铜峡库区湿地自然保护区"} <= set(zr["ZRBHDMC"])
+    # every reserve has both zones, a (synthetic, marked) 批准文号 and 管理机构
+    for name, rows in zr.groupby("ZRBHDMC"):
+        assert set(rows["GNFQ"]) == {"核心保护区", "一般控制区"}, name
+        assert rows["PZWH"].str.endswith("（模拟数据）").all() and rows["GLJG"].str.contains("模拟").all()
     for name in ("STBHHX", "CZKFBJ", "ZRBHD"):
         gdf = ws[name]["2023"]
         assert np.allclose(gdf["MJ"], ellipsoidal_area(gdf.geometry.values), atol=0.01)

@@ -476,6 +476,7 @@ def check_site_limits(gdf: gpd.GeoDataFrame) -> None:
 )
 async def check(request: Request, user: Analyst, use: Annotated[str | None, Query(description="拟用途")] = None,
                 flags: Annotated[str | None, Query(description="项目标记，逗号分隔")] = None,
+                activity: Annotated[str | None, Query(max_length=50, description="人为活动类型")] = None,
                 name: Annotated[str | None, Query(max_length=100, description="地块名称")] = None,
                 importance: Annotated[str | None, Query(
                     max_length=20, description="建设项目重要性（重要、较重要、一般）：给出时返回"
@@ -499,7 +500,7 @@ async def check(request: Request, user: Analyst, use: Annotated[str | None, Quer
             target = site
         checker = ctx.checker()
         flag_list = [f.strip() for f in (flags or "").split(",") if f.strip()]
-        result = checker.check(target, use=use, flags=flag_list, name=name)
+        result = checker.check(target, use=use, flags=flag_list, name=name, activity=activity)
         result.assessment = assessment
         return checker, result
 

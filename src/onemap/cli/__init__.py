@@ -5,6 +5,7 @@ importing them registers their commands on the shared Typer app.
 """
 
 from onemap.cli import (  # noqa: F401  (registers commands)
+    assets,
     control,
     crs,
     data,
@@ -15,6 +16,8 @@ from onemap.cli import (  # noqa: F401  (registers commands)
     minerals,
     monitor,
     plan,
+    registration,
+    restoration,
     web,
 )
 from onemap.cli.common import app

@@ -18,6 +18,8 @@ def check(
     site: Annotated[Path, typer.Argument(help="用地范围：GeoJSON、Shapefile（可压缩）、KML 或报盘坐标 TXT")],
     use: Annotated[str | None, typer.Option(help="拟用途，如 城镇建设、工业、交通、水利、农业设施")] = None,
     flag: Annotated[list[str] | None, typer.Option(help="项目标记（可多次），如 国家重大项目")] = None,
+    activity: Annotated[str | None, typer.Option(
+        help="人为活动类型（生态保护红线、自然保护地内按分区判定），如 线性基础设施、生态修复")] = None,
     docx: Annotated[Path | None, typer.Option(help="输出预审意见 DOCX")] = None,
     name: Annotated[str | None, typer.Option(help="项目名称（报盘文件有项目名称时可省略）")] = None,
     applicant: Annotated[str | None, typer.Option(help="建设单位")] = None,
@@ -37,7 +39,7 @@ def check(
         store = open_workspace(ws)
         result = run_check(store, site, use=use, docx=docx, flags=flag or None, name=name,
                            applicant=applicant, transform=transform, importance=importance,
-                           complexity=complexity)
+                           complexity=complexity, activity=activity)
     except OneMapError as exc:
         _fail(exc, as_json)
     if as_json:

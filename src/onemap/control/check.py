@@ -218,6 +218,9 @@ class CheckResult:
         Intended use the rules were applied for.
     flags : list of str
         Project flags declared.
+    activity : str or None
+        Declared human activity (``domain/data/ecology.yaml``) the 生态保护红线 and
+        自然保护地 rules judged, None if none was declared.
     messages : list of str
         Chinese notes (repairs, assumptions, site outside the extent).
     sources : dict
@@ -272,6 +275,7 @@ class CheckResult:
     crossed: dict[str, Any] | None = None
     project_name: str | None = None
     assessment: dict[str, Any] | None = None
+    activity: str | None = None
 
     @property
     def by_dlbm(self) -> dict[str, float]:
@@ -300,6 +304,7 @@ class CheckResult:
             "source_crs": self.source_crs,
             "use": self.use,
             "flags": list(self.flags),
+            "activity": self.activity,
             "site_area_m2": _r(self.area_m2),
             "site_area_ha": _r(_ha(self.area_m2), 4),
             "site_area_mu": _r(_mu(self.area_m2)),
@@ -818,7 +823,8 @@ class SiteChecker:
                                 **(loaded.attrs[i] if loaded.attrs is not None else {})})
         return lr
 
-    def _facts(self, m: dict[str, Any], use: str, flags: list[str]) -> Facts:
+    def _facts(self, m: dict[str, Any], use: str, flags: list[str],
+               activity: str | None = None) -> Facts:
         num: dict[str, float] = {
             "site.area_m2": m["area_m2"],
             "extent.outside_m2": m["extent"]["outside_m2"],
@@ -862,11 +868,13 @@ class SiteChecker:
                 num[f"layer.{ds}.buffer_m"] = lr.buffer_m
                 if lr.features:
                     num[f"layer.{ds}.nearest_m"] = lr.features[0]["distance_m"]
-        return Facts(num, texts, use, set(flags), dict(self.missing), self.rules.tolerance_m2)
+        return Facts(num, texts, use, set(flags), dict(self.missing), self.rules.tolerance_m2,
+                     activity=activity)
 
-    def _result(self, g: shapely.Geometry, name: str, use: str, flags: list[str]) -> CheckResult:
+    def _result(self, g: shapely.Geometry, name: str, use: str, flags: list[str],
+                activity: str | None = None) -> CheckResult:
         m = self._measure(g, name)
-        rules = apply_rules(self.rules, self._facts(m, use, flags))
+        rules = apply_rules(self.rules, self._facts(m, use, flags, activity))
         messages = []
         ratio = m["extent"]["outside_ratio"]
         if ratio >= 0.999:
@@ -884,6 +892,7 @@ class SiteChecker:
             cultivated=m["cultivated"], layers=m["layers"], extent=m["extent"], rules=rules,
             overall=worst([r.verdict for r in rules]), use=use, flags=list(flags),
             messages=messages, sources=dict(self.sources), by_unit=m["by_unit"], geometry=g,
+            activity=activity,
         )
 
     # ------------------------------------------------------------------ public
@@ -894,6 +903,7 @@ class SiteChecker:
         use: str | None = None,
         flags: Iterable[str] | None = None,
         name: str | None = None,
+        activity: str | None = None,
     ) -> CheckResult:
         """Check a site.
 
@@ -910,6 +920,9 @@ class SiteChecker:
             Project flags of the rule file (e.g. ``"国家重大项目"``).
         name : str, optional
             Display name of the whole site.
+        activity : str, optional
+            The human activity the project is (``domain/data/ecology.yaml``, e.g.
+            ``"线性基础设施"``); the 生态保护红线 and 自然保护地 rules judge it by zone.
 
         Returns
         -------
@@ -920,25 +933,27 @@ class SiteChecker:
         Raises
         ------
         onemap.errors.InputError
-            Unknown use or flag; invalid, unrepairable or mis-located parcels.
+            Unknown use, flag or activity; invalid, unrepairable or mis-located parcels.
         """
         use_ = self.rules.check_use(use)
         flags_ = self.rules.check_flags(list(flags or []))
+        act = self.rules.check_activity(activity)
         if isinstance(site, shapely.Geometry):
-            return self._any_result(site, name or "地块", use_, flags_)
+            return self._any_result(site, name or "地块", use_, flags_, act)
         if isinstance(site, gpd.GeoDataFrame):
             site = prepare_site(site, file_name=name or "<地块>")
         geoms = list(site.gdf.geometry.values)
         names = site.names
         shapes = site.shapes
         if len(geoms) == 1:
-            result = self._any_result(geoms[0], name or names[0], use_, flags_)
+            result = self._any_result(geoms[0], name or names[0], use_, flags_, act)
         else:
             polys = [g for g, s in zip(geoms, shapes, strict=True) if s == "面"]
             whole = name or f"{site.name or site.file_name}（{len(geoms)} 个地块合计）"
             total = shapely.union_all(np.asarray(polys or geoms, dtype=object))
-            result = (self._result if polys else self._linear_result)(total, whole, use_, flags_)
-            result.parcels = [self._any_result(g, n, use_, flags_)
+            result = (self._result if polys else self._linear_result)(total, whole, use_, flags_,
+                                                                        act)
+            result.parcels = [self._any_result(g, n, use_, flags_, act)
                               for g, n in zip(geoms, names, strict=True)]
             linear = [p for p in result.parcels if p.kind != "面"]
             if polys and linear:
@@ -953,13 +968,13 @@ class SiteChecker:
         return result
 
     def _any_result(self, g: shapely.Geometry, name: str, use: str,
-                    flags: list[str]) -> CheckResult:
+                    flags: list[str], activity: str | None = None) -> CheckResult:
         if shapely.get_type_id(g) in (3, 6):
-            return self._result(g, name, use, flags)
-        return self._linear_result(g, name, use, flags)
+            return self._result(g, name, use, flags, activity)
+        return self._linear_result(g, name, use, flags, activity)
 
     def _linear_result(self, g: shapely.Geometry, name: str, use: str,
-                       flags: list[str]) -> CheckResult:
+                       flags: list[str], activity: str | None = None) -> CheckResult:
         """A line or point site: what it crosses or falls in, its length; no area, no area rule."""
         kind = "点" if shapely.get_type_id(g) in POINT_TYPES else "线"
         idx, lengths = crossings(g, self._dltb_geoms, self._dltb_tree)
@@ -1012,7 +1027,7 @@ class SiteChecker:
             layers={}, extent={"inside_m2": 0.0, "outside_m2": 0.0, "outside_ratio": 0.0,
                                "basis": self.extent_basis},
             rules=[], overall=self.linear_verdict, use=use, flags=list(flags),
-            messages=messages, sources=dict(self.sources), geometry=g, kind=kind,
+            messages=messages, sources=dict(self.sources), geometry=g, kind=kind, activity=activity,
             length_m=geodesic_length(g) if kind == "线" else None,
             crossed={"classes": classes, "layers": layers, "extent": extent})
 
@@ -1078,6 +1093,7 @@ def check_site(
     *,
     use: str | None = None,
     flags: Iterable[str] | None = None,
+    activity: str | None = None,
     check_layers: str | Path | Iterable[str | LayerSpec | dict] | None = None,
     rules: str | Path | RuleSet | None = None,
     checker: SiteChecker | None = None,
@@ -1098,6 +1114,8 @@ def check_site(
         Intended use (default: the rule file's default).
     flags : iterable of str, optional
         Project flags.
+    activity : str, optional
+        Declared human activity (see :meth:`SiteChecker.check`).
     check_layers, rules : optional
         See :class:`SiteChecker`.
     checker : SiteChecker, optional
@@ -1112,4 +1130,4 @@ def check_site(
     if isinstance(site, str | Path):
         site = read_site(site, layer=layer, encoding=encoding, crs=crs, transforms=transforms)
     checker = checker or SiteChecker(store, check_layers, rules=rules)
-    return checker.check(site, use=use, flags=flags)
+    return checker.check(site, use=use, flags=flags, activity=activity)

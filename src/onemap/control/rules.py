@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from onemap.domain import sources
+from onemap.domain.ecology import ecology_rules
 from onemap.errors import DomainDataError, InputError, Problem
 
 __all__ = [
@@ -63,7 +64,7 @@ _OPS = {
     "eq": lambda a, b: a == b,
     "ne": lambda a, b: a != b,
 }
-_KINDS = ("fact", "use", "flag", "all", "any", "not")
+_KINDS = ("fact", "use", "flag", "activity", "all", "any", "not")
 _NAME = r"[^\s.{}:]+"
 _FACT_PATTERNS = [
     re.compile(p)
@@ -83,7 +84,7 @@ _FACT_PATTERNS = [
 ]
 _TEXT_FACTS = [re.compile(p) for p in (
     r"use", r"site\.name", rf"layer\.{_NAME}\.(ids|title|features)",
-    rf"layer\.{_NAME}\.group\.{_NAME}\.ids")]
+    rf"layer\.{_NAME}\.group\.{_NAME}\.ids", r"activity")]
 _LAYER_OF = re.compile(rf"^layer\.({_NAME})\.")
 _PLACEHOLDER = re.compile(r"\{([^{}:]+)(?::([^{}]*))?\}")
 _FOLD = re.compile(r"(?<=[^\x00-\x7f])\s+(?=[^\x00-\x7f])")
@@ -217,6 +218,23 @@ class RuleSet(BaseModel):
         return out
 
 
+    def check_activity(self, activity: str | None) -> str | None:
+        """Return the declared activity (None when none), refusing unknown ones.
+
+        Raises
+        ------
+        onemap.errors.InputError
+            If the activity is not one of ``domain/data/ecology.yaml``.
+        """
+        if activity is None or activity == "":
+            return None
+        names = ecology_rules().names()
+        if activity not in names:
+            msg = f"未知的活动类型“{activity}”（ecology.yaml）；可选：{'、'.join(names)}"
+            raise InputError(msg, [Problem("unknown_activity", msg, field="activity")])
+        return activity
+
+
 def _condition_facts(cond: Any) -> list[str]:
     if not isinstance(cond, Mapping):
         return []
@@ -261,6 +279,15 @@ def _validate_condition(cond: Any, where: str, uses: list[str], flags: Mapping[s
         unknown = [v for v in values if v not in uses]
         if unknown:
             raise ValueError(f"{where}：未知的拟用途 {unknown}（uses 中没有）")
+    elif kind == "activity":
+        eco = ecology_rules()
+        known = set(eco.names()) | set(eco.lists())
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, list) or not values:
+            raise ValueError(f"{where}：activity 须为活动名称、清单名称或其列表")
+        unknown = [v for v in values if v not in known]
+        if unknown:
+            raise ValueError(f"{where}：未知的活动或清单 {unknown}（见 ecology.yaml）")
     elif kind == "flag":
         if value not in flags:
             raise ValueError(f"{where}：未知的项目标记 {value!r}（flags 中没有）")
@@ -387,6 +414,7 @@ class Facts:
     flags: set[str]
     missing_layers: dict[str, str]
     tolerance_m2: float = 1.0
+    activity: str | None = None
 
     def number(self, name: str, *, for_condition: bool = False) -> float:
         """Value of a numeric fact; unit suffixes ``_ha``/``_mu`` derive from ``_m2``."""
@@ -433,6 +461,10 @@ def evaluate_condition(cond: Mapping[str, Any] | None, facts: Facts) -> bool:
         return facts.use in ([value] if isinstance(value, str) else value)
     if "flag" in cond:
         return cond["flag"] in facts.flags
+    if "activity" in cond:
+        value = cond["activity"]
+        eco = ecology_rules()
+        return any(eco.in_list(facts.activity, v) for v in ([value] if isinstance(value, str) else value))
     if "all" in cond:
         return all(evaluate_condition(c, facts) for c in cond["all"])
     if "any" in cond:
@@ -458,7 +490,9 @@ def render_reason(template: str, facts: Facts) -> str:
             return facts.texts[name]
         if name == "use":
             return facts.use
-        if any(p.fullmatch(name) for p in _TEXT_FACTS[2:]):
+        if name == "activity":
+            return facts.activity or "未申报"
+        if any(p.fullmatch(name) for p in _TEXT_FACTS[2:4]):
             return "无"
         value = facts.number(name)
         if spec:

@@ -39,6 +39,7 @@ DATA_FILES = (
     "codelists.yaml",
     "qc_rules.yaml",
     "security.yaml",
+    "ecology.yaml",
 )
 
 #: A cache key for one file: its path and modification time.

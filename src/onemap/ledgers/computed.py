@@ -7,6 +7,10 @@ A register file lists them under ``computed`` (field → computation name):
 - ``ellipsoidal_area_m2``: the record's geometry area on the CGCS2000 ellipsoid
   (:func:`onemap.geo.area.ellipsoidal_area`), m² to 2 decimals; the file's
   own value is replaced (a 矿业权 area is computed, never typed);
+- ``price_yuan_m2_from_mu``: a 清查价格 in 元/平方米 from the file's 元/亩 price ``QCJGM``
+  (× 15 ÷ 10000, 1 亩 = 10000/15 m², to 6 decimals) when the file gives none in 元/平方米;
+- ``repair_rate``: 修复率 of a 历史遗留矿山 project = 已修复 YXFMJ ÷ (损毁 SHMJ + 已修复), to 4
+  decimals (shared/domain/ledgers.md §6 [AA]); left blank when either is blank or both are 0;
 - ``hazard_threat_grade``: the 险情等级 of 威胁人数 ``WXRS`` and 威胁财产 ``WXCC``
   (万元) by :func:`onemap.ledgers.hazards.threat_grade`; left to the row
   check when either is blank or not a number.
@@ -50,8 +54,26 @@ def _threat(row: dict[str, Any], geom: BaseGeometry | None) -> str | None:
     return threat_grade(people, money)
 
 
+def _price_m2(row: dict[str, Any], geom: BaseGeometry | None) -> float | None:
+    own = row.get("QCJG")
+    if own is not None and str(own).strip() not in ("", "nan", "None"):
+        return None
+    per_mu = _number(row.get("QCJGM")) if row.get("QCJGM") is not None else None
+    if per_mu is None or per_mu != per_mu:
+        return None
+    return round(per_mu * 15.0 / 10000.0, 6)
+
+
+def _repair_rate(row: dict[str, Any], geom: BaseGeometry | None) -> float | None:
+    done, damaged = _number(row.get("YXFMJ")), _number(row.get("SHMJ"))
+    if done is None or damaged is None or done != done or damaged != damaged or done + damaged <= 0:
+        return None
+    return round(done / (done + damaged), 4)
+
+
 #: Computation name → function.
-COMPUTATIONS: dict[str, Computation] = {"ellipsoidal_area_m2": _area, "hazard_threat_grade": _threat}
+COMPUTATIONS: dict[str, Computation] = {"ellipsoidal_area_m2": _area, "hazard_threat_grade": _threat,
+                                        "price_yuan_m2_from_mu": _price_m2, "repair_rate": _repair_rate}
 
 
 def fill(reg: Register, rows: list[dict[str, Any]],

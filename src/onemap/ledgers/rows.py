@@ -48,7 +48,8 @@ def map_columns(reg: Register, columns: list[str], file_name: str) -> tuple[dict
     Raises
     ------
     onemap.errors.InputError
-        Two columns naming the same field, or a required field without a column.
+        Two columns naming the same field, or a required field without a column (a field the
+        register computes may come without one).
     """
     accepted = reg.headers()
     mapping: dict[str, str] = {}
@@ -67,7 +68,9 @@ def map_columns(reg: Register, columns: list[str], file_name: str) -> tuple[dict
         seen[name] = str(col)
         mapping[str(col)] = name
     for f in reg.fields:
-        if f.required and f.name not in seen:
+        # a required field a computation fills (QCJG from the 元/亩 price) needs no column of its own:
+        # the row check still refuses a row the computation left blank
+        if f.required and f.name not in seen and f.name not in reg.computed:
             problems.append(Problem("missing_column", f"缺少必填列 {f.name}（{f.title}）",
                                     file=file_name, field=f.name))
     if problems:

@@ -34,6 +34,7 @@ from onemap.geo.area import ellipsoidal_area
 from onemap.monitor import _data
 from onemap.monitor.changes import _geoms, _valid
 from onemap.monitor.classes import FLAG_COLUMNS
+from onemap.monitor.ecozones import ZONE_FACTS, zone_facts
 from onemap.monitor.monitoring import normalize_date
 from onemap.monitor.rules import RuleSet, format_reason, load_rules
 
@@ -102,7 +103,7 @@ class ApprovalConfig:
 
     def fact_names(self) -> set[str]:
         """Every fact the judge computes with this configuration."""
-        out = set(BASE_FACTS)
+        out = set(BASE_FACTS) | set(ZONE_FACTS)
         for x in self.names:
             out |= {f"cover_{x}", f"late_{x}", f"any_{x}", f"expired_{x}", f"outside_{x}_m2"}
         return out
@@ -284,6 +285,7 @@ def judge(
     rules: RuleSet | str | Path | None = None,
     config: ApprovalConfig | str | Path | None = None,
     context: list[dict[str, Any]] | None = None,
+    zones: gpd.GeoDataFrame | None = None,
 ) -> JudgeResult:
     """Judge every change patch.
 
@@ -307,6 +309,10 @@ def judge(
     context : list of dict, optional
         Other layers consulted (change source versions, control lines),
         listed with every verdict.
+    zones : GeoDataFrame, optional
+        The 自然保护地 layer (ZRBHD, 功能分区 in GNFQ): every patch gets the zone facts of
+        :func:`onemap.monitor.ecozones.zone_facts` (zone, activity, verdict by
+        ``domain/data/ecology.yaml``). None: no reserve, only the 生态保护红线 counts.
 
     Returns
     -------
@@ -344,6 +350,8 @@ def judge(
         else:
             fx[col] = np.zeros(n)
     fx["area_m2"] = area
+    fx.update(zone_facts(geoms, area, zones, after=fx["after"], code_system=fx["code_system"],
+                         in_redline=fx["sfhx"]))
 
     consulted_layers: list[dict[str, Any]] = []
     pairs_by_layer: dict[str, _Pairs] = {}
@@ -448,6 +456,7 @@ def judge(
     gd = pd.to_numeric(facts["gd_area_m2"], errors="coerce").fillna(0.0).to_numpy()
     added = pd.DataFrame({
         "verdict": verdict, "rule": rule_id, "rule_name": rule_name, "reason": reasons,
+        "eco_zone": facts["eco_zone"].to_numpy(), "zone_text": facts["zone_text"].to_numpy(),
         "priority": pd.array(np.where(np.isnan(priority), pd.NA, priority), dtype="Int64"),
         "flags": _flags(patches),
         "suspect_area_m2": np.round(area * share, 2),

@@ -55,6 +55,9 @@ CHANGESET_DATASET = "BHTB"
 #: Dataset holding judged change sets (one version per judging run).
 JUDGED_DATASET = "BHTBPD"
 #: Control layers read for the change flags.
+#: The 自然保护地 layer whose 功能分区 the judging reads.
+ZONES_DATASET = "ZRBHD"
+
 DEFAULT_CONTROLS = ("YJJBNTTB", "STBHHX", "CZKFBJ", "CJDCQ", "XZQ")
 
 _TITLES = {CHANGESET_DATASET: "变化图斑", JUDGED_DATASET: "变化图斑判定结果"}
@@ -503,7 +506,16 @@ def judge_changes(
         approvals[name] = ApprovalSource(store.read(name, v.version), dataset=name,
                                          version=v.version, created_at=v.created_at)
     as_of_s = normalize_date(as_of) if as_of else datetime.now(UTC).date().isoformat()
-    result = judge(changes, approvals, as_of=as_of_s, rules=rs, config=cfg, context=context)
+    zones = None
+    if ZONES_DATASET in have:
+        zinfo = store.version(ZONES_DATASET, (versions or {}).get(ZONES_DATASET))
+        zones = store.read(ZONES_DATASET, zinfo.version)
+        context.append(_version_entry(zinfo, "control", have[ZONES_DATASET].title))
+    else:
+        context.append({"layer": ZONES_DATASET, "role": "control", "status": "missing",
+                        "dataset": ZONES_DATASET, "version": "", "created_at": ""})
+    result = judge(changes, approvals, as_of=as_of_s, rules=rs, config=cfg, context=context,
+                   zones=zones)
     patches = result.patches
     approval_entries = [c for c in result.consulted if c.get("role") == "approval"]
     other_entries = [c for c in result.consulted if c.get("role") != "approval"]
@@ -526,7 +538,7 @@ def judge_changes(
     if rows:
         cols = CHANGE_COLUMNS + [c for c in ("jcbh", "qsx", "hsx") if c in patches.columns] + [
             "verdict", "rule", "rule_name", "reason", "priority", "flags",
-            "suspect_area_m2", "suspect_gd_area_m2"]
+            "suspect_area_m2", "suspect_gd_area_m2", "eco_zone", "zone_text"]
         base_rows = records(patches, cols)
         for rec, hit in zip(base_rows, patches["hits"], strict=True):
             rec["consulted"] = (

@@ -647,7 +647,8 @@ class _Builder:
         # CZKFBJ
         layers["CZKFBJ"] = {base: self._control(czkfbj, "CZKFBJ", "BJBH", ())}
         # ZRBHD
-        layers["ZRBHD"] = {base: self._control(zrbhd, "ZRBHD", None, ("ZRBHDMC", "ZRBHDLX", "JB", "GNFQ"))}
+        layers["ZRBHD"] = {base: self._control(zrbhd, "ZRBHD", None, ("ZRBHDMC", "ZRBHDLX", "JB", "PZWH", "GLJG",
+                                                                     "GNFQ"))}
         return layers
 
     def _control(

@@ -107,6 +107,8 @@ class Reserve(_Model):
     name: str
     kind: str = "自然保护区"
     level: str
+    approval: str = ""
+    authority: str = ""
     core_fraction: float = 0.35
     polygons: list[list[Coord]] | None = None
     line: list[Coord] | None = None

@@ -107,6 +107,8 @@ def build_reserves(
                             "ZRBHDMC": res.name,
                             "ZRBHDLX": res.kind,
                             "JB": res.level,
+                            "PZWH": res.approval,
+                            "GLJG": res.authority,
                             "GNFQ": zone,
                         },
                     )
