@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import abc
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -295,46 +294,3 @@ class Store(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _backend_for(location: str | Path):
-    text = str(location)
-    if text.startswith(("postgresql://", "postgres://", "postgresql+")):
-        from onemap.errors import WorkspaceError
-
-        raise WorkspaceError("PostGIS 工作空间尚未支持（后续版本提供）：" + text)
-    from onemap.store.gpkg import GeoPackageStore
-
-    return GeoPackageStore
-
-
-def open_workspace(location: str | Path) -> Store:
-    """Open an existing workspace.
-
-    Parameters
-    ----------
-    location : str or Path
-        A ``.gpkg`` file (the embedded default).
-
-    Raises
-    ------
-    onemap.errors.WorkspaceError
-        If there is no workspace there.
-    """
-    return _backend_for(location).open(location)
-
-
-def init_workspace(location: str | Path, *, name: str = "", region: str = "") -> Store:
-    """Create a new, empty workspace.
-
-    Parameters
-    ----------
-    location : str or Path
-        Where to create it; a path ending in ``.gpkg`` or a folder (then
-        ``workspace.gpkg`` inside it).
-    name : str
-        Human name of the workspace, e.g. ``"吴忠市自然资源一张图"``.
-    region : str
-        Administrative code of the region it covers, e.g. ``"640300"``.
-    """
-    return _backend_for(location).create(location, name=name, region=region)

@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, event, func, insert, select
 from sqlalchemy.engine import Engine
 
 from onemap.errors import WorkspaceError
-from onemap.store import audit
+from onemap.store import audit, migrations
 from onemap.store.audit import VERSION_WRITE
 from onemap.store.base import (
     STORAGE_CRS,
@@ -33,7 +33,6 @@ from onemap.store.base import (
     VersionMeta,
 )
 from onemap.store.catalog import (
-    ADDED_COLUMNS,
     CATALOG_TABLES,
     SCHEMA_VERSION,
     assets_table,
@@ -159,10 +158,6 @@ class GeoPackageStore(Store):
                 names = {
                     r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")
                 }
-                columns = {
-                    t: {r[1] for r in con.execute(f'PRAGMA table_info("{t}")')}
-                    for t in {t for t, _, _ in ADDED_COLUMNS} & names
-                }
             finally:
                 con.close()
         except sqlite3.DatabaseError as exc:
@@ -172,8 +167,9 @@ class GeoPackageStore(Store):
             raise WorkspaceError(
                 f"{path} 不是 OneMap 工作空间：缺少目录表 {', '.join(sorted(missing))}"
             )
-        _upgrade(path, [(t, c, ddl) for t, c, ddl in ADDED_COLUMNS if c not in columns[t]])
-        return cls(path)
+        store = cls(path)
+        migrations.upgrade(store._engine, str(path))
+        return store
 
     def sql_engine(self) -> Engine:
         """SQLAlchemy engine on the GeoPackage file (relational tables live beside the layers)."""
@@ -418,28 +414,6 @@ def _current_user() -> str:
         return os.environ.get("ONEMAP_USER") or getpass.getuser()
     except Exception:  # noqa: BLE001 - no user database in some containers
         return "unknown"
-
-
-def _upgrade(path: Path, columns: list[tuple[str, str, str]]) -> None:
-    """Add catalog columns a workspace made by an older release lacks (once, at open)."""
-    if not columns:
-        return
-    try:
-        con = sqlite3.connect(path)
-        try:
-            with con:
-                for table, column, ddl in columns:
-                    con.execute(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {ddl}')
-                con.execute("UPDATE onemap_workspace SET value = ? WHERE key = 'schema_version'",
-                            (SCHEMA_VERSION,))
-        finally:
-            con.close()
-    except sqlite3.DatabaseError as exc:
-        added = "、".join(f"{t}.{c}" for t, c, _ in columns)
-        raise WorkspaceError(
-            f"工作空间 {path} 由旧版本创建，需要补充目录列 {added}，但无法写入（{exc}）；"
-            "请以可写方式打开一次"
-        ) from exc
 
 
 def _catalogued_inputs(inputs: list[VersionInput],
