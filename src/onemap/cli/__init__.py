@@ -6,6 +6,7 @@ importing them registers their commands on the shared Typer app.
 
 from onemap.cli import (  # noqa: F401  (registers commands)
     control,
+    copy,
     crs,
     data,
     hazards,

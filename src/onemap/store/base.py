@@ -261,6 +261,28 @@ class Store(abc.ABC):
         refusal tests rely on it.
         """
 
+    @abc.abstractmethod
+    def write_layer(self, layer: str, gdf: gpd.GeoDataFrame, *, title: str = "") -> None:
+        """Write a bare layer table: no catalog row, no audit row.
+
+        Only :mod:`onemap.store.copy` uses it: a copied workspace takes its
+        catalog and audit rows verbatim from the source, so the versions must
+        not be catalogued or audited a second time.
+        """
+
+    @abc.abstractmethod
+    def record_tables(self) -> list[str]:
+        """Names of the tables holding records (catalog, audit, cases, registers, users …).
+
+        Everything in the workspace except the version layers and the
+        backend's own tables (GeoPackage registries and R-trees,
+        PostGIS's ``spatial_ref_sys``).
+        """
+
+    @abc.abstractmethod
+    def discard(self) -> None:
+        """Remove the whole workspace (a copy that failed half-way); the store is closed after."""
+
     def settings(self) -> dict[str, str]:
         """Workspace-level settings (name, region, 编制单位 …) as key → text."""
         with self.sql_engine().connect() as conn:

@@ -352,6 +352,31 @@ class GeoPackageStore(Store):
             con.close()
         return {"tables": counts, "catalog": catalog}
 
+    def write_layer(self, layer: str, gdf: gpd.GeoDataFrame, *, title: str = "") -> None:
+        """Write a bare layer (no catalog or audit row), registered with its title."""
+        self._write_layer(gdf, layer)
+        with self._engine.begin() as conn:
+            conn.exec_driver_sql(
+                "UPDATE gpkg_contents SET description = ?, identifier = ? WHERE table_name = ?",
+                (title or layer, title or layer, layer))
+
+    def record_tables(self) -> list[str]:
+        """Tables that are neither layers (``gpkg_geometry_columns``) nor GeoPackage/SQLite internals."""
+        con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+        try:
+            names = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            layers = {r[0] for r in con.execute("SELECT table_name FROM gpkg_geometry_columns")}
+        finally:
+            con.close()
+        return sorted(n for n in names if n not in layers
+                      and not n.startswith(("gpkg_", "rtree_", "sqlite_")))
+
+    def discard(self) -> None:
+        """Delete the workspace file (and its journal files)."""
+        self.close()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
     # ------------------------------------------------------------------ helpers
     def _version_by_id(self, version_id: int) -> VersionInfo:
         with self._engine.connect() as conn:

@@ -132,6 +132,8 @@ class PostGISStore(Store):
         self.url = url
         self.location = safe_url(url)
         self._engine = engine
+        #: Tables the database held before :meth:`create` (never dropped by :meth:`discard`).
+        self._foreign: set[str] | None = None
 
     # ------------------------------------------------------------------ life cycle
     @classmethod
@@ -148,6 +150,7 @@ class PostGISStore(Store):
             with engine.begin() as conn:
                 if inspect(conn).has_table(workspace_table.name):
                     raise WorkspaceError(f"工作空间已存在：{safe_url(url)}（不会覆盖已有数据）")
+                foreign = set(inspect(conn).get_table_names())
                 conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
                 metadata.create_all(conn, tables=CATALOG_TABLES)
                 for meta in (cases_store.metadata, ledgers_store.metadata,
@@ -169,7 +172,9 @@ class PostGISStore(Store):
         except BaseException:
             engine.dispose()
             raise
-        return cls(url, engine)
+        store = cls(url, engine)
+        store._foreign = foreign
+        return store
 
     @classmethod
     def open(cls, location: str) -> PostGISStore:
@@ -288,12 +293,7 @@ class PostGISStore(Store):
             raise WorkspaceError(f"版本号不合规：{version}（如 2024 或 2024-06-30）")
         if gdf.crs is None or gdf.crs.to_epsg() != 4490:
             raise WorkspaceError("写入工作空间的数据必须为 CGCS2000 经纬度（EPSG:4490）")
-        frame = gdf if gdf.geometry.name == "geometry" else gdf.rename_geometry("geometry")
-        attrs = [c for c in frame.columns if c != "geometry"]
-        clash = [c for c in attrs if c.lower() in (FID, GEOM)]
-        if clash:
-            raise WorkspaceError(f"字段名 {'、'.join(clash)} 与 PostGIS 图层的保留列（fid、geom）重名，请改名后入库")
-        geoms = _promote_to_multi(np.asarray(frame.geometry.values, dtype=object))
+        frame, attrs, geoms = _prepared(gdf)
         actor = meta.created_by or _current_user()
         with self._engine.begin() as conn:
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_WRITE_LOCK})")
@@ -303,17 +303,7 @@ class PostGISStore(Store):
             inputs = _catalogued_inputs(meta.inputs, catalogued)
             synthetic = bool(meta.synthetic) or any(i.synthetic for i in inputs)
             layer = _free_layer_name(conn, f"{dataset}_{re.sub(r'[^0-9A-Za-z]', '_', version)}")
-            col_types = {c: _pg_type(frame[c]) for c in attrs}
-            gtype = _geometry_type(geoms)
-            ddl = ", ".join([f"{FID} bigserial PRIMARY KEY"]
-                            + [f"{_q(c)} {t}" for c, t in col_types.items()]
-                            + [f"{GEOM} geometry({gtype}, 4490)"])
-            conn.exec_driver_sql(f"CREATE TABLE {_q(layer)} ({ddl})")
-            comment = f"{title or dataset} {version}".replace("'", "''")
-            conn.exec_driver_sql(f"COMMENT ON TABLE {_q(layer)} IS '{comment}'")
-            _copy_rows(conn, layer, frame, attrs, col_types, geoms)
-            conn.exec_driver_sql(f"CREATE INDEX {_q(layer + '_geom_gist')} ON {_q(layer)} "
-                                 f"USING gist ({GEOM})")
+            _create_layer(conn, layer, frame, attrs, geoms, f"{title or dataset} {version}")
             if not conn.execute(select(func.count()).where(datasets_table.c.name == dataset)).scalar():
                 conn.execute(insert(datasets_table).values(
                     name=dataset, title=title or dataset, kind=kind, created_at=now_iso()))
@@ -357,6 +347,40 @@ class PostGISStore(Store):
                        for t in CATALOG_TABLES}
         return {"tables": counts, "catalog": catalog}
 
+    def write_layer(self, layer: str, gdf: gpd.GeoDataFrame, *, title: str = "") -> None:
+        """Write a bare layer table (no catalog or audit row) in one transaction."""
+        frame, attrs, geoms = _prepared(gdf)
+        with self._engine.begin() as conn:
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_WRITE_LOCK})")
+            if layer.lower() in {t.lower() for t in inspect(conn).get_table_names()}:
+                raise WorkspaceError(f"{self.location} 中已有表 {layer}")
+            _create_layer(conn, layer, frame, attrs, geoms, title or layer)
+
+    def record_tables(self) -> list[str]:
+        """Tables that are not layers (``geometry_columns``) nor PostGIS's ``spatial_ref_sys``."""
+        with self._engine.connect() as conn:
+            layers = set(conn.exec_driver_sql(
+                "SELECT f_table_name FROM geometry_columns WHERE f_table_schema = current_schema()"
+            ).scalars())
+            return sorted(t for t in inspect(conn).get_table_names()
+                          if t != "spatial_ref_sys" and t not in layers)
+
+    def discard(self) -> None:
+        """Drop every table and function this workspace made (the database and its other tables stay).
+
+        Only a store made by :meth:`create` in this process may be discarded:
+        it knows which tables the database held before.
+        """
+        if self._foreign is None:
+            raise WorkspaceError(f"只能撤销本次新建的工作空间：{self.location}")
+        with self._engine.begin() as conn:
+            for t in inspect(conn).get_table_names():
+                if t != "spatial_ref_sys" and t not in self._foreign:
+                    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_q(t)} CASCADE")
+            for fn in ("onemap_audit_refuse", "onemap_audit_head_guard"):
+                conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS {fn}() CASCADE")
+        self.close()
+
     # ------------------------------------------------------------------ helpers
     def _datasets(self, conn: Connection) -> list[DatasetInfo]:
         ds_rows = conn.execute(select(datasets_table).order_by(datasets_table.c.name)).all()
@@ -376,6 +400,30 @@ def _free_layer_name(conn: Connection, base: str) -> str:
         i += 1
         name = f"{base}_{i}"
     return name
+
+
+def _prepared(gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[str], np.ndarray]:
+    """The frame with its geometry named ``geometry``, its attribute names, its multi geometries."""
+    frame = gdf if gdf.geometry.name == "geometry" else gdf.rename_geometry("geometry")
+    attrs = [c for c in frame.columns if c != "geometry"]
+    clash = [c for c in attrs if c.lower() in (FID, GEOM)]
+    if clash:
+        raise WorkspaceError(f"字段名 {'、'.join(clash)} 与 PostGIS 图层的保留列（fid、geom）重名，请改名后入库")
+    return frame, attrs, _promote_to_multi(np.asarray(frame.geometry.values, dtype=object))
+
+
+def _create_layer(conn: Connection, layer: str, frame: gpd.GeoDataFrame, attrs: list[str],
+                  geoms: np.ndarray, title: str) -> None:
+    """Create the table, COPY the rows in, index the geometry (inside the caller's transaction)."""
+    col_types = {c: _pg_type(frame[c]) for c in attrs}
+    ddl = ", ".join([f"{FID} bigserial PRIMARY KEY"]
+                    + [f"{_q(c)} {t}" for c, t in col_types.items()]
+                    + [f"{GEOM} geometry({_geometry_type(geoms)}, 4490)"])
+    conn.exec_driver_sql(f"CREATE TABLE {_q(layer)} ({ddl})")
+    comment = title.replace("'", "''")
+    conn.exec_driver_sql(f"COMMENT ON TABLE {_q(layer)} IS '{comment}'")
+    _copy_rows(conn, layer, frame, attrs, col_types, geoms)
+    conn.exec_driver_sql(f"CREATE INDEX {_q(layer + '_geom_gist')} ON {_q(layer)} USING gist ({GEOM})")
 
 
 def _column_types(conn: Connection, layer: str) -> dict[str, str]:
