@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -282,6 +283,20 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def discard(self) -> None:
         """Remove the whole workspace (a copy that failed half-way); the store is closed after."""
+
+    @abc.abstractmethod
+    def companion(self, suffix: str) -> Path:
+        """Where a file or folder that belongs to the workspace but not in its database lives.
+
+        Tile caches (``".tiles"``), evidence photos (``".evidence"``) and the
+        audit checkpoint file (``".audit-checkpoints.jsonl"``) are kept
+        outside the database. Nothing is created by this call.
+
+        Parameters
+        ----------
+        suffix : str
+            What it is, starting with a dot.
+        """
 
     def settings(self) -> dict[str, str]:
         """Workspace-level settings (name, region, 编制单位 …) as key → text."""

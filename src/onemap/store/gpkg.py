@@ -371,6 +371,10 @@ class GeoPackageStore(Store):
         return sorted(n for n in names if n not in layers
                       and not n.startswith(("gpkg_", "rtree_", "sqlite_")))
 
+    def companion(self, suffix: str) -> Path:
+        """Beside the file: ``ws.gpkg`` → ``ws<suffix>`` (``ws.tiles/``, ``ws.evidence/`` …)."""
+        return self.path.with_suffix(suffix)
+
     def discard(self) -> None:
         """Delete the workspace file (and its journal files)."""
         self.close()

@@ -21,8 +21,10 @@ PostgreSQL guards it with plpgsql triggers (no ``UPDATE``/``DELETE``).
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -64,6 +66,9 @@ from onemap.store.gpkg import (
 
 #: URL schemes that name a PostGIS workspace.
 URL_PREFIXES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+
+#: Environment variable naming the folder of PostGIS workspaces' files (:meth:`PostGISStore.companion`).
+FILES_DIR_ENV = "ONEMAP_FILES_DIR"
 
 #: Advisory lock key serialising writers of one workspace database.
 _WRITE_LOCK = 0x4F4E454D  # "ONEM"
@@ -364,6 +369,18 @@ class PostGISStore(Store):
             ).scalars())
             return sorted(t for t in inspect(conn).get_table_names()
                           if t != "spatial_ref_sys" and t not in layers)
+
+    def companion(self, suffix: str) -> Path:
+        """Under ``$ONEMAP_FILES_DIR`` (default ``~/.local/share/onemap``): ``<host>-<port>-<db><suffix>``.
+
+        The database holds no files; a server keeps the workspace's tile cache,
+        evidence photos and audit checkpoints in that folder, one name per
+        database, so two servers of the same database should share it.
+        """
+        parts = urlsplit(self.url)
+        base = Path(os.environ.get(FILES_DIR_ENV) or Path.home() / ".local" / "share" / "onemap")
+        name = f"{parts.hostname or 'localhost'}-{parts.port or 5432}-{parts.path.strip('/')}"
+        return base / (re.sub(r"[^0-9A-Za-z._-]", "_", name) + suffix)
 
     def discard(self) -> None:
         """Drop every table and function this workspace made (the database and its other tables stay).
