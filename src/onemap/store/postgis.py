@@ -20,6 +20,7 @@ PostgreSQL guards it with plpgsql triggers (no ``UPDATE``/``DELETE``).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -31,10 +32,12 @@ from urllib.parse import urlsplit, urlunsplit
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 import shapely
 from sqlalchemy import create_engine, func, insert, inspect, select
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from onemap.errors import WorkspaceError
 from onemap.store import audit, migrations
@@ -79,12 +82,6 @@ FID = "fid"
 GEOM = "geom"
 
 _MULTI = {"Point": "MultiPoint", "LineString": "MultiLineString", "Polygon": "MultiPolygon"}
-
-#: PostgreSQL column type → the pandas dtype a column without NULLs is read back as
-#: (the dtypes the GeoPackage reader gives for the same data).
-_READ_DTYPES = {"smallint": "int16", "integer": "int32", "bigint": "int64", "real": "float32",
-                "double precision": "float64", "boolean": "bool"}
-
 
 def is_url(location: object) -> bool:
     """Whether ``location`` names a PostgreSQL workspace."""
@@ -255,30 +252,31 @@ class PostGISStore(Store):
             # As the GeoPackage reader: the layer's order, and a requested column the layer
             # lacks is simply not there (callers test for optional fields such as TBXHDM).
             names = list(types) if columns is None else [c for c in types if c in set(columns)]
-            sql = (f"SELECT {''.join(_q(c) + ', ' for c in names)}ST_AsBinary({GEOM}) "
-                   f"FROM {_q(info.layer)}")
-            conds, params = [], {}
+            sql = (f"SELECT {''.join(_q(c) + ', ' for c in names)}"
+                   f"encode(ST_AsBinary({GEOM}), 'hex') FROM {_q(info.layer)}")
+            conds = []
             if bbox is not None:
-                conds.append(f"{GEOM} && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4490)")
-                params = dict(zip(("x0", "y0", "x1", "y1"), map(float, bbox), strict=True))
+                # what GDAL's spatial filter returns for a GeoPackage: geometries meeting the box
+                x0, y0, x1, y1 = (repr(float(v)) for v in bbox)
+                conds.append(f"ST_Intersects({GEOM}, ST_MakeEnvelope({x0}, {y0}, {x1}, {y1}, 4490))")
             if where:
                 conds.append("(" + _quote_columns(where, list(types)) + ")")
             if conds:
                 sql += " WHERE " + " AND ".join(conds)
             sql += f" ORDER BY {FID}"
+            buf = io.BytesIO()
             cur = conn.connection.dbapi_connection.cursor()
             try:
-                cur.execute(sql, params or None, binary=True)
-                rows = cur.fetchall()
-            except DBAPIError as exc:
-                raise WorkspaceError(f"读取 {dataset} {info.version} 失败：{exc}") from exc
-            except Exception as exc:  # noqa: BLE001 - psycopg's own errors carry the reason
+                with cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
+                    for block in copy:
+                        buf.write(block)
+            except Exception as exc:  # noqa: BLE001 - psycopg's errors carry the reason
                 if type(exc).__module__.startswith("psycopg"):
                     raise WorkspaceError(f"读取 {dataset} {info.version} 失败：{exc}") from exc
                 raise
             finally:
                 cur.close()
-        return _frame(rows, names, {c: types[c] for c in names})
+        return _frame(buf, names, {c: types[c] for c in names})
 
     def write_version(
         self,
@@ -489,28 +487,45 @@ def _geometry_type(geoms: np.ndarray) -> str:
 
 def _copy_rows(conn: Connection, layer: str, frame: gpd.GeoDataFrame, attrs: list[str],
                col_types: dict[str, str], geoms: np.ndarray) -> None:
-    """Stream every row through one ``COPY … FROM STDIN`` (geometry as hex EWKB)."""
+    """Stream every row through one ``COPY … FROM STDIN (FORMAT csv)`` (geometry as hex EWKB).
+
+    Arrow writes the CSV: a NULL is an unquoted empty field, an empty text
+    ``""``, floats in their shortest exact form.
+    """
     hexes = shapely.to_wkb(shapely.set_srid(geoms, 4490), hex=True, include_srid=True)
-    columns = [_column_values(frame[c], col_types[c]) for c in attrs] + [list(hexes)]
+    arrays = [_arrow_column(frame[c], col_types[c]) for c in attrs]
+    arrays.append(pa.array(hexes, type=pa.string(), from_pandas=True))
+    table = pa.Table.from_arrays(arrays, names=[f"c{i}" for i in range(len(arrays))])
     cols_sql = ", ".join([_q(c) for c in attrs] + [GEOM])
     cur = conn.connection.dbapi_connection.cursor()
     try:
-        with cur.copy(f"COPY {_q(layer)} ({cols_sql}) FROM STDIN") as copy:
-            for row in zip(*columns, strict=True):
-                copy.write_row(row)
+        with cur.copy(f"COPY {_q(layer)} ({cols_sql}) FROM STDIN WITH (FORMAT csv)") as copy:
+            for lo in range(0, max(len(table), 1), _COPY_BATCH):
+                buf = io.BytesIO()
+                pacsv.write_csv(table.slice(lo, _COPY_BATCH), buf,
+                                write_options=pacsv.WriteOptions(include_header=False))
+                copy.write(buf.getvalue())
     finally:
         cur.close()
 
 
-def _column_values(col: pd.Series, pg_type: str) -> list:
-    """Python values of a column for COPY (None for missing)."""
+#: Rows per CSV block sent to COPY.
+_COPY_BATCH = 50_000
+
+
+def _arrow_column(col: pd.Series, pg_type: str) -> pa.Array:
+    """One column as an Arrow array for the CSV writer (missing values as nulls)."""
     if pg_type in ("double precision", "real"):
-        values = col.to_numpy(dtype="float64", na_value=np.nan)
-        return [None if v != v else float(v) for v in values]
+        return pa.array(col.to_numpy(dtype="float64", na_value=np.nan), from_pandas=True)
     if pg_type in ("smallint", "integer", "bigint", "boolean"):
-        return [None if pd.isna(v) else v for v in col.astype(object).tolist()]
+        return pa.array(col, from_pandas=True)
+    return pa.array(_column_values(col, pg_type), type=pa.string())
+
+
+def _column_values(col: pd.Series, pg_type: str) -> list:
+    """Text of a column for COPY (None for missing)."""
     if pg_type == "timestamp":
-        return [None if pd.isna(v) else v.to_pydatetime() for v in col]
+        return [None if pd.isna(v) else pd.Timestamp(v).isoformat(sep=" ") for v in col]
     return [None if _missing(v) else str(v) for v in col.tolist()]
 
 
@@ -523,27 +538,44 @@ def _missing(v: object) -> bool:
         return False
 
 
-def _frame(rows: list[tuple], names: list[str], types: dict[str, str]) -> gpd.GeoDataFrame:
-    """A GeoDataFrame of fetched rows, dtypes as the GeoPackage reader gives them."""
-    cols = list(zip(*rows, strict=True)) if rows else [()] * (len(names) + 1)
-    data: dict[str, Any] = {}
-    for name, values in zip(names, cols[:-1], strict=True):
-        series = pd.Series(list(values), dtype=object)
-        target = _READ_DTYPES.get(types[name])
-        has_null = series.isna().any()
-        if target == "bool" and has_null:
-            data[name] = series
-        elif target is not None and target.startswith("int") and has_null:
-            data[name] = series.astype("float64")
-        elif target is not None:
-            data[name] = series.astype(target)
-        elif types[name].startswith("timestamp"):
-            data[name] = pd.to_datetime(series)
-        else:
-            data[name] = pd.Series(list(values)) if len(values) else pd.Series([], dtype="str")
-    geometry = shapely.from_wkb(np.asarray(cols[-1], dtype=object))
-    return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geometry, crs=STORAGE_CRS),
+#: PostgreSQL column type → Arrow type of the CSV reader (the dtypes the GeoPackage reader gives).
+_ARROW_TYPES = {"smallint": pa.int16(), "integer": pa.int32(), "bigint": pa.int64(),
+                "real": pa.float32(), "double precision": pa.float64(), "boolean": pa.bool_(),
+                "text": pa.string(), "timestamp without time zone": pa.timestamp("us")}
+
+
+def _frame(buf: io.BytesIO, names: list[str], types: dict[str, str]) -> gpd.GeoDataFrame:
+    """A GeoDataFrame of ``COPY … TO STDOUT (FORMAT csv)`` output (attributes, then hex WKB).
+
+    Parsed by Arrow's CSV reader, then converted as pyogrio converts the
+    GeoPackage's Arrow stream, so both backends give the same dtypes. In
+    PostgreSQL's CSV an unquoted empty field is NULL and ``""`` an empty text.
+    """
+    wkb = "__onemap_wkb"
+    column_types = {n: _ARROW_TYPES.get(types[n], pa.string()) for n in names}
+    column_types[wkb] = pa.string()
+    if not buf.getbuffer().nbytes:
+        table = pa.table({n: pa.array([], type=t) for n, t in column_types.items()})
+    else:
+        buf.seek(0)
+        table = _read_csv(buf, names, wkb, column_types)
+    # hex → bytes here: GEOS's own hex reader is an order of magnitude slower
+    geometry = shapely.from_wkb(np.array(
+        [None if h is None else bytes.fromhex(h) for h in table.column(wkb).to_pylist()],
+        dtype=object))
+    frame = table.drop_columns([wkb]).to_pandas()
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs=STORAGE_CRS),
                             crs=STORAGE_CRS)
+
+
+def _read_csv(buf: io.BytesIO, names: list[str], wkb: str, column_types: dict) -> pa.Table:
+    return pacsv.read_csv(
+        buf,
+        read_options=pacsv.ReadOptions(column_names=[*names, wkb]),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types=column_types, strings_can_be_null=True, quoted_strings_can_be_null=False,
+            true_values=["t"], false_values=["f"]))
 
 
 _STRING_OR_WORD = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|[A-Za-z_][A-Za-z0-9_]*")
