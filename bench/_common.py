@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import gc
+import json
+import os
+import resource
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,6 +42,64 @@ def measure(fn: Callable[[], object]) -> tuple[float, float, object]:
     seconds = time.perf_counter() - t0
     peak = max(_status_kb("VmHWM") - before, 0) / 1024.0
     return seconds, peak, result
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process (every thread) and of its reaped children, user + system."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def route_stats(fn: Callable[[], object]) -> tuple[dict, object]:
+    """Run ``fn`` once in this process; return its costs and its result.
+
+    Meant for a process that runs one route only (see :func:`isolated`): the peak of the
+    process includes its input, the peak of the call is measured above what was resident
+    before it (the kernel's high-water mark is reset first).
+
+    Returns
+    -------
+    stats : dict
+        ``wall_s``, ``cpu_s`` (all threads and reaped children), ``rss_before_mib``,
+        ``peak_call_mib`` (above ``rss_before_mib``) and ``peak_process_mib``.
+    result : object
+        What ``fn`` returned.
+    """
+    gc.collect()
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+    before = _status_kb("VmRSS")
+    cpu0, t0 = _cpu_seconds(), time.perf_counter()
+    result = fn()
+    wall, cpu = time.perf_counter() - t0, _cpu_seconds() - cpu0
+    hwm = _status_kb("VmHWM")
+    stats = {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
+             "rss_before_mib": round(before / 1024.0), "peak_call_mib": round(max(hwm - before, 0) / 1024.0),
+             "peak_process_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)}
+    return stats, result
+
+
+def isolated(script: str | Path, args: list[str]) -> dict:
+    """Run one route of a benchmark script in a fresh Python process; return its JSON report.
+
+    The child is ``python SCRIPT ARGS…``; it must print its report as one JSON object on the
+    last line of its standard output. A fresh process per route keeps one route's memory and
+    caches out of the next route's figures.
+    """
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{Path(script).name} {' '.join(args)} failed:\n{proc.stderr[-4000:]}")
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    return json.loads(lines[-1])
+
+
+def load_average() -> float:
+    """The 1-minute load average (the machine may be shared: every report prints it)."""
+    return round(os.getloadavg()[0], 2)
 
 
 def synthetic_patches(n: int, vertices: int = 29, seed: int = 0) -> np.ndarray:

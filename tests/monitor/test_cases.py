@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import make_photo
+from monitor_world import make_photo
 
 from onemap.errors import InputError, WorkspaceError
 from onemap.monitor import service

@@ -6,7 +6,7 @@ import re
 
 import openpyxl
 import pytest
-from conftest import make_photo
+from monitor_world import make_photo
 
 from onemap.monitor import service
 from onemap.store import audit
@@ -144,7 +144,7 @@ def test_three_version_chain(chain_ws, tmp_path):
 
 def test_monitoring_patches_are_judged_the_same_way(chain_ws):
     import geopandas as gpd
-    from conftest import cell
+    from monitor_world import cell
 
     from onemap.store import VersionMeta
 

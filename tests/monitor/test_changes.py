@@ -6,7 +6,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from conftest import (
+from monitor_world import (
     VILLAGE_A,
     cell,
     controls,
