@@ -48,9 +48,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(__file__))
 
