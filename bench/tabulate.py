@@ -46,12 +46,9 @@ Results are printed and saved to ``bench/out/tabulate.json`` (keyed by size).
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -68,6 +65,7 @@ import shapely  # noqa: E402
 from _common import OUT, isolated, load_average, print_table, route_stats  # noqa: E402
 from onemap.analysis.tabulate import tabulate  # noqa: E402
 from onemap.geo.area import ellipsoidal_area  # noqa: E402
+from onemap.store import pgcluster  # noqa: E402
 
 ZONES = ("YJJBNTTB", "STBHHX", "CZKFBJ")
 COUNTIES = ("640302", "640303", "640323", "640324", "640381")
@@ -211,89 +209,19 @@ def geopandas_route(dltb: gpd.GeoDataFrame, zones: dict, dissolve: bool = False)
 # --------------------------------------------------------------------------- PostGIS route
 
 
-def _pg_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"),
-                   key=lambda p: int(Path(p).parts[-3]))
-    return Path(found[-1]).parent if found else None
-
-
-def _have_postgis(bindir: Path) -> bool:
-    version = bindir.parts[-2]
-    return bool(glob.glob(f"/usr/share/postgresql/{version}/extension/postgis.control"))
-
-
-def ensure_postgis() -> Path:
-    """Install Debian's postgresql and postgis when missing; return the server bin dir."""
-    bindir = _pg_bin()
-    if bindir is not None and _have_postgis(bindir):
-        return bindir
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    if bindir is None:
-        subprocess.run(["apt-get", "install", "-y", "-qq", "postgresql"], check=True, env=env)
-        bindir = _pg_bin()
-        assert bindir is not None, "postgresql installed but no pg_ctl found"
-    version = bindir.parts[-2]
-    subprocess.run(["apt-get", "install", "-y", "-qq", f"postgresql-{version}-postgis-3"],
-                   check=True, env=env)
-    return bindir
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+BENCH_SETTINGS = {
+    "shared_buffers": "2GB", "work_mem": "256MB", "maintenance_work_mem": "1GB", "fsync": "off",
+    "synchronous_commit": "off", "full_page_writes": "off", "jit": "off",
+    "max_worker_processes": "8", "max_parallel_workers": str(os.cpu_count()),
+    "max_parallel_workers_per_gather": str(os.cpu_count()),
+}
 
 
 @contextmanager
 def postgres_cluster():
-    """A throw-away cluster on loopback; yields a function running psql with SQL."""
-    bindir = ensure_postgis()
-    tmp = tempfile.mkdtemp(prefix="onemap-bench-pg-")
-    data = os.path.join(tmp, "data")
-    port = _free_port()
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # postgres refuses to run as root
-        shutil.chown(tmp, "postgres", "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(as_user + [str(bindir / "initdb"), "-D", data, "-A", "trust", "-U",
-                              "postgres", "-E", "UTF8"], check=True, capture_output=True)
-    opts = (f"-c listen_addresses=127.0.0.1 -p {port} -k {tmp} -c shared_buffers=2GB "
-            "-c work_mem=256MB -c maintenance_work_mem=1GB -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c jit=off "
-            f"-c max_worker_processes=8 -c max_parallel_workers={os.cpu_count()} "
-            f"-c max_parallel_workers_per_gather={os.cpu_count()}")
-    subprocess.run(as_user + [str(bindir / "pg_ctl"), "-D", data, "-o", opts, "-l",
-                              os.path.join(tmp, "log"), "-w", "start"],
-                   check=True, capture_output=True)
-    psql_base = [str(bindir / "psql"), "-X", "-q", "-h", "127.0.0.1", "-p", str(port),
-                 "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-d", "postgres"]
-
-    def psql(sql: str, *, stdin=None, capture: bool = True) -> str:
-        res = subprocess.run(psql_base + ["-At", "-c", sql], input=stdin, check=True,
-                             capture_output=capture, text=stdin is None or isinstance(stdin, str))
-        return res.stdout if capture and isinstance(res.stdout, str) else ""
-
-    def copy_in(table: str, lines) -> None:
-        proc = subprocess.Popen(psql_base + ["-c", f"COPY {table} FROM STDIN"],
-                                stdin=subprocess.PIPE, text=True)
-        assert proc.stdin is not None
-        for block in lines:
-            proc.stdin.write(block)
-        proc.stdin.close()
-        if proc.wait() != 0:
-            raise RuntimeError(f"COPY {table} failed")
-
-    def spawn(sql: str) -> subprocess.Popen:
-        return subprocess.Popen(psql_base + ["-At", "-c", sql], stdout=subprocess.PIPE,
-                                text=True)
-
-    try:
-        yield psql, copy_in, spawn
-    finally:
-        subprocess.run(as_user + [str(bindir / "pg_ctl"), "-D", data, "-m", "fast", "stop"],
-                       capture_output=True)
-        shutil.rmtree(tmp, ignore_errors=True)
+    """The tuned throw-away cluster of :mod:`onemap.store.pgcluster`; yields psql, copy_in, spawn."""
+    with pgcluster.postgres_cluster(BENCH_SETTINGS, install=True) as cluster:
+        yield cluster.psql, cluster.copy_in, cluster.spawn
 
 
 def _hex_lines(cols: list[np.ndarray], geoms: np.ndarray, block: int = 50_000):

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # libreoffice-writer-nogui + poppler-utils: the tests render every DOCX report to PDF and page images.
-APT_PACKAGES=(fonts-noto-cjk chromium libreoffice-writer-nogui poppler-utils)
+APT_PACKAGES=(fonts-noto-cjk chromium libreoffice-writer-nogui poppler-utils postgresql postgresql-15-postgis-3)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -2,6 +2,7 @@
 
 
 import hashlib
+import math
 from pathlib import Path
 
 import geopandas as gpd
@@ -73,3 +74,17 @@ def write_common_points(path: Path, north, east, p, *, encoding: str = "utf-8") 
               for i in range(len(north))]
     Path(path).write_text("\n".join(lines) + "\n", encoding=encoding)
     return Path(path)
+
+
+def box_area(lat1: float, lat2: float, dlon: float) -> float:
+    """Area (m²) of a latitude–longitude box on the CGCS2000 ellipsoid, by the closed form
+    ``S = b²/2 · Δλ · [q(φ₂) − q(φ₁)]``, ``q(φ) = sinφ/(1 − e²sin²φ) + ln((1 + e sinφ)/(1 − e sinφ))/(2e)``."""
+    a, f = 6378137.0, 1 / 298.257222101
+    e2 = f * (2 - f)
+    e = math.sqrt(e2)
+
+    def q(lat: float) -> float:
+        s = math.sin(math.radians(lat))
+        return s / (1 - e2 * s * s) + math.log((1 + e * s) / (1 - e * s)) / (2 * e)
+
+    return a * a * (1 - e2) / 2 * math.radians(dlon) * (q(lat2) - q(lat1))

@@ -48,11 +48,7 @@ ALLOWED_UPWARD: dict[tuple[str, str], str] = {
 }
 
 #: Known module import circles → reason. Issue #9.
-ALLOWED_CYCLES: dict[frozenset[str], str] = {
-    frozenset({"onemap.store.base", "onemap.store.gpkg"}):
-        "issue #9: store.base.open_workspace picks the GeoPackage backend by a lazy import; "
-        "a backend registry removes it",
-}
+ALLOWED_CYCLES: dict[frozenset[str], str] = {}
 
 
 # ---------------------------------------------------------------------------- the graph

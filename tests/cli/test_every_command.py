@@ -231,6 +231,17 @@ def test_sample(tmp_path):
     assert {"DLTB", "XZQ", "YJJBNTTB"} <= {d["name"] for d in got["datasets"]}
 
 
+def test_copy(judged, tmp_path):
+    """A copy holds the same catalog, cases and audit chain (GeoPackage → GeoPackage here;
+    PostGIS both ways in tests/store/test_copy.py)."""
+    got = ok("copy", judged, tmp_path / "copy.gpkg", "--json")
+    assert (got["versions"], got["records"]["monitor_cases"]) == (6, 1)
+    assert got["audit"]["ok"] is True
+    assert ok("cases", "show", tmp_path / "copy.gpkg", CASE, "--json")["state"] == "issued"
+    r = run("copy", judged, tmp_path / "copy.gpkg", "--json")
+    assert r.exit_code != 0 and "已存在" in json.loads(r.stdout)["message"]
+
+
 # ---------------------------------------------------------------------------- monitoring
 def test_monitor(ws):
     got = ok("monitor", ws, "--json")

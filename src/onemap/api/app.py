@@ -41,11 +41,8 @@ WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
 
 
 def default_cache_dir(store: Store) -> Path | None:
-    """``<workspace>.tiles/`` beside a GeoPackage workspace (None for other backends)."""
-    path = getattr(store, "path", None)
-    if path is None:
-        return None
-    return Path(path).with_suffix(".tiles")
+    """The workspace's tile cache folder (``<workspace>.tiles/`` beside a GeoPackage)."""
+    return store.companion(".tiles")
 
 
 def create_app(

@@ -694,11 +694,7 @@ async def _action_fields(request: Request) -> tuple[dict[str, Any], list[tuple[s
 
 
 def _evidence_dir(request: Request) -> Path:
-    store = context(request).store
-    path = getattr(store, "path", None)
-    if path is None:
-        return Path(tempfile.gettempdir()) / "onemap-evidence"
-    return Path(path).with_suffix(".evidence")
+    return context(request).store.companion(".evidence")
 
 
 def _save_photos(folder: Path, photos: list[tuple[str, bytes]],

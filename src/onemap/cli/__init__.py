@@ -7,6 +7,7 @@ importing them registers their commands on the shared Typer app.
 from onemap.cli import (  # noqa: F401  (registers commands)
     assets,
     control,
+    copy,
     crs,
     data,
     grid,

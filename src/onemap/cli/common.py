@@ -27,7 +27,8 @@ if not out.is_terminal:
 err = Console(stderr=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="以 JSON 输出（供其他系统调用）")]
-WsArg = Annotated[Path, typer.Argument(help="工作空间（.gpkg 文件）")]
+WsArg = Annotated[str, typer.Argument(
+    help="工作空间：.gpkg 文件，或 PostGIS 数据库 postgresql://用户@主机:端口/数据库")]
 
 
 def _emit_json(obj: Any) -> None:
@@ -75,7 +76,7 @@ class _Bar:
 
 
 
-def open_store(ws: Path):
+def open_store(ws: str | Path):
     """Open a workspace (errors surface as OneMapError)."""
     from onemap.store import open_workspace
 

@@ -19,7 +19,7 @@ def init(
     region: Annotated[str, typer.Option(help="行政区划代码，如 640300")] = "",
     as_json: JsonOpt = False,
 ) -> None:
-    """新建工作空间（一个可直接用 QGIS 打开的 GeoPackage 文件）。"""
+    """新建工作空间：一个可直接用 QGIS 打开的 GeoPackage 文件，或一个空的 PostGIS 数据库（postgresql://…）。"""
     from onemap.store import init_workspace
 
     try:

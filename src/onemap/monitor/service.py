@@ -761,10 +761,9 @@ def case_flow() -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- audit
-def audit_checkpoints(store: Store) -> Path | None:
-    """The audit checkpoint file beside a file workspace (None for other backends)."""
-    path = getattr(store, "path", None)
-    return None if path is None else integrity.checkpoint_file(path)
+def audit_checkpoints(store: Store) -> Path:
+    """The workspace's audit checkpoint file (``<name>.audit-checkpoints.jsonl`` beside a GeoPackage)."""
+    return store.companion(".audit-checkpoints.jsonl")
 
 
 def audit_verify(store: Store) -> dict[str, Any]:
@@ -802,14 +801,11 @@ def audit_checkpoint(store: Store) -> dict[str, Any]:
     dict
         As :func:`audit_verify` (``last_checkpoint`` is the newest after the call).
 
-    Raises
-    ------
-    onemap.errors.WorkspaceError
-        The workspace is not a file (no place beside it for checkpoints).
+    The file is :meth:`Store.companion` ``(".audit-checkpoints.jsonl")``: beside a
+    GeoPackage, in the files folder of a PostGIS workspace (made when missing).
     """
     path = audit_checkpoints(store)
-    if path is None:
-        raise WorkspaceError("该工作空间不是文件，无法在其旁边写审计检查点")
+    path.parent.mkdir(parents=True, exist_ok=True)
     audit.write_checkpoint(store.sql_engine(), path)
     return audit_verify(store)
 

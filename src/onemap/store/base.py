@@ -262,6 +262,42 @@ class Store(abc.ABC):
         refusal tests rely on it.
         """
 
+    @abc.abstractmethod
+    def write_layer(self, layer: str, gdf: gpd.GeoDataFrame, *, title: str = "") -> None:
+        """Write a bare layer table: no catalog row, no audit row.
+
+        Only :mod:`onemap.store.copy` uses it: a copied workspace takes its
+        catalog and audit rows verbatim from the source, so the versions must
+        not be catalogued or audited a second time.
+        """
+
+    @abc.abstractmethod
+    def record_tables(self) -> list[str]:
+        """Names of the tables holding records (catalog, audit, cases, registers, users …).
+
+        Everything in the workspace except the version layers and the
+        backend's own tables (GeoPackage registries and R-trees,
+        PostGIS's ``spatial_ref_sys``).
+        """
+
+    @abc.abstractmethod
+    def discard(self) -> None:
+        """Remove the whole workspace (a copy that failed half-way); the store is closed after."""
+
+    @abc.abstractmethod
+    def companion(self, suffix: str) -> Path:
+        """Where a file or folder that belongs to the workspace but not in its database lives.
+
+        Tile caches (``".tiles"``), evidence photos (``".evidence"``) and the
+        audit checkpoint file (``".audit-checkpoints.jsonl"``) are kept
+        outside the database. Nothing is created by this call.
+
+        Parameters
+        ----------
+        suffix : str
+            What it is, starting with a dot.
+        """
+
     def settings(self) -> dict[str, str]:
         """Workspace-level settings (name, region, 编制单位 …) as key → text."""
         with self.sql_engine().connect() as conn:
@@ -295,46 +331,3 @@ class Store(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _backend_for(location: str | Path):
-    text = str(location)
-    if text.startswith(("postgresql://", "postgres://", "postgresql+")):
-        from onemap.errors import WorkspaceError
-
-        raise WorkspaceError("PostGIS 工作空间尚未支持（后续版本提供）：" + text)
-    from onemap.store.gpkg import GeoPackageStore
-
-    return GeoPackageStore
-
-
-def open_workspace(location: str | Path) -> Store:
-    """Open an existing workspace.
-
-    Parameters
-    ----------
-    location : str or Path
-        A ``.gpkg`` file (the embedded default).
-
-    Raises
-    ------
-    onemap.errors.WorkspaceError
-        If there is no workspace there.
-    """
-    return _backend_for(location).open(location)
-
-
-def init_workspace(location: str | Path, *, name: str = "", region: str = "") -> Store:
-    """Create a new, empty workspace.
-
-    Parameters
-    ----------
-    location : str or Path
-        Where to create it; a path ending in ``.gpkg`` or a folder (then
-        ``workspace.gpkg`` inside it).
-    name : str
-        Human name of the workspace, e.g. ``"吴忠市自然资源一张图"``.
-    region : str
-        Administrative code of the region it covers, e.g. ``"640300"``.
-    """
-    return _backend_for(location).create(location, name=name, region=region)

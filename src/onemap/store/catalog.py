@@ -2,7 +2,7 @@
 
 ``onemap_datasets`` → ``onemap_versions`` → ``onemap_assets``, plus
 ``onemap_workspace`` for workspace-level settings. The same definitions
-serve the GeoPackage file and, later, PostGIS.
+serve the GeoPackage file and, PostGIS.
 """
 
 from __future__ import annotations
@@ -71,10 +71,8 @@ assets_table = Table(
     Column("created_at", Text, nullable=False),
 )
 
-#: Columns added after the first release: (table, column, SQL type and default), for old files.
-ADDED_COLUMNS = [("onemap_versions", "inputs", "TEXT NOT NULL DEFAULT '[]'")]
-
-#: Catalog schema version written to ``onemap_workspace`` (2: lineage column ``inputs``).
+#: Catalog schema version written to ``onemap_workspace`` (2: lineage column ``inputs``); the
+#: steps from older versions are :data:`onemap.store.migrations.MIGRATIONS`.
 SCHEMA_VERSION = "2"
 
 #: Tables of the catalog, in creation order.

@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, event, func, insert, select
 from sqlalchemy.engine import Engine
 
 from onemap.errors import WorkspaceError
-from onemap.store import audit
+from onemap.store import audit, migrations
 from onemap.store.audit import VERSION_WRITE
 from onemap.store.base import (
     STORAGE_CRS,
@@ -33,7 +33,6 @@ from onemap.store.base import (
     VersionMeta,
 )
 from onemap.store.catalog import (
-    ADDED_COLUMNS,
     CATALOG_TABLES,
     SCHEMA_VERSION,
     assets_table,
@@ -159,10 +158,6 @@ class GeoPackageStore(Store):
                 names = {
                     r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")
                 }
-                columns = {
-                    t: {r[1] for r in con.execute(f'PRAGMA table_info("{t}")')}
-                    for t in {t for t, _, _ in ADDED_COLUMNS} & names
-                }
             finally:
                 con.close()
         except sqlite3.DatabaseError as exc:
@@ -172,8 +167,9 @@ class GeoPackageStore(Store):
             raise WorkspaceError(
                 f"{path} 不是 OneMap 工作空间：缺少目录表 {', '.join(sorted(missing))}"
             )
-        _upgrade(path, [(t, c, ddl) for t, c, ddl in ADDED_COLUMNS if c not in columns[t]])
-        return cls(path)
+        store = cls(path)
+        migrations.upgrade(store._engine, str(path))
+        return store
 
     def sql_engine(self) -> Engine:
         """SQLAlchemy engine on the GeoPackage file (relational tables live beside the layers)."""
@@ -356,6 +352,35 @@ class GeoPackageStore(Store):
             con.close()
         return {"tables": counts, "catalog": catalog}
 
+    def write_layer(self, layer: str, gdf: gpd.GeoDataFrame, *, title: str = "") -> None:
+        """Write a bare layer (no catalog or audit row), registered with its title."""
+        self._write_layer(gdf, layer)
+        with self._engine.begin() as conn:
+            conn.exec_driver_sql(
+                "UPDATE gpkg_contents SET description = ?, identifier = ? WHERE table_name = ?",
+                (title or layer, title or layer, layer))
+
+    def record_tables(self) -> list[str]:
+        """Tables that are neither layers (``gpkg_geometry_columns``) nor GeoPackage/SQLite internals."""
+        con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+        try:
+            names = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            layers = {r[0] for r in con.execute("SELECT table_name FROM gpkg_geometry_columns")}
+        finally:
+            con.close()
+        return sorted(n for n in names if n not in layers
+                      and not n.startswith(("gpkg_", "rtree_", "sqlite_")))
+
+    def companion(self, suffix: str) -> Path:
+        """Beside the file: ``ws.gpkg`` → ``ws<suffix>`` (``ws.tiles/``, ``ws.evidence/`` …)."""
+        return self.path.with_suffix(suffix)
+
+    def discard(self) -> None:
+        """Delete the workspace file (and its journal files)."""
+        self.close()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
     # ------------------------------------------------------------------ helpers
     def _version_by_id(self, version_id: int) -> VersionInfo:
         with self._engine.connect() as conn:
@@ -418,28 +443,6 @@ def _current_user() -> str:
         return os.environ.get("ONEMAP_USER") or getpass.getuser()
     except Exception:  # noqa: BLE001 - no user database in some containers
         return "unknown"
-
-
-def _upgrade(path: Path, columns: list[tuple[str, str, str]]) -> None:
-    """Add catalog columns a workspace made by an older release lacks (once, at open)."""
-    if not columns:
-        return
-    try:
-        con = sqlite3.connect(path)
-        try:
-            with con:
-                for table, column, ddl in columns:
-                    con.execute(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {ddl}')
-                con.execute("UPDATE onemap_workspace SET value = ? WHERE key = 'schema_version'",
-                            (SCHEMA_VERSION,))
-        finally:
-            con.close()
-    except sqlite3.DatabaseError as exc:
-        added = "、".join(f"{t}.{c}" for t, c, _ in columns)
-        raise WorkspaceError(
-            f"工作空间 {path} 由旧版本创建，需要补充目录列 {added}，但无法写入（{exc}）；"
-            "请以可写方式打开一次"
-        ) from exc
 
 
 def _catalogued_inputs(inputs: list[VersionInput],
