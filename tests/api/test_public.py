@@ -231,9 +231,9 @@ def _internal_routes(app) -> list[tuple[str, str]]:
                 out.append((method, prefix + route.path))
 
     walk(app.routes, "")
-    # "/" is the web UI's entry (its login page), like the API documentation
+    # "/" is the web UI's entry (its login page) and "/public" the public page
     return [(m, p) for m, p in out
-            if not p.startswith("/api/public/") and p not in PUBLIC_PATHS and p != "/"
+            if not p.startswith("/api/public/") and p not in PUBLIC_PATHS and p not in ("/", "/public")
             and not p.startswith("/api/docs-assets") and m != "HEAD"]
 
 

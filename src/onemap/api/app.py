@@ -21,7 +21,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from onemap.api import about, errors, mapdata, ogc, public, public_admin, routes, tiles
@@ -127,6 +127,12 @@ def create_app(
         return JSONResponse({"ok": True, "workspace": store.location})
 
     dist = Path(web_dist) if web_dist is not None else WEB_DIST
+    if (dist / "portal.html").exists():
+        @app.get("/public", include_in_schema=False)
+        def _public_page() -> FileResponse:
+            """The public page (群众举报, 公示, 执法公示): no login."""
+            return FileResponse(dist / "portal.html", media_type="text/html")
+
     if (dist / "index.html").exists():
         app.mount("/", StaticFiles(directory=dist, html=True), name="web")
     else:

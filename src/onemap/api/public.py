@@ -56,6 +56,13 @@ def _not_found(fn, *args, **kwargs):
 
 
 # ---------------------------------------------------------------------------- layers
+@router.get("/info", summary="工作空间名称与行政区范围")
+def info(request: Request) -> dict[str, Any]:
+    """The name shown on the public page and the region's extent (for the map)."""
+    _read(request)
+    return public.public_info(context(request).store)
+
+
 @router.get("/layers", summary="公开图层（批准文号、日期）")
 def layers(request: Request) -> dict[str, Any]:
     """The layer versions the bureau marked public, with their 批准文号 and date."""

@@ -79,6 +79,20 @@ def _position(lon: Any, lat: Any, *, required: bool) -> tuple[float | None, floa
 
 
 # ---------------------------------------------------------------------------- public layers
+def public_info(store: Store) -> dict[str, Any]:
+    """What the public page shows first: the workspace's name and the region's extent.
+
+    The extent is that of the newest XZQ (行政区) version, None without one.
+    """
+    have = {d.name for d in store.datasets() if d.versions}
+    bbox = None
+    if "XZQ" in have:
+        bounds = store.read("XZQ", columns=[]).total_bounds
+        if all(v == v for v in bounds):
+            bbox = [round(float(v), 6) for v in bounds]
+    return {"name": store.settings().get("name", ""), "bbox": bbox}
+
+
 def mark_layer(store: Store, dataset: str, version: str | None, *, approval_no: str,
                approved_on: str, actor: str, policy: PublicPolicy | None = None
                ) -> dict[str, Any]:
