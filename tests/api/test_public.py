@@ -171,6 +171,12 @@ def test_consultation_comments_in_and_after_the_period(client, tmp_path):
     end = str(today - timedelta(days=10))
     assert r.json()["message"] == (f"「某项目用地批前公示」的意见征询已于 {end} 结束（征询期 "
                                    f"{today - timedelta(days=40)} 至 {end}），不再接受意见")
+    queue = c.get(f"/api/public-admin/items/{oid}/comments?moderation=pending", headers=admin)
+    assert [x["text"] for x in queue.json()["comments"]] == ["建议增加停车场"]
+    m = c.post("/api/public-admin/comments/1/moderate", headers=admin, json={"decision": "通过"})
+    assert m.json()["moderation"] == "approved"
+    assert c.get(f"/api/public-admin/items/{oid}/comments?moderation=pending",
+                 headers=admin).json()["count"] == 0
     a = c.post("/api/public-admin/comments/1/answer", headers=admin,
                json={"answer": "已采纳，在规划中增加公共停车场"})
     assert a.json()["answer"] == "已采纳，在规划中增加公共停车场"

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
 
 from onemap.api.auth import context
 from onemap.api.errors import NotFound, PayloadTooLarge
@@ -26,7 +27,22 @@ from onemap.app import public
 from onemap.errors import InputError, WorkspaceError
 from onemap.monitor.public_policy import public_policy
 
-router = APIRouter(prefix="/public", tags=["公众服务"])
+router = APIRouter(prefix="/public", tags=["公众服务"], responses={
+    429: {"description": "提交或查询过于频繁（按网络地址和设备计数），Retry-After 为等待秒数"}})
+
+#: Text with at least one character that is not white space.
+NOT_BLANK = r"\S"
+#: ``minx,miny,maxx,maxy`` in degrees.
+BBOX_PATTERN = r"^-?\d{1,3}(\.\d+)?(,-?\d{1,3}(\.\d+)?){3}$"
+
+
+class CommentBody(BaseModel):
+    """A resident's comment."""
+
+    text: str = Field(min_length=1, max_length=1000, pattern=NOT_BLANK)
+    contact: str = Field("", max_length=100)
+    lon: float | None = Field(None, ge=-180, le=180)
+    lat: float | None = Field(None, ge=-90, le=90)
 
 #: A receipt number: JB + 8 digits + 10 letters/digits.
 RECEIPT_PATTERN = r"^JB\d{8}[A-Z0-9]{10}$"
@@ -72,7 +88,8 @@ def layers(request: Request) -> dict[str, Any]:
 
 @router.get("/layers/{dataset}", summary="公开图层要素（GeoJSON，仅公开字段）")
 def layer_features(request: Request, dataset: Annotated[str, PathParam(max_length=40)],
-                   bbox: Annotated[str | None, Query(max_length=100)] = None) -> dict[str, Any]:
+                   bbox: Annotated[str | None, Query(max_length=100, pattern=BBOX_PATTERN)] = None
+                   ) -> dict[str, Any]:
     """GeoJSON of a public layer; any other layer is 404 (as if it did not exist)."""
     _read(request)
     box = None
@@ -103,17 +120,12 @@ def notice(request: Request, item_id: Annotated[int, PathParam(ge=1, le=2**62)]
 
 
 @router.post("/notices/{item_id}/comments", status_code=201, summary="提交意见（征询期内）")
-async def comment(request: Request, item_id: Annotated[int, PathParam(ge=1, le=2**62)]
-                  ) -> dict[str, Any]:
+def comment(request: Request, item_id: Annotated[int, PathParam(ge=1, le=2**62)],
+            body: CommentBody) -> dict[str, Any]:
     """A comment (``text``, optional ``contact``, ``lon``, ``lat``); refused outside the period."""
     _write(request)
-    body = parse_json(await request.body() or b"{}", "请求体")
-    if not isinstance(body, dict):
-        raise InputError("请求体应为 JSON 对象（text、contact、lon、lat）")
-    return await run_in_threadpool(
-        _not_found, public.add_comment, context(request).store, item_id,
-        text=body.get("text"), contact=body.get("contact") or "", lon=body.get("lon"),
-        lat=body.get("lat"))
+    return _not_found(public.add_comment, context(request).store, item_id, text=body.text,
+                      contact=body.contact, lon=body.lon, lat=body.lat)
 
 
 # ---------------------------------------------------------------------------- 群众举报
@@ -124,8 +136,6 @@ async def _report_fields(request: Request) -> tuple[dict[str, Any], list[tuple[s
         body = parse_json(await request.body() or b"{}", "请求体")
         if not isinstance(body, dict):
             raise InputError("请求体应为 JSON 对象（lon、lat、description、contact）")
-        if "photos" in body:
-            raise InputError("照片只能以文件上传（multipart/form-data 的 photos 字段）")
         return body, []
     form = await request.form()
     fields = {k: form.get(k) for k in ("lon", "lat", "description", "contact")
@@ -143,14 +153,24 @@ async def _report_fields(request: Request) -> tuple[dict[str, Any], list[tuple[s
     return fields, photos
 
 
+_REPORT_FIELDS = {
+    "lon": {"type": "number", "minimum": -180, "maximum": 180},
+    "lat": {"type": "number", "minimum": -90, "maximum": 90},
+    "description": {"type": "string", "minLength": 1, "maxLength": 1000, "pattern": NOT_BLANK},
+    "contact": {"type": "string", "maxLength": 100},
+}
+
+
 @router.post("/reports", status_code=201, summary="群众举报（返回回执号）",
              openapi_extra={"requestBody": {"required": True, "content": {
-                 "application/json": {"schema": {"type": "object"}},
-                 "multipart/form-data": {"schema": {"type": "object", "properties": {
-                     "lon": {"type": "number"}, "lat": {"type": "number"},
-                     "description": {"type": "string"}, "contact": {"type": "string"},
-                     "photos": {"type": "array",
-                                "items": {"type": "string", "format": "binary"}}}}}}}})
+                 "application/json": {"schema": {
+                     "type": "object", "required": ["lon", "lat", "description"],
+                     "properties": _REPORT_FIELDS}},
+                 "multipart/form-data": {"schema": {
+                     "type": "object", "required": ["lon", "lat", "description"],
+                     "properties": {**_REPORT_FIELDS, "photos": {
+                         "type": "array", "maxItems": 4,
+                         "items": {"type": "string", "format": "binary"}}}}}}}})
 async def report(request: Request) -> dict[str, Any]:
     """A report (``lon``, ``lat``, ``description``, optional ``contact`` and photos) → receipt."""
     _write(request)

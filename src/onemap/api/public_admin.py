@@ -13,7 +13,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
@@ -29,6 +29,11 @@ from onemap.store.users import User
 
 router = APIRouter(prefix="/public-admin", tags=["公众服务管理"])
 
+#: Text with at least one character that is not white space.
+NOT_BLANK = r"\S"
+#: An ISO date (the calendar check is the use case's).
+DATE = r"^\d{4}-\d{2}-\d{2}$"
+
 #: A user allowed to handle cases (moderation and answers).
 Handler = Annotated[User, Depends(require("case"))]
 
@@ -43,24 +48,26 @@ def _call(fn, *args, **kwargs):
 class Moderation(BaseModel):
     """A moderation decision."""
 
-    decision: str = Field(max_length=10, description="通过 或 驳回")
+    decision: Literal["通过", "驳回"]
     note: str = Field("", max_length=500)
-    answer: str | None = Field(None, max_length=5000, description="给举报人的答复（驳回时）")
+    answer: str | None = Field(None, max_length=5000, pattern=NOT_BLANK,
+                               description="给举报人的答复（驳回时）")
 
 
 class Answer(BaseModel):
     """A public answer."""
 
-    answer: str = Field(max_length=5000)
+    answer: str = Field(min_length=1, max_length=5000, pattern=NOT_BLANK)
 
 
 class Item(BaseModel):
     """A 公示 item or consultation."""
 
-    kind: str = Field(max_length=50, description="规划、批前公示、基准地价、控制线…")
-    title: str = Field(max_length=200)
-    start: str = Field(max_length=20)
-    end: str = Field(max_length=20)
+    kind: str = Field(min_length=1, max_length=50, pattern=NOT_BLANK,
+                      description="规划、批前公示、基准地价、控制线…")
+    title: str = Field(min_length=1, max_length=200, pattern=NOT_BLANK)
+    start: str = Field(pattern=DATE, description="公示开始日期 YYYY-MM-DD")
+    end: str = Field(pattern=DATE, description="公示结束日期 YYYY-MM-DD（不早于开始）")
     description: str = Field("", max_length=5000)
     consult: bool = False
     lon: float | None = Field(None, ge=-180, le=180)
@@ -70,16 +77,16 @@ class Item(BaseModel):
 class Summary(BaseModel):
     """The published summary of a consultation's answers."""
 
-    summary: str = Field(max_length=20000)
+    summary: str = Field(min_length=1, max_length=20000, pattern=NOT_BLANK)
 
 
 class Mark(BaseModel):
     """A layer version made public."""
 
-    dataset: str = Field(max_length=40)
+    dataset: str = Field(max_length=40, description="public.yaml 的 layers 中列出的图层")
     version: str | None = Field(None, max_length=40)
-    approval_no: str = Field(max_length=200)
-    approved_on: str = Field(max_length=20)
+    approval_no: str = Field(min_length=1, max_length=200, pattern=NOT_BLANK)
+    approved_on: str = Field(pattern=DATE, description="批准日期 YYYY-MM-DD")
 
 
 @router.get("/reports", summary="群众举报（审核队列）")

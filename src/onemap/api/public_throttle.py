@@ -44,15 +44,15 @@ class PublicThrottle:
             hits.popleft()
         if len(hits) >= limit:
             wait = max(1, int(window - (now - hits[0]) + 0.999))
-            raise TooManyRequests(f"{what}提交过于频繁（{_duration(window)}内最多 {limit} 次），"
+            raise TooManyRequests(f"{what}过于频繁（{_duration(window)}内最多 {limit} 次），"
                                   f"请 {_duration(wait)}后再试", retry_after=wait)
 
     def write(self, address: str, device: str | None) -> None:
         """Admit one write from ``address`` (and ``device``) or refuse it (429)."""
         r, now = self.rules, self.clock()
-        keys = [(("w-address", address), r.writes_per_address, "您所在的网络地址")]
+        keys = [(("w-address", address), r.writes_per_address, "您所在的网络地址提交")]
         if device:
-            keys.append((("w-device", device[:64]), r.writes_per_device, "本设备"))
+            keys.append((("w-device", device[:64]), r.writes_per_device, "本设备提交"))
         with self._lock:
             for key, limit, what in keys:
                 self._admit(key, limit, r.window_seconds, what, now)
@@ -64,7 +64,7 @@ class PublicThrottle:
         r, now = self.rules, self.clock()
         key = ("r-address", address)
         with self._lock:
-            self._admit(key, r.reads_per_address, r.read_window_seconds, "您所在的网络地址的查询",
+            self._admit(key, r.reads_per_address, r.read_window_seconds, "您所在的网络地址查询",
                         now)
             self._hits[key].append(now)
 

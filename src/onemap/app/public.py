@@ -255,12 +255,12 @@ def add_comment(store: Store, item_id: int, *, text: str, contact: str = "",
     policy = policy or public_policy()
     when = case_mod.as_datetime(now)
     day = when.date().isoformat()
-    body = _text(text, "意见内容", policy.comments.text_chars, required=True)
-    contact_s = _text(contact, "联系方式", policy.comments.contact_chars, required=False)
-    x, y = _position(lon, lat, required=False)
     engine = _engine(store)
     with engine.begin() as conn:
         item = _find_item(conn, item_id)
+        body = _text(text, "意见内容", policy.comments.text_chars, required=True)
+        contact_s = _text(contact, "联系方式", policy.comments.contact_chars, required=False)
+        x, y = _position(lon, lat, required=False)
         period = f"{item.start_date} 至 {item.end_date}"
         if not item.consult:
             raise InputError(f"「{item.title}」不征求意见", [Problem("not_consult", "仅公示",
