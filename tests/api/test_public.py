@@ -118,8 +118,15 @@ def test_multipart_report_with_photo_and_limits(client):
                                             "description": "倾倒垃圾"}, files=files)
     assert r.status_code == 201, r.text
     (rep,) = c.get("/api/public-admin/reports?moderation=pending", headers=admin).json()["reports"]
+    assert rep["description"] == "倾倒垃圾"
     assert rep["photos"][0]["lon"] == pytest.approx(106.25, abs=1e-6)
     assert rep["photos"][0]["taken_at"] == "2025-05-01T10:00:00"
+    # no place given: the photo's GPS position is the report's place
+    r = c.post("/api/public/reports", data={"description": "照片定位"},
+               files=[("photos", ("g.jpg", _jpeg(106.26, 37.96), "image/jpeg"))])
+    assert r.status_code == 201, r.text
+    last = c.get("/api/public-admin/reports", headers=admin).json()["reports"][-1]
+    assert (last["lon"], last["lat"]) == pytest.approx((106.26, 37.96), abs=1e-6)
     five = [("photos", (f"{i}.jpg", _jpeg(106.25, 37.95), "image/jpeg")) for i in range(5)]
     r = c.post("/api/public/reports", data={"lon": "106.25", "lat": "37.95",
                                             "description": "x"}, files=five)

@@ -108,7 +108,7 @@ def test_report_refused_leaves_nothing(opened, tmp_path):
     with pytest.raises(InputError, match="最多附 4 张照片"):
         public.submit_report(store, lon=106.2, lat=37.9, description="x", photos=photos,
                              photo_dir=tmp_path / "ph")
-    with pytest.raises(InputError, match="请在地图上选择位置"):
+    with pytest.raises(InputError, match="请在地图上选择位置（或允许手机定位"):
         public.submit_report(store, lon=None, lat=None, description="x")
     with pytest.raises(InputError, match="请填写举报内容"):
         public.submit_report(store, lon=106.2, lat=37.9, description="  ")
@@ -134,6 +134,22 @@ def test_report_photo_exif_is_kept(opened, tmp_path):
     assert kept["lon"] == pytest.approx(106.2151, abs=1e-6)
     assert kept["lat"] == pytest.approx(37.9152, abs=1e-6)
     assert (tmp_path / "ph" / r["receipt"] / "01.jpg").read_bytes() == data
+
+
+def test_report_without_a_place_takes_the_photo_gps(opened, tmp_path):
+    store, _ = opened
+    photo = make_photo(tmp_path / "p.jpg", lon=106.2151, lat=37.9152)
+    r = public.submit_report(store, lon=None, lat=None, description="倾倒",
+                             photos=[("现场.jpg", open(photo, "rb").read())],
+                             photo_dir=tmp_path / "ph", now="2025-04-01")
+    (rep,) = public.list_reports(store)
+    assert rep["receipt"] == r["receipt"]
+    assert (rep["lon"], rep["lat"]) == pytest.approx((106.2151, 37.9152), abs=1e-6)
+    without_gps = make_photo(tmp_path / "q.jpg", gps=False)
+    with pytest.raises(InputError, match="请在地图上选择位置（或允许手机定位，或附带有 GPS 位置的照片）"):
+        public.submit_report(store, lon=None, lat=None, description="倾倒",
+                             photos=[("q.jpg", open(without_gps, "rb").read())],
+                             photo_dir=tmp_path / "ph", now="2025-04-01")
 
 
 def _to_prosecuting(store, case_no, tmp_path, **prosecute):

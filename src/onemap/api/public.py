@@ -167,12 +167,15 @@ _REPORT_FIELDS = {
                      "type": "object", "required": ["lon", "lat", "description"],
                      "properties": _REPORT_FIELDS}},
                  "multipart/form-data": {"schema": {
-                     "type": "object", "required": ["lon", "lat", "description"],
+                     "type": "object", "required": ["description"],
                      "properties": {**_REPORT_FIELDS, "photos": {
                          "type": "array", "maxItems": 4,
                          "items": {"type": "string", "format": "binary"}}}}}}}})
 async def report(request: Request) -> dict[str, Any]:
-    """A report (``lon``, ``lat``, ``description``, optional ``contact`` and photos) → receipt."""
+    """A report (``lon``, ``lat``, ``description``, optional ``contact`` and photos) → receipt.
+
+    In a multipart report ``lon``/``lat`` may be left out when a photo carries its GPS position.
+    """
     _write(request)
     fields, photos = await _report_fields(request)
     return await run_in_threadpool(

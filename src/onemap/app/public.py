@@ -9,6 +9,7 @@ enforcement decisions (redacted). Every write appends to the audit log in its tr
 
 from __future__ import annotations
 
+import io
 import json
 import secrets
 from datetime import date
@@ -64,7 +65,7 @@ def _text(value: Any, name: str, limit: int, *, required: bool) -> str:
 def _position(lon: Any, lat: Any, *, required: bool) -> tuple[float | None, float | None]:
     if lon in (None, "") and lat in (None, ""):
         if required:
-            raise InputError("请在地图上选择位置（或允许手机定位）",
+            raise InputError("请在地图上选择位置（或允许手机定位，或附带有 GPS 位置的照片）",
                              [Problem("required_field", "缺少 lon/lat", field="lon")])
         return None, None
     try:
@@ -452,11 +453,13 @@ def submit_report(store: Store, *, lon: Any, lat: Any, description: Any, contact
     policy = policy or public_policy()
     rules = policy.reports
     when = case_mod.as_datetime(now)
-    x, y = _position(lon, lat, required=True)
     text = _text(description, "举报内容", rules.description_chars, required=True)
     contact_s = _text(contact, "联系方式", rules.contact_chars, required=False)
     photos = list(photos or [])
     _check_photos(photos, policy)
+    if lon in (None, "") and lat in (None, ""):
+        lon, lat = _photo_position(photos)
+    x, y = _position(lon, lat, required=True)
     receipt = new_receipt(when.date())
     county, village, _ = _place(store, x, y)
     folder = Path(photo_dir) if photo_dir else _photo_dir(store)
@@ -500,8 +503,19 @@ def submit_report(store: Store, *, lon: Any, lat: Any, description: Any, contact
     except BaseException:
         for path in written:
             path.unlink(missing_ok=True)
+        if photos and (folder / receipt).is_dir():
+            (folder / receipt).rmdir()
         raise
     return {"receipt": receipt}
+
+
+def _photo_position(photos: list[tuple[str, bytes]]) -> tuple[float | None, float | None]:
+    """The EXIF GPS position of the first photo that has one (a report without a map place)."""
+    for _name, data in photos:
+        exif = read_exif(io.BytesIO(data))
+        if "lon" in exif and "lat" in exif:
+            return exif["lon"], exif["lat"]
+    return None, None
 
 
 def _photo_dir(store: Store) -> Path:

@@ -92,10 +92,16 @@ $('pt-report-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   $('pt-report-error').hidden = true;
   $('pt-receipt').hidden = true;
-  if (!place) { $('pt-report-error').textContent = '请先在地图上点击选择位置，或使用手机定位。'; $('pt-report-error').hidden = false; return; }
+  if (!place && !$('pt-photos').files.length) {
+    $('pt-report-error').textContent = '请先在地图上点击选择位置，或使用手机定位（也可附带有 GPS 位置的照片）。';
+    $('pt-report-error').hidden = false;
+    return;
+  }
   const form = new FormData();
-  form.append('lon', String(place.lon));
-  form.append('lat', String(place.lat));
+  if (place) {
+    form.append('lon', String(place.lon));
+    form.append('lat', String(place.lat));
+  }
   form.append('description', $('pt-desc').value);
   form.append('contact', $('pt-contact').value);
   for (const f of $('pt-photos').files) form.append('photos', f, f.name);
