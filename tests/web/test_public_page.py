@@ -123,3 +123,39 @@ def test_notice_comment_and_decisions_on_a_phone(phone, public_server):
     page.wait_for_selector("#pt-decisions .pt-empty")
     assert page.inner_text("#pt-decisions") == "暂无公示的处罚决定。"
     assert page.errors == []
+
+
+def _gps_jpeg(lon: float, lat: float) -> bytes:
+    import io
+
+    from PIL import Image
+
+    def dms(v):
+        d = int(v)
+        m = int((v - d) * 60)
+        return (float(d), float(m), round((v - d - m / 60) * 3600, 4))
+
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N", 2: dms(lat), 3: "E", 4: dms(lon)}
+    exif[0x8769] = {36867: "2025:05:01 10:00:00"}
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), "green").save(buf, format="JPEG", exif=exif)
+    return buf.getvalue()
+
+
+def test_report_placed_by_its_photo_gps(phone, public_server):
+    page = phone
+    page.goto(f"{public_server}/public")
+    page.wait_for_selector("#pt-map canvas")
+    page.fill("#pt-desc", "只拍了照片，没有在地图上选点")
+    page.click("#pt-submit")
+    page.wait_for_selector("#pt-report-error:not([hidden])")
+    assert page.inner_text("#pt-report-error") == ("请先在地图上点击选择位置，或使用手机定位"
+                                                    "（也可附带有 GPS 位置的照片）。")
+    page.set_input_files("#pt-photos", files=[{"name": "现场.jpg", "mimeType": "image/jpeg",
+                                               "buffer": _gps_jpeg(106.205, 37.955)}])
+    page.click("#pt-submit")
+    page.wait_for_selector("#pt-receipt-value")
+    assert page.inner_text("#pt-receipt-value").startswith("JB")
+    page.screenshot(path=str(ARTIFACTS / "public-6-photo-gps.png"), full_page=True)
+    assert page.errors == []
