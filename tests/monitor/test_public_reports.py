@@ -48,6 +48,22 @@ def test_report_merges_with_patch_then_with_its_case(opened, tmp_path):
         (r["receipt"], new["case_no"], "patch"), (r2["receipt"], new["case_no"], "case")]
 
 
+def test_cases_open_skips_the_report_runs(_chain_template, tmp_path):
+    import shutil
+
+    from onemap.store import open_workspace
+
+    shutil.copy(_chain_template, tmp_path / "ws.gpkg")
+    store = open_workspace(tmp_path / "ws.gpkg")
+    service.run_changes(store, "DLTB", "2023", "2024", actor="pytest")
+    service.judge_changes(store, "2023-2024", as_of="2025-03-01", actor="pytest")
+    # a report far from every patch is recorded as a newer judging run of its own
+    public.submit_report(store, lon=106.2150, lat=37.9150, description="倾倒", now="2025-03-02")
+    got = service.open_cases(store, actor="执法科", now="2025-03-03")
+    assert got["run_id"] == 1 and len(got["opened"]) == 2
+    store.close()
+
+
 def test_report_far_away_opens_its_own_case(opened):
     store, cases = opened
     r = public.submit_report(store, lon=106.2150, lat=37.9150, description="河边倾倒建筑垃圾",

@@ -356,8 +356,7 @@ def comment_register(store: Store, item_id: int, xlsx: str | Path) -> dict[str, 
     with _engine(store).connect() as conn:
         item = _find_item(conn, item_id)
     rows = list_comments(store, item_id)
-    frame = pd.DataFrame(rows, columns=["id", *COMMENT_HEADERS.keys()][0:1]
-                         + [k for k in COMMENT_HEADERS if k != "id"])
+    frame = pd.DataFrame(rows, columns=list(COMMENT_HEADERS))
     frame["moderation"] = frame["moderation"].map(
         {"pending": "待审核", "approved": "通过", "rejected": "驳回"}).fillna(frame["moderation"])
     path = write_workbook(xlsx, {"意见登记": frame}, headers=COMMENT_HEADERS,

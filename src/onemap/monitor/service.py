@@ -633,7 +633,8 @@ def open_cases(
     flow = case_mod.load_flow()
     r, j, c = tables.judge_runs_table, tables.judgements_table, tables.cases_table
     with engine.begin() as conn:
-        stmt = select(r)
+        # the runs recording 群众举报 (monitor/reports.py) open their cases themselves
+        stmt = select(r).where(r.c.changeset_dataset != case_mod.REPORT_SOURCE)
         if run_id is not None:
             stmt = stmt.where(r.c.id == int(run_id))
         elif changeset is not None:
