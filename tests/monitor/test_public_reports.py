@@ -61,6 +61,11 @@ def test_cases_open_skips_the_report_runs(_chain_template, tmp_path):
     public.submit_report(store, lon=106.2150, lat=37.9150, description="倾倒", now="2025-03-02")
     got = service.open_cases(store, actor="执法科", now="2025-03-03")
     assert got["run_id"] == 1 and len(got["opened"]) == 2
+    # nor is the report run a source of the 问责 ratio (it holds no change patch)
+    acc = service.accountability(store, 2025)
+    assert [x["changeset"] for x in acc["sources"]] == []
+    assert [x["changeset"] for x in service.accountability(store, 2024)["sources"]] == [
+        "2023-2024"]
     store.close()
 
 
