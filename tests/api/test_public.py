@@ -203,10 +203,14 @@ def test_consultation_comments_in_and_after_the_period(client, tmp_path):
     assert "建议增加停车场" not in c.get(f"/api/public/notices/{oid}").text
 
 
-def test_public_layers_only_what_is_marked_and_only_public_fields(client):
+def test_public_layers_only_what_is_marked_and_only_public_fields(client, ws):
     c, admin = client
+    store = open_workspace(ws[0])
+    every = [d.name for d in store.datasets()]
+    store.close()
+    assert {"DLTB", "STBHHX", "BHTB", "BHTBPD"} <= set(every)
     assert c.get("/api/public/layers").json() == {"layers": []}
-    for name in ("STBHHX", "DLTB", "BHTB", "NOPE"):
+    for name in [*every, "NOPE"]:      # no layer of the workspace leaves before it is marked
         assert c.get(f"/api/public/layers/{name}").status_code == 404
     r = c.post("/api/public-admin/layers", headers=admin, json={"dataset": "DLTB",
                "approval_no": "x", "approved_on": "2024-01-01"})
@@ -221,7 +225,9 @@ def test_public_layers_only_what_is_marked_and_only_public_fields(client):
     assert g["approval_no"] == "宁政函〔2023〕15号"
     assert [f["properties"] for f in g["features"]] == [{"XZQDM": "640302"}]
     assert "内部备注" not in c.get("/api/public/layers/STBHHX").text
-    assert c.get("/api/public/layers/DLTB").status_code == 404
+    for name in every:                 # and after marking, only the marked one
+        assert c.get(f"/api/public/layers/{name}").status_code == (200 if name == "STBHHX"
+                                                                  else 404)
 
 
 def _fill(path: str) -> str:
