@@ -27,9 +27,12 @@ CHECKS = [st.not_a_server_error, st.status_code_conformance, st.content_type_con
 #: Operations whose validity JSON Schema cannot express, so a schema-valid request may still be
 #: refused with 400: a site must be a valid polygon of non-zero area (``POST /check``), a measured
 #: shape a valid line or polygon in lon/lat (``POST /measure``), and an
-#: OGC bbox needs min ≤ max in the coordinate system named by ``bbox-crs``.
+#: OGC bbox needs min ≤ max in the coordinate system named by ``bbox-crs``; a 公示 item needs real
+#: calendar dates with the end not before the start, a public layer must be one ``public.yaml``
+#: lists, and a report's photos must be image files.
 SEMANTIC = ("POST /check", "POST /measure", "GET /collections/{collectionId}/items",
-            "GET /collections/")
+            "GET /collections/", "POST /public-admin/items", "POST /public-admin/layers",
+            "POST /public/reports")
 #: Operations not fuzzed: logging out would revoke the token the fuzzer uses; the
 #: assessment report draws maps for tens of seconds (tested in test_rest).
 SKIP = {"/logout", "/assess/report.docx"}

@@ -269,6 +269,49 @@ def test_case_show_and_act(judged, tmp_path):
     assert (listed["count"], listed["cases"][0]["case_no"]) == (1, CASE)
 
 
+def test_public(judged, tmp_path):
+    """Public layer marking, a consultation's register, the report queue and 执法公示."""
+    from datetime import date, timedelta
+
+    from onemap.app import public
+
+    shutil.copy(judged, tmp_path / "ws.gpkg")
+    ws = tmp_path / "ws.gpkg"
+    got = ok("public", "mark", ws, "YJJBNTTB", "--approval", "国土资规〔2023〕1号", "--date",
+             "2023-10-08", "--json")
+    assert (got["title"], got["version"], got["fields"]) == ("永久基本农田", "2023", [])
+    r = run("public", "mark", ws, "DLTB", "--approval", "x", "--date", "2023-10-08", "--json")
+    assert r.exit_code != 0 and "图层 DLTB 不在可公开图层清单中" in json.loads(r.stdout)["message"]
+    today = date.today()
+    got = ok("public", "notice", ws, "--title", "某片区规划草案", "--start", str(today),
+             "--end", str(today + timedelta(days=30)), "--consult", "--json")
+    assert (got["id"], got["consult"]) == (1, True)
+    store = open_workspace(ws)
+    public.add_comment(store, 1, text="建议保留村口古树", contact="王先生")
+    receipt = public.submit_report(store, lon=106.201, lat=37.951, description="水田上建厂房",
+                                   photo_dir=tmp_path / "ph")["receipt"]
+    store.close()
+    got = ok("public", "comments", ws, "1", "--xlsx", tmp_path / "c.xlsx", "--json")
+    assert got["count"] == 1 and got["comments"][0]["text"] == "建议保留村口古树"
+    assert openpyxl.load_workbook(tmp_path / "c.xlsx").sheetnames == ["意见登记"]
+    got = ok("public", "reports", ws, "--pending", "--json")
+    assert [(x["receipt"], x["case_no"], x["merged"]) for x in got["reports"]] == [
+        (receipt, CASE, "case")]
+    ok("cases", "act", ws, CASE, "evidence", "-f", "officer=张三", "-f", "date=2025-03-05",
+       "-f", "notes=现场核查", "--photo", photo(tmp_path / "p.jpg"), "--json")
+    ok("cases", "act", ws, CASE, "determine", "-f", "determination=违法", "-f", "basis=未批先建",
+       "--json")
+    ok("cases", "act", ws, CASE, "prosecute", "-f", "filing_no=立〔2025〕1号", "-f", "measures=罚款",
+       "-f", "major=否", "--json")
+    ok("cases", "act", ws, CASE, "decide", "-f", "decision_no=罚〔2025〕1号", "-f", "date=2025-04-01",
+       "-f", "violation=李四未经批准占用耕地", "-f", "penalty=对李四罚款 5000 元", "-f", "party=李四",
+       "--json")
+    got = ok("public", "decisions", ws, "--json")
+    assert got["decisions"] == [{"decision_no": "罚〔2025〕1号", "date": "2025-04-01",
+                                 "violation": "李某未经批准占用耕地", "penalty": "对李某罚款 5000 元",
+                                 "place": "金积镇金积村", "party": "李某"}]
+
+
 def test_audit_and_accountability(judged):
     got = ok("audit", "verify", judged, "--json")
     # six versions written (DLTB 2023 and 2024, YJJBNTTB, JCTB, the BHTB change set, the judged
@@ -632,7 +675,7 @@ def _json_calls() -> set[tuple[str, ...]]:
     """Command paths of every ``run(...)``/``ok(...)`` call in this module that passes ``--json``."""
     tree = ast.parse(Path(__file__).read_text("utf-8"))
     groups = {"cases", "audit", "indicators", "user", "crs", "ledger", "farmland", "minerals", "hazards",
-              "linkage", "grid", "restoration", "registration"}
+              "linkage", "grid", "restoration", "registration", "public"}
     found = set()
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)

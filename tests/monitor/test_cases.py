@@ -40,7 +40,7 @@ def test_illegal_case_cannot_be_closed_without_rectification(opened, tmp_path):
     service.case_transition(store, no, "determine", "科长", determination="违法", basis="未批先建")
     with pytest.raises(TransitionError, match="判定结果为「违法」.*不能直接执行「销号」"):
         service.case_transition(store, no, "close", "局长", approver="局长")
-    with pytest.raises(TransitionError, match="只能在「整改中、立案查处中」"):
+    with pytest.raises(TransitionError, match="只能在「整改中、立案查处中、已作出处罚决定」"):
         service.case_transition(store, no, "complete", "王五", date="2025-04-01", notes="x")
     c = service.case_transition(store, no, "prosecute", "科长", filing_no="利自然立〔2025〕3号",
                                 measures=["罚款", "没收"], fine_yuan=120000)

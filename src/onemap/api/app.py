@@ -21,16 +21,18 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from onemap.api import about, errors, mapdata, ogc, routes, tiles
+from onemap.api import about, errors, mapdata, ogc, public, public_admin, routes, tiles
 from onemap.api.auth import AuthGateMiddleware
 from onemap.api.context import make_context
 from onemap.api.docs import install_docs
 from onemap.api.limits import LimitsMiddleware
 from onemap.api.protocol import HeadMiddleware
+from onemap.api.public_throttle import PublicThrottle
 from onemap.domain.security import security_policy
+from onemap.monitor.public_policy import public_policy
 from onemap.monitor.service import audit_checkpoint, audit_checkpoints
 from onemap.store import open_workspace
 from onemap.store.base import Store
@@ -110,6 +112,9 @@ def create_app(
     api.include_router(about.router)
     api.include_router(mapdata.router)
     api.include_router(tiles.router, prefix="/tiles")
+    api.include_router(public.router)
+    api.include_router(public_admin.router)
+    api.state.public_throttle = PublicThrottle(public_policy().rate)
     app.mount("/api", api)
     app.include_router(ogc.router, prefix="/ogc")
     app.include_router(tiles.router, prefix="/tiles")
@@ -119,6 +124,12 @@ def create_app(
         return JSONResponse({"ok": True, "workspace": store.location})
 
     dist = Path(web_dist) if web_dist is not None else WEB_DIST
+    if (dist / "portal.html").exists():
+        @app.get("/public", include_in_schema=False)
+        def _public_page() -> FileResponse:
+            """The public page (群众举报, 公示, 执法公示): no login."""
+            return FileResponse(dist / "portal.html", media_type="text/html")
+
     if (dist / "index.html").exists():
         app.mount("/", StaticFiles(directory=dist, html=True), name="web")
     else:

@@ -88,10 +88,11 @@ def resolve_user(ctx: AppContext, request: Request) -> User:
     raise AuthError("请先登录（本工作空间不允许匿名访问）")
 
 
-#: Paths served without a login: health check, login, API documentation and its assets.
+#: Paths served without a login: health check, login, API documentation and its assets, and
+#: the public services (``/api/public/…``, :mod:`onemap.api.public`).
 PUBLIC_PATHS = frozenset({"/healthz", "/api/login", "/api/docs", "/api/redoc",
                           "/api/openapi.json", "/api/docs/oauth2-redirect"})
-PUBLIC_PREFIXES = ("/api/docs-assets/",)
+PUBLIC_PREFIXES = ("/api/docs-assets/", "/api/public/")
 GATED_PREFIXES = ("/api/", "/ogc", "/tiles/")
 
 

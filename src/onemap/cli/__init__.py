@@ -17,6 +17,7 @@ from onemap.cli import (  # noqa: F401  (registers commands)
     minerals,
     monitor,
     plan,
+    public,
     registration,
     restoration,
     web,

@@ -29,6 +29,11 @@ from onemap.store import audit
 from onemap.store import cases as tables
 from onemap.store.catalog import dumps
 
+#: The change set a case opened from a 群众举报 names (its judging run and judgement record the report).
+REPORT_SOURCE = "群众举报"
+#: The source of a case opened from a judged change patch.
+PATCH_SOURCE = "卫片执法"
+
 #: The case lifecycle is a generic :class:`~onemap.ledgers.flow.Flow` read from ``case_flow.yaml``.
 CaseFlow = Flow
 
@@ -72,6 +77,9 @@ def case_to_dict(row: Any, flow: CaseFlow, now: datetime | None = None) -> dict[
     d["measures"] = json.loads(d.get("measures") or "[]")
     d["data"] = json.loads(d.get("data") or "{}")
     d["state_title"] = flow.state_title(d["state"])
+    d["source"] = REPORT_SOURCE if d.get("changeset_dataset") == REPORT_SOURCE else PATCH_SOURCE
+    d["sources"] = [d["source"]] + ([REPORT_SOURCE] if d["data"].get("reports")
+                                    and d["source"] != REPORT_SOURCE else [])
     d["allowed_actions"] = [{"action": a, "title": flow.actions[a].title}
                             for a in flow.allowed(d["state"])]
     now = as_datetime(now)
@@ -110,6 +118,7 @@ def open_case(
     actor: str,
     now: datetime | str | None = None,
     flow: CaseFlow | None = None,
+    prefix: str = "WP",
 ) -> dict[str, Any]:
     """Open (下发) a case for one suspected patch, inside the caller's transaction.
 
@@ -127,6 +136,8 @@ def open_case(
         Time of issue (default now); the deadline counts from it.
     flow : CaseFlow, optional
         Default the shipped flow.
+    prefix : str
+        Case number prefix (``WP`` 卫片; a 群众举报 case takes the policy's prefix).
 
     Returns
     -------
@@ -138,7 +149,7 @@ def open_case(
     t = tables.cases_table
     county = judgement.get("county") or "000000"
     year = run.get("year") or when.year
-    prefix = f"WP-{county}-{year}-"
+    prefix = f"{prefix}-{county}-{year}-"
     count = conn.execute(select(func.count()).where(t.c.case_no.like(prefix + "%"))).scalar()
     case_no = f"{prefix}{int(count) + 1:04d}"
     days = flow.states[flow.initial].deadline_days
@@ -212,7 +223,7 @@ def check_fields(flow: CaseFlow, action: str, fields: dict[str, Any]) -> dict[st
         if name not in out or (isinstance(out[name], list | tuple) and not out[name]):
             problems.append(Problem("required_field", f"「{spec.title}」须填写 {name}",
                                     field=name))
-    for name in ("date", "deadline"):
+    for name in ("date", "deadline", "review_date"):
         if name in out:
             d = normalize_date(out[name])
             if not d:

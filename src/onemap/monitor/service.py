@@ -645,7 +645,8 @@ def open_cases(
     flow = case_mod.load_flow()
     r, j, c = tables.judge_runs_table, tables.judgements_table, tables.cases_table
     with engine.begin() as conn:
-        stmt = select(r)
+        # the runs recording 群众举报 (monitor/reports.py) open their cases themselves
+        stmt = select(r).where(r.c.changeset_dataset != case_mod.REPORT_SOURCE)
         if run_id is not None:
             stmt = stmt.where(r.c.id == int(run_id))
         elif changeset is not None:
@@ -865,7 +866,10 @@ def accountability(
     tables.ensure_tables(engine)
     r, j = tables.judge_runs_table, tables.judgements_table
     with engine.connect() as conn:
-        runs = conn.execute(select(r).where(r.c.year == int(year)).order_by(r.c.id)).all()
+        # 群众举报 runs (monitor/reports.py) hold no change patches: not a source of the ratio
+        runs = conn.execute(select(r).where(r.c.year == int(year),
+                                            r.c.changeset_dataset != case_mod.REPORT_SOURCE)
+                            .order_by(r.c.id)).all()
         latest: dict[str, Any] = {}
         for run in runs:
             latest[run.changeset_version] = run

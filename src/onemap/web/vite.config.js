@@ -11,6 +11,8 @@ export default defineConfig({
     chunkSizeWarningLimit: 2500,
     sourcemap: false,
     rolldownOptions: {
+      // two pages: the bureau's map (index.html) and the public page (portal.html, served at /public)
+      input: { main: 'index.html', portal: 'portal.html' },
       output: {
         // serve the MapLibre worker as .js: every static server knows that MIME type
         assetFileNames: (info) => ((info.names && info.names[0] || '').endsWith('.mjs')
