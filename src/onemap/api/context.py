@@ -11,13 +11,13 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import pyogrio
 
 from onemap.api.errors import NotFound
 from onemap.api.scope import scoped_frame
 from onemap.api.throttle import LoginThrottle
 from onemap.domain.security import security_policy
 from onemap.store.base import DatasetInfo, Store, VersionInfo
+from onemap.store.gpkgread import layer_bounds
 from onemap.store.users import User
 from onemap.tiles.service import MAX_ZOOM, TileService
 from onemap.tiles.source import TileSource
@@ -131,13 +131,7 @@ class AppContext:
         box = None
         path = getattr(self.store, "path", None)
         if path is not None and Path(path).suffix.lower() == ".gpkg":
-            try:
-                meta = pyogrio.read_info(path, layer=info.layer, force_total_bounds=True)
-                b = meta.get("total_bounds")
-                if b is not None and np.all(np.isfinite(b)):
-                    box = tuple(float(v) for v in b)
-            except Exception:  # noqa: BLE001 - fall back to reading the data
-                box = None
+            box = layer_bounds(Path(path), info.layer)
         if box is None:
             gdf = self.versions.frame(info)
             if len(gdf) and not gdf.geometry.is_empty.all():
