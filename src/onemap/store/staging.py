@@ -14,7 +14,8 @@
   building files of processes that no longer run, and drops layers an older
   release left outside the catalog when it was killed mid-write (their
   GeoPackage description is still empty: the catalog write sets it in the
-  same transaction). Each removal is logged in Chinese (logger ``onemap.store``).
+  same transaction, and their name is ``<DATASET>_<year or date>``).
+  Each removal is logged in Chinese (logger ``onemap.store``).
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ _DEBRIS = re.compile(r"^\.(?P<name>.+)\.(?P<kind>staging|building)-(?P<pid>\d+)-
                      r"(?P<aux>-wal|-shm|-journal|\.lock)?$")
 _SIDE_FILES = ("-wal", "-shm", "-journal", ".lock")
 _REGISTRIES = ("gpkg_contents", "gpkg_geometry_columns", "gpkg_extensions", "gpkg_ogr_contents")
-#: Layer names OneMap gives versions: ``<DATASET>_<version>`` (see ``GeoPackageStore``).
-_VERSION_LAYER = re.compile(r"^[A-Z][A-Z0-9_]{0,63}_[0-9A-Za-z_]{1,64}$")
+#: Layer names OneMap gives versions labelled by a year or a date: ``<DATASET>_<version>``
+#: (e.g. ``DLTB_2024``, ``DLTB_2024_06_30``); a user's own layer (``DLTB_test``, ``my_sketch``) never matches.
+_VERSION_LAYER = re.compile(r"^[A-Z][A-Z0-9_]{0,63}_[0-9][0-9A-Za-z_]{0,63}$")
 
 
 def staging_path(path: Path, kind: str) -> Path:
