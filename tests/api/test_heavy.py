@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import shapely
@@ -108,3 +109,11 @@ def test_stats_endpoint_is_computed_once_per_state(client, tokens, workspace):
         assert ctx.heavy.computed == before + 2
     finally:
         ctx.store.set_settings({"heavy_test": None})
+
+
+def test_site_checker_is_built_once_for_concurrent_checks(client):
+    ctx = client.app.state.ctx
+    ctx._checker = None
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        built = list(pool.map(lambda _: ctx.checker(), range(4)))
+    assert all(c is built[0] for c in built)

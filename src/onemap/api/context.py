@@ -135,6 +135,7 @@ class AppContext:
     _bounds: dict[int, tuple[float, float, float, float]] = field(default_factory=dict)
     _checker: tuple[tuple, Any] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    checker_lock: threading.Lock = field(default_factory=threading.Lock)
 
     # ------------------------------------------------------------------ state
     def state(self) -> tuple:
@@ -217,11 +218,10 @@ class AppContext:
         from onemap.control import SiteChecker
 
         key = tuple(sorted(v.id for d in self.datasets() for v in d.versions))
-        with self.lock:
+        with self.checker_lock:  # built once per catalog state, however many checks arrive
             if self._checker is not None and self._checker[0] == key:
                 return self._checker[1]
-        checker = SiteChecker(self.store)
-        with self.lock:
+            checker = SiteChecker(self.store)
             self._checker = (key, checker)
         return checker
 

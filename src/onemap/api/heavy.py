@@ -82,6 +82,21 @@ class HeavyWork:
         finally:
             pending.release()
 
+    def limit(self, compute: Callable[[], T]) -> T:
+        """Run ``compute()`` (not cached: e.g. a site check) in one of the slots.
+
+        Raises
+        ------
+        onemap.api.errors.ServiceBusy
+            No slot within the wait.
+        """
+        if not self._slots.acquire(timeout=self.wait):
+            raise self._busy()
+        try:
+            return compute()
+        finally:
+            self._slots.release()
+
     def _busy(self) -> ServiceBusy:
         retry = max(1, math.ceil(self.wait))
         return ServiceBusy(f"服务器正忙：统计、评估或报告的计算已满（同时最多 "

@@ -515,7 +515,7 @@ async def check(request: Request, user: Analyst, use: Annotated[str | None, Quer
         return checker, checker.check(target, use=use, flags=flag_list, name=name)
 
     try:
-        checker, result = await run_in_threadpool(run)
+        checker, result = await run_in_threadpool(ctx.heavy.limit, run)
     finally:
         if isinstance(site, str):
             shutil.rmtree(Path(site).parent, ignore_errors=True)

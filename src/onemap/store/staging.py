@@ -10,7 +10,7 @@
   (``.city.gpkg.building-<pid>-<token>.gpkg``) and only appears under its
   name, complete, at the end (a hard link, which never replaces an existing
   file).
-- :func:`sweep` runs when a workspace is opened: it deletes the staging and
+- :func:`sweep_files` and :func:`sweep_layers` run when a workspace is opened: they delete the staging and
   building files of processes that no longer run, and drops layers an older
   release left outside the catalog when it was killed mid-write (their
   GeoPackage description is still empty: the catalog write sets it in the
