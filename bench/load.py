@@ -15,7 +15,7 @@ check. Statistics and assessment are requested once before the clock starts
 server (versions loaded, tile source and site checker built). Phase 2 runs ``onemap ingest`` of the
 DLTB layer (a new version each time) into the served workspace for the whole
 phase. Printed per phase and endpoint: requests, p50/p95 in ms, 503 (busy,
-with Retry-After), other 5xx, time-outs (no answer within 120 s), and the
+with Retry-After), other 5xx, no answer (time-out after 120 s or connection lost), and the
 server's peak resident memory.
 """
 
@@ -285,7 +285,7 @@ def main() -> None:
     print_table(f"bench/load.py — {args.clients} 个并发客户端 × {args.seconds:g} s，"
                 f"{src.name}；负载 {os.getloadavg()[0]:.1f}（{os.cpu_count()} 核）",
                 ["阶段", "接口", "请求数", "p50 ms", "p95 ms", "目标", "达标", "503", "4xx",
-                 "5xx", "超时", "峰值内存 MiB"], rows)
+                 "5xx", "无应答", "峰值内存 MiB"], rows)
 
 
 if __name__ == "__main__":
