@@ -22,6 +22,7 @@ import geopandas as gpd
 import pyogrio
 from sqlalchemy import create_engine, event, func, insert, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
 
 from onemap.domain.security import security_policy
 from onemap.errors import WorkspaceError
@@ -118,8 +119,11 @@ class GeoPackageStore(Store):
     def __init__(self, path: Path):
         self.path = path
         self.location = str(path)
+        # No pooled connections: each use closes its connection, so that the last one in the
+        # process folds the write-ahead log back into the file (a copy of the .gpkg alone is whole).
         self._engine: Engine = create_engine(
-            f"sqlite:///{path}", connect_args={"timeout": concurrency().busy_seconds})
+            f"sqlite:///{path}", poolclass=NullPool,
+            connect_args={"timeout": concurrency().busy_seconds})
         event.listen(self._engine, "connect", _sqlite_on_connect)
 
     # ------------------------------------------------------------------ life cycle
@@ -396,6 +400,7 @@ class GeoPackageStore(Store):
                     raise
                 finally:
                     conn.rollback()
+                _checkpoint(raw)
             finally:
                 raw.execute("DETACH DATABASE stg")
         return new_id
@@ -438,6 +443,14 @@ class GeoPackageStore(Store):
                          "synthetic": synthetic,
                          "inputs": [i.version_id for i in inputs]})
         return new_id
+
+
+def _checkpoint(raw: sqlite3.Connection) -> None:
+    """Fold the write-ahead log into the file now (skipped while readers hold it)."""
+    try:
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    except sqlite3.OperationalError:
+        pass
 
 
 def concurrency():
