@@ -121,7 +121,12 @@ def _column(values: list, decl: str) -> pd.Series | np.ndarray:
         return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
     if decl.startswith(_REAL_TYPES):
         return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-    return np.array(values, dtype=object)
+    if decl.startswith("DATETIME"):
+        return pd.Series(pd.to_datetime(pd.Series(values, dtype=object), format="ISO8601")
+                         ).astype("datetime64[ms]").to_numpy()
+    if decl.startswith("BLOB"):
+        return np.array(values, dtype=object)
+    return pd.Series(values, dtype="str").array
 
 
 def layer_bounds(path: Path, layer: str) -> tuple[float, float, float, float] | None:
