@@ -23,7 +23,7 @@ from onemap.ledgers.hazards import assess_project
 from onemap.reports.document import setting_keys
 from onemap.reports.official_sheets import group_summary_sheets, official_sheets, tabulation_sheets
 from onemap.reports.xlsx import Filing, filing_from_settings, write_official_workbook
-from onemap.store import transforms
+from onemap.store import faults, transforms
 from onemap.store.base import Store
 
 
@@ -110,22 +110,29 @@ def build_sample_workspace(
     progress : callable, optional
         ``progress(step, done, total)``.
     """
-    import hashlib
-
-    import numpy as np
-
-    from onemap.geo.area import ellipsoidal_area
     from onemap.sample import build_sample
-    from onemap.store import init_workspace
-    from onemap.store.base import VersionMeta
+    from onemap.store import build_workspace, open_workspace
 
     sample = build_sample(patches=patches, seed=seed, progress=progress)
     layers = getattr(sample, "layers", sample)
     meta = dict(getattr(sample, "metadata", {}) or {})
-    store = init_workspace(
+    with build_workspace(
         path, name=meta.get("name", "吴忠市自然资源一张图（模拟样例）"),
         region=str(meta.get("region", "640300")),
-    )
+    ) as store:
+        _fill_sample(store, layers, meta, patches=patches, seed=seed, progress=progress)
+    if progress:
+        progress("完成", 1, 1)
+    return open_workspace(path)
+
+
+def _fill_sample(store: Store, layers, meta: dict, *, patches: int, seed: int, progress) -> None:
+    """Write the sample's settings and layer versions into a workspace being built."""
+    import numpy as np
+
+    from onemap.geo.area import ellipsoidal_area
+    from onemap.store.base import VersionMeta
+
     if meta.get("region_name"):
         store.set_settings({"region_name": str(meta["region_name"])})
     total = sum(len(v) for v in layers.values())
@@ -159,9 +166,7 @@ def build_sample_workspace(
                 title=LAYER_TITLES.get(dataset, dataset),
             )
             done += 1
-    if progress:
-        progress("完成", total, total)
-    return store
+            faults.point(f"sample-{done}")
 
 
 def tabulate_zones(

@@ -47,6 +47,30 @@ def default_cache_dir(store: Store) -> Path | None:
     return store.companion(".tiles")
 
 
+#: glibc ``mallopt`` parameter number of ``M_ARENA_MAX`` (malloc.h).
+_M_ARENA_MAX = -8
+
+
+def limit_malloc_arenas(arenas: int = 2) -> bool:
+    """Cap glibc's malloc arenas (one per thread by default, up to 8 per core).
+
+    A server answers from up to 40 worker threads; with an arena each, memory
+    freed by one request stays reserved in its thread's arena and the resident
+    size keeps growing. ``MALLOC_ARENA_MAX`` in the environment wins. Returns
+    whether the cap was set (False off glibc).
+    """
+    import ctypes
+    import os
+
+    if os.environ.get("MALLOC_ARENA_MAX"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(_M_ARENA_MAX, arenas))
+    except (OSError, AttributeError):
+        return False
+
+
 def create_app(
     workspace: str | Path | Store,
     *,
@@ -71,6 +95,7 @@ def create_app(
     -------
     fastapi.FastAPI
     """
+    limit_malloc_arenas()
     store = workspace if isinstance(workspace, Store) else open_workspace(workspace)
     from onemap.services import prepare_relational_tables
 

@@ -11,36 +11,57 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import pyogrio
+import shapely
 
 from onemap.api.errors import NotFound
+from onemap.api.heavy import HeavyWork
 from onemap.api.scope import scoped_frame
 from onemap.api.throttle import LoginThrottle
 from onemap.domain.security import security_policy
+from onemap.store import audit
 from onemap.store.base import DatasetInfo, Store, VersionInfo
+from onemap.store.gpkgread import layer_bounds
 from onemap.store.ledgers import last_event_id
 from onemap.store.users import User
 from onemap.tiles.service import MAX_ZOOM, TileService
 from onemap.tiles.source import TileSource
 
 
+def frame_bytes(gdf: gpd.GeoDataFrame) -> int:
+    """Approximate memory of a frame in bytes.
+
+    Its attribute columns, plus 16 bytes per coordinate and 120 per geometry
+    object (Shapely's own overhead).
+    """
+    attrs = gdf.drop(columns=gdf.geometry.name)
+    coords = int(shapely.get_num_coordinates(np.asarray(gdf.geometry.values, dtype=object)).sum())
+    return int(attrs.memory_usage(deep=True).sum()) + 16 * coords + 120 * len(gdf)
+
+
 class VersionCache:
-    """Layer versions read once through ``store.read`` and kept in memory (LRU).
+    """Layer versions read once through ``store.read`` and shared by every request (LRU).
 
     Row ``i`` of a cached frame is feature id ``i + 1`` everywhere: OGC API
-    items, vector tiles and identify answers.
+    items, vector tiles and identify answers. Concurrent first requests of a
+    version read it once. The cache keeps at most ``max_versions`` versions
+    and at most ``max_bytes`` of them (:func:`frame_bytes`); the least
+    recently used go first, the version just read always stays.
 
     Parameters
     ----------
     store : Store
         The workspace.
     max_versions : int
-        How many versions to keep.
+        How many versions to keep (``security.yaml`` → ``concurrency.version_cache``).
+    max_bytes : int, optional
+        Their total size (``concurrency.version_cache_mb``); None: no size bound.
     """
 
-    def __init__(self, store: Store, max_versions: int = 8):
+    def __init__(self, store: Store, max_versions: int = 8, max_bytes: int | None = None):
         self.store = store
         self.max_versions = max_versions
+        self.max_bytes = max_bytes
+        self._sizes: dict[int, int] = {}
         self._frames: OrderedDict[int, gpd.GeoDataFrame] = OrderedDict()
         self._locks: dict[int, threading.Lock] = {}
         self._lock = threading.Lock()
@@ -58,11 +79,21 @@ class VersionCache:
                 gdf = self._frames.get(info.id)
             if gdf is None:
                 gdf = self.store.read(info.dataset, info.version).reset_index(drop=True)
+                size = frame_bytes(gdf)
                 with self._lock:
                     self._frames[info.id] = gdf
-                    while len(self._frames) > self.max_versions:
-                        self._frames.popitem(last=False)
+                    self._sizes[info.id] = size
+                    while len(self._frames) > 1 and (
+                            len(self._frames) > self.max_versions
+                            or (self.max_bytes is not None and self.nbytes() > self.max_bytes)):
+                        old, _ = self._frames.popitem(last=False)
+                        self._sizes.pop(old, None)
+                    self._locks.pop(info.id, None)
         return gdf
+
+    def nbytes(self) -> int:
+        """Approximate memory of the versions kept."""
+        return sum(self._sizes[k] for k in self._frames)
 
     def loaded(self, version_id: int) -> bool:
         """Whether a version is in memory."""
@@ -98,11 +129,24 @@ class AppContext:
         default_factory=lambda: LoginThrottle(security_policy().login))
     hashing: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="onemap-hash"))
+    heavy: HeavyWork = field(
+        default_factory=lambda: HeavyWork(security_policy().concurrency))
     checks: OrderedDict[str, Any] = field(default_factory=OrderedDict)
     _scoped_sources: OrderedDict[tuple[int, str], TileSource] = field(default_factory=OrderedDict)
     _bounds: dict[int, tuple[float, float, float, float]] = field(default_factory=dict)
     _checker: tuple[tuple, Any] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    checker_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # ------------------------------------------------------------------ state
+    def state(self) -> tuple:
+        """The workspace state cached results belong to (newest audit row, settings)."""
+        engine = self.store.sql_engine()
+        return (audit.head_seq(engine), tuple(sorted(self.store.settings().items())))
+
+    def cached(self, key: tuple, compute):
+        """``compute()`` for ``key`` on the current state, cached and limited (:class:`HeavyWork`)."""
+        return self.heavy.run((*key, self.state()), compute)
 
     # ------------------------------------------------------------------ catalog
     def datasets(self) -> list[DatasetInfo]:
@@ -132,13 +176,7 @@ class AppContext:
         box = None
         path = getattr(self.store, "path", None)
         if path is not None and Path(path).suffix.lower() == ".gpkg":
-            try:
-                meta = pyogrio.read_info(path, layer=info.layer, force_total_bounds=True)
-                b = meta.get("total_bounds")
-                if b is not None and np.all(np.isfinite(b)):
-                    box = tuple(float(v) for v in b)
-            except Exception:  # noqa: BLE001 - fall back to reading the data
-                box = None
+            box = layer_bounds(Path(path), info.layer)
         if box is None:
             gdf = self.versions.frame(info)
             if len(gdf) and not gdf.geometry.is_empty.all():
@@ -182,11 +220,10 @@ class AppContext:
 
         key = (tuple(sorted(v.id for d in self.datasets() for v in d.versions)),
                last_event_id(self.store.sql_engine()))
-        with self.lock:
+        with self.checker_lock:  # built once per catalog state, however many checks arrive
             if self._checker is not None and self._checker[0] == key:
                 return self._checker[1]
-        checker = SiteChecker(self.store)
-        with self.lock:
+            checker = SiteChecker(self.store)
             self._checker = (key, checker)
         return checker
 
@@ -199,9 +236,12 @@ class AppContext:
 
 
 def make_context(store: Store, *, cache_dir: Path | None, anonymous_read: bool | None,
-                 max_versions: int = 8) -> AppContext:
-    """Build the context of an app over ``store``."""
-    versions = VersionCache(store, max_versions=max_versions)
+                 max_versions: int | None = None) -> AppContext:
+    """Build the context of an app over ``store`` (cache sizes from ``security.yaml``)."""
+    policy = security_policy().concurrency
+    max_versions = max_versions or policy.version_cache
+    versions = VersionCache(store, max_versions=max_versions,
+                            max_bytes=policy.version_cache_mb * 2**20)
     tiles = TileService(store, cache_dir=cache_dir, loader=versions.frame,
                         max_sources=max_versions)
     return AppContext(store=store, versions=versions, tiles=tiles, anonymous_read=anonymous_read)

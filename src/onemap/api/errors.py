@@ -63,6 +63,16 @@ class TooManyRequests(OneMapError):
         self.retry_after = retry_after
 
 
+class ServiceBusy(OneMapError):
+    """Every slot for heavy computations is taken for too long: come back later (HTTP 503)."""
+
+    exit_code = 6
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 #: Error class → HTTP status, most specific first.
 STATUS: list[tuple[type[OneMapError], int]] = [
     (AuthError, 401),
@@ -72,6 +82,7 @@ STATUS: list[tuple[type[OneMapError], int]] = [
     (UserExists, 409),
     (PayloadTooLarge, 413),
     (TooManyRequests, 429),
+    (ServiceBusy, 503),
     (InputError, 400),
     (WorkspaceError, 404),
     (DomainDataError, 500),
@@ -101,7 +112,7 @@ def error_response(exc: OneMapError) -> JSONResponse:
     """The JSON answer of an error (server paths replaced by file names)."""
     status = status_for(exc)
     headers = {"WWW-Authenticate": 'Bearer realm="onemap"'} if status == 401 else None
-    if isinstance(exc, TooManyRequests):
+    if isinstance(exc, TooManyRequests | ServiceBusy):
         headers = {"Retry-After": str(exc.retry_after)}
     return JSONResponse(redact(exc.to_dict()), status_code=status, headers=headers)
 

@@ -46,6 +46,7 @@ from onemap.api.errors import NotFound
 from onemap.api.scope import visible, visible_rows
 from onemap.errors import InputError
 from onemap.store.base import VersionInfo
+from onemap.store.gpkgread import layer_fields
 
 router = APIRouter()
 
@@ -626,15 +627,9 @@ def _field_types(ctx, info: VersionInfo) -> dict[str, str]:
     """Property names and JSON types of a version, without reading its rows."""
     path = getattr(ctx.store, "path", None)
     if path is not None and not ctx.versions.loaded(info.id):
-        try:
-            import pyogrio
-
-            meta = pyogrio.read_info(path, layer=info.layer)
-            kinds = {"int": "integer", "float": "number", "bool": "boolean"}
-            return {str(n): next((v for k, v in kinds.items() if k in str(t)), "string")
-                    for n, t in zip(meta["fields"], meta["dtypes"], strict=True)}
-        except Exception:  # noqa: BLE001 - fall back to the data
-            pass
+        fields = layer_fields(path, info.layer)
+        if fields:
+            return fields
     gdf = ctx.versions.frame(info)
     return {c: _json_type(gdf[c]) for c in gdf.columns if c != gdf.geometry.name}
 

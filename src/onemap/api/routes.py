@@ -16,6 +16,7 @@ import tempfile
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import geopandas as gpd
 import numpy as np
@@ -324,13 +325,20 @@ def identify(request: Request, lon: Annotated[float, Query(ge=-180, le=180)],
 
 # ---------------------------------------------------------------------------- statistics
 def _stats_table(request: Request, user: User, dataset: str, version: str | None, by: str):
-    from onemap.services import land_use_stats
-
+    """(version, computation of its bulletin table) after the checks of the request."""
     if by not in ("county", "town", "village"):
         raise InputError(f"统计单元应为 county、town 或 village：{by}")
-    refuse_summary(user, context(request).store.version(dataset, version))
+    ctx = context(request)
+    info = ctx.store.version(dataset, version)
+    refuse_summary(user, info)
+    return info, lambda: _land_use_stats(ctx, dataset, info.version, by)
+
+
+def _land_use_stats(ctx, dataset: str, version: str, by: str):
+    from onemap.services import land_use_stats
+
     try:
-        return land_use_stats(context(request).store, dataset=dataset, version=version, level=by)
+        return land_use_stats(ctx.store, dataset=dataset, version=version, level=by)
     except (KeyError, ValueError) as exc:
         raise InputError(f"数据集 {dataset} 无法统计（需要 DLBM、ZLDWDM、TBDLMJ 字段）：{exc}") \
             from exc
@@ -340,11 +348,17 @@ def _stats_table(request: Request, user: User, dataset: str, version: str | None
 def stats(request: Request, _u: Reader, dataset: str = "DLTB", version: str | None = None,
           by: str = "county") -> dict[str, Any]:
     """The 三调 bulletin table of a DLTB version, per unit."""
-    table = _stats_table(request, _u, dataset, version, by)
-    rows = table.rows.drop(columns=["cents"]).to_dict(orient="records")
-    groups = table.groups.to_dict(orient="records")
-    return json.loads(json.dumps({"source": table.source, "level": table.level, "rows": rows,
-                                  "groups_hectare": groups, "xlsx": None}, default=str))
+    info, compute = _stats_table(request, _u, dataset, version, by)
+
+    def answer() -> dict[str, Any]:
+        table = compute()
+        rows = table.rows.drop(columns=["cents"]).to_dict(orient="records")
+        groups = table.groups.to_dict(orient="records")
+        return json.loads(json.dumps({"source": table.source, "level": table.level,
+                                      "rows": rows, "groups_hectare": groups, "xlsx": None},
+                                     default=str))
+
+    return context(request).cached(("stats.json", info.id, by), answer)
 
 
 @router.get("/stats.xlsx", tags=["统计"], summary="土地利用现状汇总表下载（XLSX）",
@@ -354,7 +368,8 @@ def stats_xlsx(request: Request, _u: Reader, dataset: str = "DLTB", version: str
     """The bulletin table as an Excel workbook."""
     from onemap.services import write_stats_xlsx
 
-    table = _stats_table(request, _u, dataset, version, by)
+    info, compute = _stats_table(request, _u, dataset, version, by)
+    table = context(request).cached(("stats", info.id, by), compute)
     out = Path(tempfile.mkdtemp(prefix="onemap-")) / "stats.xlsx"
     write_stats_xlsx(table, out)
     src = table.source
@@ -367,9 +382,6 @@ def tabulate(request: Request, _u: Reader, dataset: str = "DLTB", version: str |
              zones: Annotated[str, Query(description="分区数据集，逗号分隔")] = DEFAULT_ZONES,
              by: str = "county") -> dict[str, Any]:
     """Area of every land class inside and outside each zone layer, per unit."""
-    from onemap.analysis.tabulate import tabulate as run
-    from onemap.services import workspace_unit_names
-
     ctx = context(request)
     if by not in ("county", "town", "village"):
         raise InputError(f"统计单元应为 county、town 或 village：{by}")
@@ -377,6 +389,14 @@ def tabulate(request: Request, _u: Reader, dataset: str = "DLTB", version: str |
     names = [z.strip() for z in zones.split(",") if z.strip()]
     if not names:
         raise InputError("请给出至少一个分区数据集（zones）")
+    key = ("tabulate", info.id, tuple(ctx.store.version(n).id for n in names), by, _u.county)
+    return ctx.cached(key, lambda: _tabulate(ctx, _u, info, dataset, names, by))
+
+
+def _tabulate(ctx, _u: User, info, dataset: str, names: list[str], by: str) -> dict[str, Any]:
+    from onemap.analysis.tabulate import tabulate as run
+    from onemap.services import workspace_unit_names
+
     zone_frames, sources = {}, {"DLTB": {"dataset": dataset, "version": info.version,
                                          "version_id": info.id}}
     for name in names:
@@ -505,7 +525,7 @@ async def check(request: Request, user: Analyst, use: Annotated[str | None, Quer
         return checker, result
 
     try:
-        checker, result = await run_in_threadpool(run)
+        checker, result = await run_in_threadpool(ctx.heavy.limit, run)
     finally:
         if isinstance(site, str):
             shutil.rmtree(Path(site).parent, ignore_errors=True)
@@ -760,15 +780,22 @@ def indicators(request: Request, _u: Reader,
     """Indicator values per unit for a year (default: the latest DLTB year)."""
     from onemap.indicators import assess
 
-    d = _engine_call(assess, context(request).store, year=year).to_dict()
-    return _jsonable({k: d[k] for k in ("kind", "year", "city_code", "city_name", "counties",
-                                         "indicators") if k in d})
+    ctx = context(request)
+
+    def compute() -> dict[str, Any]:
+        d = _engine_call(assess, ctx.store, year=year).to_dict()
+        return _jsonable({k: d[k] for k in ("kind", "year", "city_code", "city_name", "counties",
+                                             "indicators") if k in d})
+
+    return ctx.cached(("indicators", year), compute)
 
 
 def _assessment(request: Request, year: int | None, period: str | None):
     from onemap.indicators import assess
 
-    return _engine_call(assess, context(request).store, year=year, period=period)
+    ctx = context(request)
+    return ctx.cached(("assess", year, period),
+                      lambda: _engine_call(assess, ctx.store, year=year, period=period))
 
 
 @router.get("/assess", tags=["指标"], summary="体检评估")
@@ -777,7 +804,11 @@ def assessment(request: Request, _u: Reader,
                period: Annotated[str | None, Query(max_length=9, description="如 2021-2025")]
                = None) -> dict[str, Any]:
     """The annual health check (or the five-year evaluation with ``period``)."""
-    return _jsonable(_assessment(request, year, period).to_dict())
+    from onemap.indicators import assess
+
+    ctx = context(request)
+    return ctx.cached(("assess.json", year, period), lambda: _jsonable(
+        _engine_call(assess, ctx.store, year=year, period=period).to_dict()))
 
 
 @router.get("/assess/report.docx", tags=["指标"], summary="体检评估报告下载（DOCX）",
@@ -786,12 +817,22 @@ def assessment_docx(request: Request, _u: Reader,
                     year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
                     period: Annotated[str | None, Query(max_length=9)] = None) -> FileResponse:
     """The 体检/评估 report."""
-    from onemap.indicators import write_assessment_docx
+    from onemap.indicators import assess, write_assessment_docx
 
-    result = _assessment(request, year, period)
-    out = Path(tempfile.mkdtemp(prefix="onemap-")) / "assessment.docx"
-    _engine_call(write_assessment_docx, result, out, context(request).store)
-    return _download(out, DOCX, f"国土空间规划{result.kind}报告-{result.year}.docx")
+    ctx = context(request)
+
+    def render() -> tuple[bytes, str]:
+        result = _engine_call(assess, ctx.store, year=year, period=period)
+        out = Path(tempfile.mkdtemp(prefix="onemap-")) / "assessment.docx"
+        try:
+            _engine_call(write_assessment_docx, result, out, ctx.store)
+            return out.read_bytes(), f"国土空间规划{result.kind}报告-{result.year}.docx"
+        finally:
+            shutil.rmtree(out.parent, ignore_errors=True)
+
+    data, name = ctx.cached(("assess.docx", year, period), render)
+    return Response(content=data, media_type=DOCX, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
 
 
 @router.get("/assess.xlsx", tags=["指标"], summary="体检评估表格下载（XLSX）",

@@ -58,6 +58,28 @@ class AuditPolicy(_Strict):
     checkpoint_seconds: int = Field(600, ge=1)
 
 
+class Concurrency(_Strict):
+    """Many users at once: write lock wait, server memory and heavy-request limits.
+
+    ``write_lock_seconds``: how long a write waits for another writer of the
+    same workspace; ``busy_seconds``: how long one SQLite statement waits for a
+    lock; ``version_cache`` / ``version_cache_mb``: how many layer versions the
+    server keeps in memory and their total size; ``result_cache``: how many
+    results of heavy endpoints (stats, assess, tabulate, reports) it keeps, per
+    catalog state; ``heavy_parallel`` / ``heavy_wait_seconds``: how many heavy
+    requests run at once and how long one waits for a slot before a 503 with
+    ``Retry-After``.
+    """
+
+    write_lock_seconds: float = Field(300, gt=0)
+    busy_seconds: float = Field(60, gt=0)
+    version_cache: int = Field(8, ge=1)
+    version_cache_mb: int = Field(2048, ge=16)
+    result_cache: int = Field(64, ge=1)
+    heavy_parallel: int = Field(2, ge=1)
+    heavy_wait_seconds: float = Field(20, ge=0)
+
+
 class SensitiveLayer(_Strict):
     """A dataset whose rows a county-scoped user sees only for the own county."""
 
@@ -87,6 +109,7 @@ class SecurityPolicy(_Strict):
     tokens: TokenPolicy = TokenPolicy()
     limits: Limits = Limits()
     audit: AuditPolicy = AuditPolicy()
+    concurrency: Concurrency = Concurrency()
     scope: ScopePolicy = ScopePolicy()
 
 

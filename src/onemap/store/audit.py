@@ -131,6 +131,20 @@ _GUARDS: dict[str, list[str]] = {
 _READY: weakref.WeakSet = weakref.WeakSet()
 
 
+def head_seq(bind: Engine | Connection) -> int:
+    """Sequence number of the newest audit row (0 for an empty log).
+
+    Every audited write moves it, so a server uses it (with the settings) as
+    the state its cached results belong to.
+    """
+    ensure_tables(bind)
+    stmt = select(audit_head_table.c.seq).where(audit_head_table.c.id == 1)
+    if isinstance(bind, Connection):
+        return int(bind.execute(stmt).scalar() or 0)
+    with bind.connect() as conn:
+        return int(conn.execute(stmt).scalar() or 0)
+
+
 def canonical_json(obj: Any) -> str:
     """Serialise ``obj`` canonically: sorted keys, no spaces, UTF-8 text kept readable.
 

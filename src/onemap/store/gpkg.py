@@ -12,6 +12,8 @@ import json
 import os
 import re
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -20,9 +22,11 @@ import geopandas as gpd
 import pyogrio
 from sqlalchemy import create_engine, event, func, insert, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
 
+from onemap.domain.security import security_policy
 from onemap.errors import WorkspaceError
-from onemap.store import audit, migrations
+from onemap.store import audit, faults, migrations
 from onemap.store.audit import VERSION_WRITE
 from onemap.store.base import (
     STORAGE_CRS,
@@ -43,6 +47,16 @@ from onemap.store.catalog import (
     version_sort_key,
     versions_table,
     workspace_table,
+)
+from onemap.store.gpkgread import read_layer
+from onemap.store.locking import release, try_write_lock, write_lock
+from onemap.store.staging import (
+    copy_layer,
+    orphan_layers,
+    remove_files,
+    staging_path,
+    sweep_files,
+    sweep_layers,
 )
 
 _GPKG_APPLICATION_ID = 0x47504B47
@@ -104,7 +118,11 @@ class GeoPackageStore(Store):
     def __init__(self, path: Path):
         self.path = path
         self.location = str(path)
-        self._engine: Engine = create_engine(f"sqlite:///{path}")
+        # No pooled connections: each use closes its connection, so that the last one in the
+        # process folds the write-ahead log back into the file (a copy of the .gpkg alone is whole).
+        self._engine: Engine = create_engine(
+            f"sqlite:///{path}", poolclass=NullPool,
+            connect_args={"timeout": concurrency().busy_seconds})
         event.listen(self._engine, "connect", _sqlite_on_connect)
 
     # ------------------------------------------------------------------ life cycle
@@ -114,37 +132,41 @@ class GeoPackageStore(Store):
         path = _resolve_path(location)
         if path.exists():
             raise WorkspaceError(f"工作空间已存在：{path}（不会覆盖已有数据）")
+        with cls.building(path, name=name, region=region):
+            pass
+        return cls(path)
+
+    @classmethod
+    @contextmanager
+    def building(cls, location: str | Path, *, name: str = "",
+                 region: str = "") -> Iterator[GeoPackageStore]:
+        """A new workspace that appears at ``location`` only once the ``with`` block completes.
+
+        The block fills the workspace (e.g. the sample's layers) in a private
+        building file; at the end the file takes its name in one step (a hard
+        link, never replacing an existing file). If the block fails or the
+        process dies, nothing appears at ``location``.
+        """
+        path = _resolve_path(location)
+        if path.exists():
+            raise WorkspaceError(f"工作空间已存在：{path}（不会覆盖已有数据）")
         path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(path)
+        sweep_files(path)
+        building = staging_path(path, "building")
         try:
-            with con:
-                con.execute(f"PRAGMA application_id = {_GPKG_APPLICATION_ID}")
-                con.execute(f"PRAGMA user_version = {_GPKG_USER_VERSION}")
-                for ddl in _GPKG_CORE_DDL:
-                    con.execute(ddl)
-                con.executemany(
-                    "INSERT INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)", _core_srs_rows()
-                )
+            _create_file(building, name=name or path.stem, region=region)
+            store = cls(building)
+            try:
+                yield store
+            finally:
+                store.close()
+            faults.point("built")
+            try:
+                os.link(building, path)
+            except FileExistsError:
+                raise WorkspaceError(f"工作空间已存在：{path}（不会覆盖已有数据）") from None
         finally:
-            con.close()
-        store = cls(path)
-        metadata.create_all(store._engine, tables=CATALOG_TABLES)
-        with store._engine.begin() as conn:
-            for table in CATALOG_TABLES:
-                conn.exec_driver_sql(
-                    "INSERT INTO gpkg_contents (table_name, data_type, identifier, description)"
-                    " VALUES (?, 'attributes', ?, ?)",
-                    (table.name, table.name, "OneMap 目录"),
-                )
-            rows = {
-                "name": name or path.stem,
-                "region": region,
-                "created_at": now_iso(),
-                "schema_version": SCHEMA_VERSION,
-                "storage_crs": STORAGE_CRS,
-            }
-            conn.execute(insert(workspace_table), [{"key": k, "value": v} for k, v in rows.items()])
-        return store
+            remove_files(building)
 
     @classmethod
     def open(cls, location: str | Path) -> GeoPackageStore:
@@ -167,6 +189,7 @@ class GeoPackageStore(Store):
             raise WorkspaceError(
                 f"{path} 不是 OneMap 工作空间：缺少目录表 {', '.join(sorted(missing))}"
             )
+        _tidy(path)
         store = cls(path)
         migrations.upgrade(store._engine, str(path))
         return store
@@ -223,16 +246,7 @@ class GeoPackageStore(Store):
     ) -> gpd.GeoDataFrame:
         """Read a version as a GeoDataFrame in EPSG:4490."""
         info = self.version(dataset, version)
-        gdf = pyogrio.read_dataframe(
-            self.path,
-            layer=info.layer,
-            columns=columns,
-            bbox=bbox,
-            where=where,
-            use_arrow=True,
-        )
-        if gdf.geometry.name != "geometry":
-            gdf = gdf.rename_geometry("geometry")
+        gdf = read_layer(self.path, info.layer, columns=columns, bbox=bbox, where=where)
         return gdf.set_crs(STORAGE_CRS, allow_override=True)
 
     def write_version(
@@ -264,50 +278,25 @@ class GeoPackageStore(Store):
         if gdf.crs is None or gdf.crs.to_epsg() != 4490:
             raise WorkspaceError("写入工作空间的数据必须为 CGCS2000 经纬度（EPSG:4490）")
         layer = self._free_layer_name(f"{dataset}_{re.sub(r'[^0-9A-Za-z]', '_', version)}")
-        self._write_layer(gdf, layer)
+        staging = staging_path(self.path, "staging")
         try:
-            with self._engine.begin() as conn:
-                conn.exec_driver_sql(
-                    "UPDATE gpkg_contents SET description = ?, identifier = ? WHERE table_name = ?",
-                    (f"{title or dataset} {version}", f"{title or dataset} {version}", layer),
-                )
-                has_ds = conn.execute(
-                    select(func.count()).where(datasets_table.c.name == dataset)
-                ).scalar()
-                if not has_ds:
-                    conn.execute(
-                        insert(datasets_table).values(
-                            name=dataset, title=title or dataset, kind=kind, created_at=now_iso()
-                        )
-                    )
-                result = conn.execute(
-                    insert(versions_table).values(
-                        dataset=dataset,
-                        version=version,
-                        layer=layer,
-                        feature_count=len(gdf),
-                        created_at=now_iso(),
-                        created_by=meta.created_by or _current_user(),
-                        source_file=meta.source_file,
-                        source_checksum=meta.source_checksum,
-                        source_crs=meta.source_crs,
-                        synthetic=synthetic,
-                        area_totals=dumps(meta.area_totals),
-                        notes=dumps(meta.notes),
-                        inputs=dumps([asdict(i) for i in inputs]),
-                    )
-                )
-                new_id = result.inserted_primary_key[0]
-                audit.append(conn, meta.created_by or _current_user(), VERSION_WRITE, "version",
-                             f"{dataset}/{version}", None, {
-                                 "id": new_id, "layer": layer, "feature_count": len(gdf),
-                                 "source_file": meta.source_file,
-                                 "source_checksum": meta.source_checksum,
-                                 "synthetic": synthetic,
-                                 "inputs": [i.version_id for i in inputs]})
-        except BaseException:
-            self._drop_layer(layer)
-            raise
+            self._write_layer(gdf, staging, layer)
+            faults.point("staged")
+            with write_lock(self.path, concurrency().write_lock_seconds,
+                            what=f"写入 {dataset} {version}"):
+                catalogued = {(v.dataset, v.version): v for d in self.datasets()
+                              for v in d.versions}
+                if (dataset, version) in catalogued:
+                    raise WorkspaceError(
+                        f"数据集 {dataset} 已有版本 {version}（刚由另一进程写入）；版本不可覆盖")
+                if self._free_layer_name(layer) != layer:
+                    raise WorkspaceError(f"图层名 {layer} 刚被另一写入占用，工作空间未改动；请重试")
+                inputs = _catalogued_inputs(meta.inputs, catalogued)
+                new_id = self._commit_layer(staging, layer, dataset, version, gdf, meta, inputs,
+                                            title=title, kind=kind, synthetic=synthetic)
+                faults.point("committed")
+        finally:
+            remove_files(staging)
         return self._version_by_id(new_id)
 
     def add_asset(self, version_id: int, kind: str, path: str, meta: dict | None = None) -> int:
@@ -399,39 +388,169 @@ class GeoPackageStore(Store):
             name = f"{base}_{i}"
         return name
 
-    def _write_layer(self, gdf: gpd.GeoDataFrame, layer: str) -> None:
+    @staticmethod
+    def _write_layer(gdf: gpd.GeoDataFrame, staging: Path, layer: str) -> None:
+        """Write the layer into its own staging file (the workspace is not touched)."""
         frame = gdf
         if frame.geometry.name != "geometry":
             frame = frame.rename_geometry("geometry")
-        try:
-            pyogrio.write_dataframe(
-                frame,
-                self.path,
-                layer=layer,
-                driver="GPKG",
-                promote_to_multi=True,
-                use_arrow=True,
-                layer_options={"SPATIAL_INDEX": "YES"},
-            )
-        except BaseException:
-            self._drop_layer(layer)
-            raise
+        pyogrio.write_dataframe(
+            frame,
+            staging,
+            layer=layer,
+            driver="GPKG",
+            promote_to_multi=True,
+            use_arrow=True,
+            layer_options={"SPATIAL_INDEX": "YES"},
+        )
 
-    def _drop_layer(self, layer: str) -> None:
-        """Remove a layer and every GeoPackage registry row of it."""
-        con = sqlite3.connect(self.path)
+    def _commit_layer(self, staging: Path, layer: str, dataset: str, version: str,
+                      gdf: gpd.GeoDataFrame, meta: VersionMeta, inputs: list[VersionInput], *,
+                      title: str, kind: str, synthetic: bool) -> int:
+        """Copy the staged layer, its catalog row and its audit row in one transaction."""
+        with self._engine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            raw.execute("ATTACH DATABASE ? AS stg", (str(staging),))
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                try:
+                    copy_layer(raw, layer)
+                    faults.point("copied")
+                    new_id = self._catalog_rows(conn, layer, dataset, version, gdf, meta, inputs,
+                                                title=title, kind=kind, synthetic=synthetic)
+                    faults.point("catalogued")
+                    raw.commit()
+                except BaseException:
+                    raw.rollback()
+                    raise
+                finally:
+                    conn.rollback()
+                _checkpoint(raw)
+            finally:
+                raw.execute("DETACH DATABASE stg")
+        return new_id
+
+    @staticmethod
+    def _catalog_rows(conn, layer: str, dataset: str, version: str, gdf: gpd.GeoDataFrame,
+                      meta: VersionMeta, inputs: list[VersionInput], *, title: str, kind: str,
+                      synthetic: bool) -> int:
+        conn.exec_driver_sql(
+            "UPDATE gpkg_contents SET description = ?, identifier = ? WHERE table_name = ?",
+            (f"{title or dataset} {version}", f"{title or dataset} {version}", layer),
+        )
+        has_ds = conn.execute(select(func.count()).where(datasets_table.c.name == dataset)).scalar()
+        if not has_ds:
+            conn.execute(insert(datasets_table).values(
+                name=dataset, title=title or dataset, kind=kind, created_at=now_iso()))
+        result = conn.execute(
+            insert(versions_table).values(
+                dataset=dataset,
+                version=version,
+                layer=layer,
+                feature_count=len(gdf),
+                created_at=now_iso(),
+                created_by=meta.created_by or _current_user(),
+                source_file=meta.source_file,
+                source_checksum=meta.source_checksum,
+                source_crs=meta.source_crs,
+                synthetic=synthetic,
+                area_totals=dumps(meta.area_totals),
+                notes=dumps(meta.notes),
+                inputs=dumps([asdict(i) for i in inputs]),
+            )
+        )
+        new_id = int(result.inserted_primary_key[0])
+        audit.append(conn, meta.created_by or _current_user(), VERSION_WRITE, "version",
+                     f"{dataset}/{version}", None, {
+                         "id": new_id, "layer": layer, "feature_count": len(gdf),
+                         "source_file": meta.source_file,
+                         "source_checksum": meta.source_checksum,
+                         "synthetic": synthetic,
+                         "inputs": [i.version_id for i in inputs]})
+        return new_id
+
+
+def _checkpoint(raw: sqlite3.Connection) -> None:
+    """Fold the write-ahead log into the file now (skipped while readers hold it)."""
+    try:
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    except sqlite3.OperationalError:
+        pass
+
+
+def concurrency():
+    """The concurrency parameters in force (``security.yaml`` → ``concurrency``)."""
+    return security_policy().concurrency
+
+
+def _create_file(path: Path, *, name: str, region: str) -> None:
+    """Write a complete empty workspace (GeoPackage core, catalog tables, settings) at ``path``."""
+    con = sqlite3.connect(path, isolation_level=None)
+    try:
+        con.execute(f"PRAGMA application_id = {_GPKG_APPLICATION_ID}")
+        con.execute(f"PRAGMA user_version = {_GPKG_USER_VERSION}")
+        con.execute("BEGIN")
+        for ddl in _GPKG_CORE_DDL:
+            con.execute(ddl)
+        con.executemany("INSERT INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)", _core_srs_rows())
+        con.execute("COMMIT")
+    finally:
+        con.close()
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        metadata.create_all(engine, tables=CATALOG_TABLES)
+        with engine.begin() as conn:
+            for table in CATALOG_TABLES:
+                conn.exec_driver_sql(
+                    "INSERT INTO gpkg_contents (table_name, data_type, identifier, description)"
+                    " VALUES (?, 'attributes', ?, ?)",
+                    (table.name, table.name, "OneMap 目录"),
+                )
+            rows = {
+                "name": name,
+                "region": region,
+                "created_at": now_iso(),
+                "schema_version": SCHEMA_VERSION,
+                "storage_crs": STORAGE_CRS,
+            }
+            conn.execute(insert(workspace_table), [{"key": k, "value": v} for k, v in rows.items()])
+    finally:
+        engine.dispose()
+    _use_wal(path)
+
+
+def _use_wal(path: Path) -> None:
+    """Switch the file to write-ahead logging (readers never see a write in progress)."""
+    con = sqlite3.connect(path, isolation_level=None)
+    try:
+        con.execute("PRAGMA journal_mode = WAL")
+    finally:
+        con.close()
+
+
+def _tidy(path: Path) -> None:
+    """At open: WAL mode, and the debris of interrupted writes removed (when no writer runs)."""
+    if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
+        return
+    fd = try_write_lock(path)
+    if fd is None:
+        return
+    try:
+        sweep_files(path)
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            with con:
-                tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
-                for t in (f"rtree_{layer}_geometry", f"rtree_{layer}_geom", layer):
-                    if t in tables:
-                        con.execute(f'DROP TABLE "{t}"')
-                for reg in ("gpkg_geometry_columns", "gpkg_contents", "gpkg_extensions",
-                            "gpkg_ogr_contents"):
-                    if reg in tables:
-                        con.execute(f"DELETE FROM {reg} WHERE table_name = ?", (layer,))
+            mode = con.execute("PRAGMA journal_mode").fetchone()[0]
+            orphans = orphan_layers(con)
         finally:
             con.close()
+        if orphans:
+            sweep_layers(path)
+        if str(mode).lower() != "wal":
+            _use_wal(path)
+    except sqlite3.DatabaseError as exc:
+        raise WorkspaceError(f"工作空间 {path} 无法整理（{exc}）") from exc
+    finally:
+        release(fd)
 
 
 def _sqlite_on_connect(dbapi_conn, _record) -> None:

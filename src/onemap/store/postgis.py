@@ -24,6 +24,8 @@ import io
 import json
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -177,6 +179,24 @@ class PostGISStore(Store):
         store = cls(url, engine)
         store._foreign = foreign
         return store
+
+    @classmethod
+    @contextmanager
+    def building(cls, location: str, *, name: str = "", region: str = "") -> Iterator[PostGISStore]:
+        """A new workspace filled by the ``with`` block; dropped again if the block fails.
+
+        The schema is created first (:meth:`create`); an exception in the block
+        discards every table the workspace made, so a half-built sample is never
+        taken for a workspace. (A killed process leaves the schema behind; the
+        next ``create`` refuses it by name and ``onemap init`` says so.)
+        """
+        store = cls.create(location, name=name, region=region)
+        try:
+            yield store
+        except BaseException:
+            store.discard()
+            raise
+        store.close()
 
     @classmethod
     def open(cls, location: str) -> PostGISStore:
