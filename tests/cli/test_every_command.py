@@ -414,6 +414,33 @@ def test_hazards_report(ws, tmp_path):
     assert openpyxl.load_workbook(tmp_path / "r.xlsx").sheetnames == ["在册隐患点", "巡查到期", "年度销号"]
 
 
+def test_supply_unsupplied_and_idle(ws, tmp_path):
+    """One batch (patches 0–1), one supply over patch 1 and half of patch 2: half the batch is supplied;
+    the supply, 约定动工 2023-03-15 and never started, is 闲置满一年 from 2024-03-15 (fee 20 % of 50 万元)."""
+    minx, miny, maxx, maxy = open_workspace(ws).read("DLTB").total_bounds
+    w = (maxx - minx) / 6
+    gpd.GeoDataFrame({"批准文号": ["宁政土批〔2021〕1号"], "批次名称": ["甲"], "批准日期": ["2021-05-10"],
+                      "行政区代码": ["640302"]}, geometry=[shapely.box(minx, miny, minx + 2 * w, maxy)],
+                     crs=4490).to_file(tmp_path / "pc.geojson", driver="GeoJSON")
+    gpd.GeoDataFrame({"电子监管号": ["6403022022B00001"], "供地方式": ["出让"], "土地用途": ["工业用地"],
+                      "受让人": ["乙公司"], "成交价款（万元）": [50], "合同签订日期": ["2022-06-01"],
+                      "约定动工日期": ["2023-03-15"], "行政区代码": ["640302"]},
+                     geometry=[shapely.box(minx + w, miny, minx + 2.5 * w, maxy)],
+                     crs=4490).to_file(tmp_path / "gd.geojson", driver="GeoJSON")
+    ok("ledger", "import", ws, "batches", tmp_path / "pc.geojson", "--json")
+    ok("ledger", "import", ws, "supplies", tmp_path / "gd.geojson", "--json")
+    got = ok("supply", "unsupplied", ws, "--date", "2025-01-01", "--xlsx", tmp_path / "u.xlsx", "--json")
+    [row] = got["rows"]
+    assert (row["batch"], row["rate"]) == ("宁政土批〔2021〕1号", 0.5)
+    assert (row["approved_m2"], row["supplied_m2"]) == (pytest.approx(2 * A, abs=0.02), pytest.approx(A, abs=0.02))
+    assert openpyxl.load_workbook(tmp_path / "u.xlsx").sheetnames == ["按批次"]
+    [idle] = ok("supply", "idle", ws, "--date", "2024-03-15", "--json")["rows"]
+    assert (idle["id"], idle["status"], idle["idle_days"], idle["fee_yuan"]) == (
+        "6403022022B00001", "闲置满一年", 366, 100_000.0)
+    r = run("supply", "idle", ws, "--date", "2024-02-30", "--json")
+    assert r.exit_code != 0 and "--date 的取值「2024-02-30」不是有效日期" in json.loads(r.stdout)["message"]
+
+
 def test_farmland_inout(ws, tmp_path):
     """Patch 0 水田 → 工业 is 占用, not 流出: 640302 has neither 流出 nor 流入, and misses its planned 流入."""
     pd.DataFrame([{"行政区代码": "640302", "计划流出面积": 0, "计划流入面积": 100}]
@@ -535,7 +562,7 @@ def _json_calls() -> set[tuple[str, ...]]:
     """Command paths of every ``run(...)``/``ok(...)`` call in this module that passes ``--json``."""
     tree = ast.parse(Path(__file__).read_text("utf-8"))
     groups = {"cases", "audit", "indicators", "user", "crs", "ledger", "farmland", "minerals", "hazards",
-              "linkage"}
+              "linkage", "supply"}
     found = set()
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)

@@ -14,6 +14,7 @@ from onemap.cli import (  # noqa: F401  (registers commands)
     minerals,
     monitor,
     plan,
+    supply,
     web,
 )
 from onemap.cli.common import app

@@ -1,0 +1,141 @@
+"""Use cases of land supply: 批而未供 and 闲置土地 from the 批次 and 供地 registers.
+
+The batches and supplies are the records of the registers named in
+``ledgers/data/supply.yaml`` (:mod:`onemap.app.ledgers` imports them); the
+rules are :mod:`onemap.ledgers.supply`. Reports write nothing to the workspace.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import shapely
+from sqlalchemy import inspect, select
+
+from onemap.errors import InputError, Problem
+from onemap.ledgers.rows import to_date
+from onemap.ledgers.schema import load_register
+from onemap.ledgers.supply import Batch, idle_status, load_supply_config, unsupplied
+from onemap.reports.xlsx import write_workbook
+from onemap.store import ledgers as tables
+from onemap.store.base import Store
+
+BY = ("batch", "county", "year")
+
+
+def parse_day(text: str | date | None, what: str = "--date") -> date:
+    """The day of a ``--date`` option (today when None); a clear Chinese error otherwise."""
+    if text is None:
+        return date.today()
+    if isinstance(text, date):
+        return text
+    iso = to_date(text)
+    if iso is None:
+        raise InputError(f"{what} 的取值「{text}」不是有效日期（如 2025-03-01）",
+                         [Problem("bad_date", str(text), field=what)])
+    return date.fromisoformat(iso)
+
+
+def records(store: Store, register: str, skip: list[str]) -> list[dict[str, Any]]:
+    """``record_no``, ``state``, ``county``, ``values`` and ``geometry`` of a register's records, in import order."""
+    engine = store.sql_engine()
+    if not inspect(engine).has_table(tables.records_table.name):
+        return []
+    t = tables.records_table
+    stmt = (select(t.c.record_no, t.c.state, t.c.county, t.c.data, t.c.geometry)
+            .where(t.c.register == register, t.c.state.not_in(skip)).order_by(t.c.id))
+    with engine.connect() as conn:
+        return [{"record_no": no, "state": st, "county": cty, "values": json.loads(data),
+                 "geometry": shapely.from_wkb(bytes.fromhex(geom)) if geom else None}
+                for no, st, cty, data, geom in conn.execute(stmt)]
+
+
+_HEADERS = {"batch": "批准文号", "name": "批次名称", "county": "行政区代码", "year": "批准年度",
+            "batches": "批次数", "approved_m2": "批准面积（平方米）", "supplied_m2": "已供面积（平方米）",
+            "reduced_m2": "核减面积（平方米）", "unsupplied_m2": "未供面积（平方米）", "rate": "供地率"}
+
+
+def unsupplied_report(store: Store, *, on: str | date | None = None,
+                      by: Literal["batch", "county", "year"] = "batch",
+                      xlsx: str | Path | None = None) -> dict[str, Any]:
+    """批而未供 on a day: per batch, county or approval year, with the 近5年 average.
+
+    Batches approved by the day (批准日期) and not withdrawn; supplies signed by the
+    day (合同签订日期) and not taken back. The supplied area is spatial (the union of
+    the supplies inside each batch), never the sum of the records' areas.
+
+    Returns
+    -------
+    dict
+        ``date``, ``by``, ``rows``, ``total``, ``recent``, ``config``, ``xlsx``.
+
+    Raises
+    ------
+    onemap.errors.InputError
+        A bad date or grouping.
+    """
+    if by not in BY:
+        raise InputError(f"--by 的取值「{by}」不对（可选：batch 按批次、county 按县、year 按批准年度）",
+                         [Problem("bad_option", str(by), field="--by")])
+    day = parse_day(on)
+    cfg = load_supply_config()
+    breg, sreg = load_register(cfg.batches_register), load_register(cfg.supplies_register)
+    batches = []
+    for r in records(store, breg.name, cfg.skip_batch_states):
+        approved = date.fromisoformat(r["values"]["PZRQ"])
+        if approved <= day and r["geometry"] is not None:
+            batches.append(Batch(r["record_no"], str(r["values"].get("PCMC", "")), r["county"], approved,
+                                 r["geometry"], float(r["values"].get("HJMJ") or 0)))
+    supplies = [r["geometry"] for r in records(store, sreg.name, cfg.skip_supply_states)
+                if r["geometry"] is not None and date.fromisoformat(r["values"]["HTRQ"]) <= day]
+    got = unsupplied(batches, supplies, cfg, on=day, by=by)
+    out: dict[str, Any] = {"date": day.isoformat(), **got, "supplies": len(supplies),
+                           "config": {"version": cfg.version, "sha256": cfg.sha256}, "xlsx": None}
+    if xlsx is not None:
+        cols = {"batch": ["batch", "name", "county", "year"], "county": ["county", "batches"],
+                "year": ["year", "batches"]}[by] + ["approved_m2", "supplied_m2", "reduced_m2",
+                                                    "unsupplied_m2", "rate"]
+        frame = pd.DataFrame(got["rows"], columns=cols)
+        rec = got["recent"]
+        note = (f"近{len(rec['years'])}年（{rec['years'][0]}—{rec['years'][-1]}年批准）平均供地率 "
+                f"{rec['rate']:.2%}，下限 {rec['floor']:.0%}") if rec["years"] else ""
+        sheet = {"batch": "按批次", "county": "按县", "year": "按批准年度"}[by]
+        path = write_workbook(xlsx, {sheet: frame}, headers=_HEADERS,
+                              titles={sheet: f"批而未供（截至 {day.isoformat()}）{note}"},
+                              number_formats={**{k: "#,##0.00" for k in _HEADERS if k.endswith("_m2")},
+                                              "rate": "0.00%"})
+        out["xlsx"] = str(path)
+    return out
+
+
+def idle_report(store: Store, *, on: str | date | None = None) -> dict[str, Any]:
+    """闲置土地 on a day: every supply signed by then and not taken back, with its status and fee.
+
+    Returns
+    -------
+    dict
+        ``date``, ``rows`` (``id`` 电子监管号, ``name``, ``holder``, ``county``, ``status``,
+        ``idle_since``, ``idle_days``, ``one_year_on``, ``two_years_on``, ``fee_yuan``,
+        ``recover``, ``reason``), ``counts`` (status → number), ``fee_total_yuan``, ``config``.
+    """
+    day = parse_day(on)
+    cfg = load_supply_config()
+    sreg = load_register(cfg.supplies_register)
+    rows = []
+    for r in records(store, sreg.name, cfg.skip_supply_states):
+        v = r["values"]
+        if date.fromisoformat(v["HTRQ"]) > day:
+            continue
+        got = idle_status(v, float(v.get("GDMJ") or 0), r["state"], day, cfg.idle)
+        rows.append({"id": r["record_no"], "name": str(v.get("XMMC", "")), "holder": str(v.get("SRR", "")),
+                     "county": r["county"], "price_wan": v.get("CJJK"), "area_m2": v.get("GDMJ"), **got})
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    fee = sum(round(r["fee_yuan"] * 100) for r in rows if r["fee_yuan"] is not None) / 100
+    return {"date": day.isoformat(), "rows": rows, "counts": counts, "fee_total_yuan": fee,
+            "config": {"version": cfg.version, "sha256": cfg.sha256}}

@@ -1,0 +1,76 @@
+"""Land supply commands (批而未供、闲置土地): thin adapters over :mod:`onemap.app.supply`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from onemap.app.supply import idle_report, unsupplied_report
+from onemap.cli.common import JsonOpt, WsArg, _emit_json, _fail, app, open_store, out
+from onemap.errors import OneMapError
+
+supply_app = typer.Typer(help="土地供应：批而未供、闲置土地（读取建设用地批次 batches、供地 supplies 台账）。",
+                         no_args_is_help=True)
+app.add_typer(supply_app, name="supply")
+
+DateOpt = Annotated[str | None, typer.Option("--date", help="计算日期（默认今天），如 2025-03-01")]
+
+
+@supply_app.command("unsupplied")
+def supply_unsupplied(
+    ws: WsArg,
+    date: DateOpt = None,
+    by: Annotated[str, typer.Option("--by", help="汇总方式：batch 按批次 / county 按县 / year 按批准年度")] = "batch",
+    xlsx: Annotated[Path | None, typer.Option(help="输出 XLSX")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """批而未供：每个批次的批准面积、已供面积（供地图形在批次内的部分，重叠只计一次）、未供面积和供地率，近5年平均供地率。"""
+    try:
+        result = unsupplied_report(open_store(ws), on=date, by=by, xlsx=xlsx)  # type: ignore[arg-type]
+    except OneMapError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _emit_json(result)
+        return
+    key = {"batch": "批准文号", "county": "行政区代码", "year": "批准年度"}[result["by"]]
+    table = Table(title=f"批而未供（截至 {result['date']}）")
+    for col in (key, "批准面积（平方米）", "已供面积（平方米）", "核减面积（平方米）", "未供面积（平方米）", "供地率"):
+        table.add_column(col)
+    for r in [*result["rows"], {result["by"]: "合计", **result["total"]}]:
+        table.add_row(str(r[result["by"]]), f"{r['approved_m2']:,.2f}", f"{r['supplied_m2']:,.2f}",
+                      f"{r['reduced_m2']:,.2f}", f"{r['unsupplied_m2']:,.2f}", f"{r['rate']:.2%}")
+    out.print(table)
+    rec = result["recent"]
+    if rec["batches"]:
+        verdict = "达到" if rec["meets"] else "低于"
+        out.print(f"近{len(rec['years'])}年（{rec['years'][0]}—{rec['years'][-1]}年批准，{rec['batches']} 个批次）"
+                  f"平均供地率 {rec['rate']:.2%}，{verdict}下限 {rec['floor']:.0%}")
+    else:
+        out.print(f"近{len(rec['years'])}年（{rec['years'][0]}—{rec['years'][-1]}年）没有批准的批次")
+    if result["xlsx"]:
+        out.print(f"已输出：{result['xlsx']}")
+
+
+@supply_app.command("idle")
+def supply_idle(ws: WsArg, date: DateOpt = None, as_json: JsonOpt = False) -> None:
+    """闲置土地：每宗供地在该日的状态（未到期、正常、闲置满一年、闲置满两年）、闲置天数和闲置费（元）。"""
+    try:
+        result = idle_report(open_store(ws), on=date)
+    except OneMapError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _emit_json(result)
+        return
+    table = Table(title=f"闲置土地（{result['date']}）")
+    for col in ("电子监管号", "受让人", "状态", "起算日", "闲置天数", "闲置费（元）", "说明"):
+        table.add_column(col)
+    for r in result["rows"]:
+        fee = f"{r['fee_yuan']:,.2f}" if r["fee_yuan"] is not None else ("无偿收回候选" if r["recover"] else "")
+        table.add_row(r["id"], r["holder"], r["status"], r["idle_since"] or "", str(r["idle_days"]), fee,
+                      r["reason"])
+    out.print(table)
+    out.print("按状态：" + "，".join(f"{k} {v}" for k, v in result["counts"].items())
+              + f"；闲置费合计 {result['fee_total_yuan']:,.2f} 元")

@@ -1,0 +1,258 @@
+"""批次 and 供地 registers, 批而未供 (spatial) and 闲置土地 (exact-date boundaries), worked by hand.
+
+Every polygon is a longitude–latitude box between 37.95°N and 37.952°N, so its CGCS2000 area has the
+closed form ``S = b²/2 · Δλ · [q(φ₂) − q(φ₁)]`` (:func:`box_area`), computed here, not by the engine;
+areas of boxes of one latitude band are proportional to their longitude spans.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from datetime import date
+
+import geopandas as gpd
+import openpyxl
+import pytest
+import shapely
+
+from onemap.app.ledgers import act, get_record, import_records
+from onemap.app.supply import idle_report, unsupplied_report
+from onemap.errors import InputError
+from onemap.ledgers.supply import IdleRule, after_years, idle_status, load_supply_config
+from onemap.store import init_workspace, open_workspace
+
+S, N = 37.95, 37.952
+
+
+def box_area(dlon: float, lat1: float = S, lat2: float = N) -> float:
+    """Area (m²) of a latitude–longitude box on the CGCS2000 ellipsoid (closed form)."""
+    a, f = 6378137.0, 1 / 298.257222101
+    e2 = f * (2 - f)
+    e = math.sqrt(e2)
+
+    def q(lat: float) -> float:
+        s = math.sin(math.radians(lat))
+        return s / (1 - e2 * s * s) + math.log((1 + e * s) / (1 - e * s)) / (2 * e)
+
+    return a * a * (1 - e2) / 2 * math.radians(dlon) * (q(lat2) - q(lat1))
+
+
+def cents(m2: float) -> float:
+    return round(m2, 2)
+
+
+def lon_box(w: float, e: float) -> shapely.Polygon:
+    return shapely.box(w, S, e, N)
+
+
+BATCHES = [  # A and B side by side in 640302; C alone in 640323 with 1 000 m² 核减
+    {"批准文号": "宁政土批〔2021〕12号", "批次名称": "A 批次", "批准机关": "宁夏回族自治区人民政府",
+     "批准日期": "2021-05-10", "行政区代码": "640302", "核减面积": 0, "geometry": lon_box(106.000, 106.002)},
+    {"批准文号": "宁政土批〔2022〕3号", "批次名称": "B 批次", "批准机关": "宁夏回族自治区人民政府",
+     "批准日期": "2022-03-01", "行政区代码": "640302", "核减面积": 0, "geometry": lon_box(106.002, 106.004)},
+    {"批准文号": "宁政土批〔2020〕30号", "批次名称": "C 批次", "批准机关": "宁夏回族自治区人民政府",
+     "批准日期": "2020-06-30", "行政区代码": "640323", "核减面积": 1000, "geometry": lon_box(106.010, 106.012)},
+]
+
+SUPPLY = {"供地方式": "出让", "土地用途": "工业用地", "受让人": "某某公司", "约定动工日期": "2022-12-01",
+          "实际动工日期": "2022-12-01", "行政区代码": "640302"}
+SUPPLIES = [
+    # S1 straddles A and B (half in each); S2 lies inside S1's part in A; S3 inside C; S4 outside every batch
+    {**SUPPLY, "电子监管号": "S1", "合同签订日期": "2022-06-01", "成交价款（万元）": 100,
+     "geometry": lon_box(106.001, 106.003)},
+    {**SUPPLY, "电子监管号": "S2", "合同签订日期": "2022-07-01", "成交价款（万元）": 50,
+     "geometry": lon_box(106.0015, 106.002)},
+    {**SUPPLY, "电子监管号": "S3", "合同签订日期": "2023-01-01", "成交价款（万元）": 80, "行政区代码": "640323",
+     "实际动工日期": None, "geometry": lon_box(106.010, 106.0105)},
+    {**SUPPLY, "电子监管号": "S4", "合同签订日期": "2022-01-01", "成交价款（万元）": 10,
+     "geometry": lon_box(106.020, 106.021)},
+]
+
+
+def write(tmp_path, name, rows):
+    path = tmp_path / name
+    gpd.GeoDataFrame(rows, crs=4490).to_file(path, driver="GeoJSON")
+    return path
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The workspace with the batches and supplies, built once; each test gets its own copy."""
+    d = tmp_path_factory.mktemp("supply")
+    ws = init_workspace(d / "ws.gpkg", name="测试")
+    import_records(ws, "建设用地批次", write(d, "pc.geojson", BATCHES), actor="张三")
+    import_records(ws, "供地", write(d, "gd.geojson", SUPPLIES), actor="张三")
+    return d / "ws.gpkg"
+
+
+@pytest.fixture
+def world(built, tmp_path):
+    shutil.copy(built, tmp_path / "ws.gpkg")
+    return open_workspace(tmp_path / "ws.gpkg")
+
+
+# ---------------------------------------------------------------------------- registers
+def test_batch_and_supply_areas_are_ellipsoidal_from_the_geometry(world):
+    b = get_record(world, "batches", "宁政土批〔2021〕12号")["values"]
+    assert b["PZMJ"] == pytest.approx(cents(box_area(0.002)), abs=0.01)
+    assert (b["PZRQ"], b["XZQDM"], b["HJMJ"]) == ("2021-05-10", "640302", 0)
+    s = get_record(world, "supplies", "S1")["values"]
+    assert s["GDMJ"] == pytest.approx(cents(box_area(0.002)), abs=0.01)
+    assert (s["GDFS"], s["CJJK"], s["HTRQ"], s["YDDGRQ"]) == ("出让", 100, "2022-06-01", "2022-12-01")
+
+
+def test_supply_import_refusals_name_row_and_field_and_write_nothing(world, tmp_path):
+    before = world.fingerprint()
+    rows = [{**SUPPLIES[0], "电子监管号": "S9", "供地方式": "拍卖"},
+            {**SUPPLIES[0], "电子监管号": "S1"}]
+    with pytest.raises(InputError) as exc:
+        import_records(world, "供地", write(tmp_path, "bad.geojson", rows), actor="张三")
+    msg = str(exc.value)
+    assert "第 1 个要素：GDFS（供地方式）「拍卖」不在代码表（出让、划拨、租赁、作价出资）" in msg
+    assert "第 2 个要素：DZJGH（电子监管号）S1 已在台账中" in msg
+    csv = tmp_path / "gd.csv"
+    csv.write_text("电子监管号,供地方式,土地用途,受让人,合同签订日期,约定动工日期,行政区代码\n"
+                   "S8,划拨,公共管理与公共服务用地,某局,2022-01-01,2022-06-01,640302\n", encoding="utf-8")
+    with pytest.raises(InputError, match="第 2 行：缺少几何图形"):
+        import_records(world, "供地", csv, actor="张三")
+    assert world.fingerprint() == before
+
+
+# ---------------------------------------------------------------------------- 批而未供
+def test_unsupplied_per_batch_splits_a_straddling_supply_and_counts_overlaps_once(world, tmp_path):
+    got = unsupplied_report(world, on="2025-03-01", xlsx=tmp_path / "u.xlsx")
+    rows = {r["batch"]: r for r in got["rows"]}
+    half = cents(box_area(0.001))
+    a = rows["宁政土批〔2021〕12号"]  # S1's west half + S2 (inside it): 0.001° of 0.002°
+    assert (a["approved_m2"], a["supplied_m2"]) == (pytest.approx(cents(box_area(0.002)), abs=0.01),
+                                                    pytest.approx(half, abs=0.01))
+    assert a["unsupplied_m2"] == pytest.approx(a["approved_m2"] - a["supplied_m2"], abs=0.001)
+    assert a["rate"] == 0.5
+    b = rows["宁政土批〔2022〕3号"]  # S1's east half
+    assert b["supplied_m2"] == pytest.approx(half, abs=0.01) and b["rate"] == 0.5
+    c = rows["宁政土批〔2020〕30号"]  # S3: a quarter, and 1 000 m² 核减
+    assert c["rate"] == 0.25
+    assert c["unsupplied_m2"] == pytest.approx(cents(box_area(0.002)) - cents(box_area(0.0005)) - 1000,
+                                               abs=0.02)
+    # 近5年 = 2020–2024 (the date's year not counted): all three, (0.001 + 0.001 + 0.0005) / 0.006
+    rec = got["recent"]
+    assert rec["years"] == [2020, 2021, 2022, 2023, 2024] and rec["batches"] == 3
+    assert rec["rate"] == round(2.5 / 6, 4) and rec["meets"] is False and rec["floor"] == 0.6
+    assert got["total"]["supplied_m2"] == pytest.approx(a["supplied_m2"] + b["supplied_m2"] + c["supplied_m2"],
+                                                        abs=1e-9)
+    wb = openpyxl.load_workbook(tmp_path / "u.xlsx")
+    assert wb.sheetnames == ["按批次"]
+
+
+def test_unsupplied_on_a_date_takes_batches_approved_and_supplies_signed_by_then(world):
+    got = unsupplied_report(world, on="2022-06-15", by="year")
+    # B (2022-03-01) is in; S1 (2022-06-01) counts, S2 (07-01) and S3 (2023) do not
+    assert [(r["year"], r["batches"], r["rate"]) for r in got["rows"]] == [(2020, 1, 0.0), (2021, 1, 0.5),
+                                                                         (2022, 1, 0.5)]
+    early = unsupplied_report(world, on="2021-12-31", by="county")
+    assert [(r["county"], r["batches"], r["rate"]) for r in early["rows"]] == [("640302", 1, 0.0),
+                                                                            ("640323", 1, 0.0)]
+    assert early["recent"]["years"] == [2016, 2017, 2018, 2019, 2020]
+
+
+def test_unsupplied_by_county_sums_the_batches_to_the_cent(world):
+    per = {r["batch"]: r for r in unsupplied_report(world, on="2025-03-01")["rows"]}
+    got = unsupplied_report(world, on="2025-03-01", by="county")
+    [ningxia, tongxin] = got["rows"]
+    assert ningxia["county"] == "640302" and ningxia["batches"] == 2
+    assert round(ningxia["approved_m2"] * 100) == round(per["宁政土批〔2021〕12号"]["approved_m2"] * 100) + round(
+        per["宁政土批〔2022〕3号"]["approved_m2"] * 100)
+    assert ningxia["rate"] == 0.5 and tongxin["rate"] == 0.25
+
+
+def test_a_withdrawn_batch_and_a_revoked_supply_leave_the_report(world):
+    act(world, "供地", "S3", "revoke", actor="张三", fields={"notes": "无偿收回"})
+    act(world, "建设用地批次", "宁政土批〔2021〕12号", "withdraw", actor="张三", fields={"notes": "撤回"})
+    got = unsupplied_report(world, on="2025-03-01")
+    assert [(r["batch"], r["rate"]) for r in got["rows"]] == [("宁政土批〔2022〕3号", 0.5),
+                                                              ("宁政土批〔2020〕30号", 0.0)]
+
+
+def test_unsupplied_refuses_a_bad_option_and_a_bad_date(world):
+    with pytest.raises(InputError, match="--by 的取值「town」不对"):
+        unsupplied_report(world, by="town")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="--date 的取值「2025-13-01」不是有效日期"):
+        unsupplied_report(world, on="2025-13-01")
+
+
+# ---------------------------------------------------------------------------- 闲置
+RULE = load_supply_config().idle
+
+
+def status(values, on, area=10_000.0, state="supplied", rule=RULE):
+    return idle_status(values, area, state, date.fromisoformat(on), rule)
+
+
+NOT_STARTED = {"YDDGRQ": "2023-03-15", "CJJK": 1234.57}
+
+
+def test_not_started_one_and_two_year_boundaries_on_exact_dates():
+    day_before = status(NOT_STARTED, "2024-03-14")
+    assert (day_before["status"], day_before["idle_days"], day_before["fee_yuan"]) == ("未到期", 365, None)
+    one = status(NOT_STARTED, "2024-03-15")  # 2024 has 29 February: 366 days
+    assert (one["status"], one["idle_days"], one["one_year_on"]) == ("闲置满一年", 366, "2024-03-15")
+    assert one["fee_yuan"] == 2_469_140.00  # 1234.57 万元 × 10 000 × 20 %
+    last = status(NOT_STARTED, "2025-03-14")
+    assert (last["status"], last["idle_days"], last["recover"]) == ("闲置满一年", 730, False)
+    two = status(NOT_STARTED, "2025-03-15")
+    assert (two["status"], two["idle_days"], two["fee_yuan"], two["recover"]) == ("闲置满两年", 731, None, True)
+    assert status(NOT_STARTED, "2023-03-01")["idle_days"] == 0
+    assert status(NOT_STARTED, "2023-03-01")["status"] == "未到期"
+
+
+def test_day_after_boundary_and_29_february():
+    later = IdleRule(**{**RULE.model_dump(), "boundary": "day_after"})
+    assert status(NOT_STARTED, "2024-03-15", rule=later)["status"] == "未到期"
+    assert status(NOT_STARTED, "2024-03-16", rule=later)["status"] == "闲置满一年"
+    leap = {"YDDGRQ": "2020-02-29", "CJJK": 10}
+    assert after_years(date(2020, 2, 29), 1) == date(2021, 2, 28)
+    assert status(leap, "2021-02-27")["status"] == "未到期"
+    got = status(leap, "2021-02-28")
+    assert (got["status"], got["fee_yuan"]) == ("闲置满一年", 20_000.00)
+
+
+STOPPED = {"YDDGRQ": "2022-01-01", "SJDGRQ": "2022-01-10", "TGRQ": "2023-06-01", "CJJK": 333.33}
+
+
+def test_started_then_stopped_is_idle_only_below_a_third_developed_or_a_quarter_invested():
+    low_pay = {**STOPPED, "KFMJ": 10_000, "YTZE": 24, "ZTZE": 100}  # 24 % invested
+    got = status(low_pay, "2024-06-01")
+    assert (got["status"], got["idle_since"], got["idle_days"], got["fee_yuan"]) == (
+        "闲置满一年", "2023-06-01", 366, 666_660.00)
+    assert got["reason"] == "已动工后停工，投资不足"
+    assert status(low_pay, "2024-05-31")["status"] == "未到期"
+    exact = {**STOPPED, "KFMJ": 10_000, "YTZE": 25, "ZTZE": 100}  # 25 % is not below 25 %
+    assert status(exact, "2025-06-01")["status"] == "正常"
+    third = {**STOPPED, "KFMJ": 3333, "YTZE": 100, "ZTZE": 100}  # 3 333 of 10 000 m² < 1/3
+    assert status(third, "2025-06-01")["status"] == "闲置满两年"
+    assert status({**third, "KFMJ": 3334}, "2025-06-01")["status"] == "正常"
+    resumed = {**third, "FGRQ": "2023-09-01"}
+    assert status(resumed, "2025-06-01")["status"] == "正常"
+    assert status(resumed, "2023-08-31")["status"] == "未到期"  # stopped, not resumed yet
+    unknown = status(STOPPED, "2025-06-01")
+    assert (unknown["status"], unknown["reason"]) == ("正常", "已动工后停工，未填已开发面积或投资额，无法判定")
+
+
+def test_started_or_completed_land_is_normal():
+    assert status({"YDDGRQ": "2020-01-01", "SJDGRQ": "2020-03-01"}, "2025-01-01")["status"] == "正常"
+    assert status({"YDDGRQ": "2020-01-01"}, "2025-01-01", state="completed")["status"] == "正常"
+    # started after the day asked about: not started on that day
+    assert status({"YDDGRQ": "2020-01-01", "SJDGRQ": "2021-06-01"}, "2021-01-01")["status"] == "闲置满一年"
+
+
+def test_idle_report_reads_the_register_for_any_day(world):
+    got = idle_report(world, on="2023-12-01")
+    # S3 (约定动工 2022-12-01, not started) is idle one year that day: 80 万元 × 20 % = 160 000 元
+    assert {r["id"]: r["status"] for r in got["rows"]} == {"S1": "正常", "S2": "正常", "S3": "闲置满一年",
+                                                            "S4": "正常"}
+    assert (got["fee_total_yuan"], got["counts"]) == (160_000.00, {"正常": 3, "闲置满一年": 1})
+    assert idle_report(world, on="2022-06-30")["counts"] == {"未到期": 2}  # S4, S1: 动工 2022-12-01 not yet
+    act(world, "供地", "S3", "start", actor="张三", fields={"SJDGRQ": "2024-01-10"})
+    assert idle_report(world, on="2024-06-01")["counts"] == {"正常": 4}
+    assert idle_report(world, on="2023-12-01")["counts"] == {"正常": 3, "闲置满一年": 1}  # any day again
