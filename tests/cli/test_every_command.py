@@ -437,6 +437,10 @@ def test_supply_unsupplied_and_idle(ws, tmp_path):
     [idle] = ok("supply", "idle", ws, "--date", "2024-03-15", "--json")["rows"]
     assert (idle["id"], idle["status"], idle["idle_days"], idle["fee_yuan"]) == (
         "6403022022B00001", "闲置满一年", 366, 100_000.0)
+    got = ok("supply", "cases", ws, "--date", "2024-03-15", "--now", "2024-03-20", "--json")
+    assert (got["created"], got["existing"]) == (["6403022022B00001"], [])
+    [case] = ok("ledger", "list", ws, "闲置土地", "--json")["records"]
+    assert (case["state_title"], case["values"]["XZF"]) == ("调查认定", 100_000.0)
     r = run("supply", "idle", ws, "--date", "2024-02-30", "--json")
     assert r.exit_code != 0 and "--date 的取值「2024-02-30」不是有效日期" in json.loads(r.stdout)["message"]
 

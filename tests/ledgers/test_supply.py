@@ -17,8 +17,9 @@ import pytest
 import shapely
 
 from onemap.app.ledgers import act, get_record, import_records
-from onemap.app.supply import idle_report, unsupplied_report
+from onemap.app.supply import idle_report, open_idle_cases, unsupplied_report
 from onemap.errors import InputError
+from onemap.ledgers.flow import TransitionError
 from onemap.ledgers.supply import IdleRule, after_years, idle_status, load_supply_config
 from onemap.store import init_workspace, open_workspace
 
@@ -256,3 +257,46 @@ def test_idle_report_reads_the_register_for_any_day(world):
     act(world, "供地", "S3", "start", actor="张三", fields={"SJDGRQ": "2024-01-10"})
     assert idle_report(world, on="2024-06-01")["counts"] == {"正常": 4}
     assert idle_report(world, on="2023-12-01")["counts"] == {"正常": 3, "闲置满一年": 1}  # any day again
+
+
+# ---------------------------------------------------------------------------- 闲置土地 cases
+def test_idle_cases_come_from_the_supplies_once_and_follow_the_statutory_flow(world):
+    got = open_idle_cases(world, on="2023-12-01", actor="张三", now="2023-12-05")
+    assert (got["created"], got["existing"]) == (["S3"], [])
+    again = open_idle_cases(world, on="2023-12-20", actor="张三", now="2023-12-20")
+    assert (again["created"], again["existing"]) == ([], ["S3"])  # never registered twice
+    case = get_record(world, "闲置土地", "S3", now="2023-12-05")
+    v = case["values"]
+    assert (v["XZZT"], v["XZQSRQ"], v["XZTS"], v["XZF"], v["CJJK"], v["XZQDM"]) == (
+        "闲置满一年", "2022-12-01", 365, 160_000.0, 80, "640323")
+    assert v["GDMJ"] == pytest.approx(cents(box_area(0.0005)), abs=0.01) and case["has_geometry"]
+    assert (case["state_title"], case["due_at"][:10]) == ("调查认定", "2024-01-04")  # 30 days
+    act(world, "idle", "S3", "notify", actor="张三", fields={"notes": "已送达告知书"}, now="2023-12-20")
+    act(world, "idle", "S3", "determine", actor="张三", fields={"RDSWH": "吴自然资闲认〔2024〕1号",
+                                                               "XZYY": "企业原因"}, now="2024-01-05")
+    with pytest.raises(TransitionError, match="XZZT 为「闲置满一年」，不能执行「处置方案：无偿收回」"):
+        act(world, "idle", "S3", "plan_recover", actor="张三", fields={"CZFS": "无偿收回"})
+    with pytest.raises(TransitionError, match="XZYY 为「企业原因」，不能执行「处置方案：政府原因」"):
+        act(world, "idle", "S3", "plan_government", actor="张三", fields={"CZFS": "置换土地"})
+    with pytest.raises(InputError, match="CZFS 的取值 无偿收回 不在允许范围（征缴土地闲置费）"):
+        act(world, "idle", "S3", "plan_fee", actor="张三", fields={"CZFS": "无偿收回"})
+    act(world, "idle", "S3", "plan_fee", actor="张三", fields={"CZFS": "征缴土地闲置费"}, now="2024-01-10")
+    got = act(world, "idle", "S3", "dispose", actor="张三", fields={"JDSWH": "吴自然资征〔2024〕1号"},
+              now="2024-01-15")
+    assert (got["state_title"], got["due_at"][:10]) == ("处置中", "2024-02-14")  # fee due in 30 days
+    got = act(world, "idle", "S3", "close", actor="张三", fields={"JARQ": "2024-02-01", "notes": "已缴清"},
+              now="2024-02-01")
+    assert (got["state_title"], got["allowed_actions"]) == ("结案", [])
+
+
+def test_a_government_caused_case_gets_the_alternatives_and_the_extended_due_date(world):
+    open_idle_cases(world, on="2024-12-01", actor="张三", now="2024-12-01")  # S3: 闲置满两年 by then
+    assert get_record(world, "idle", "S3")["values"]["XZZT"] == "闲置满两年"
+    act(world, "idle", "S3", "notify", actor="张三", fields={"notes": "告知"})
+    act(world, "idle", "S3", "determine", actor="张三", fields={"RDSWH": "认定〔2024〕2号", "XZYY": "政府原因"})
+    with pytest.raises(TransitionError, match="XZYY 为「政府原因」，不能执行「处置方案：无偿收回」"):
+        act(world, "idle", "S3", "plan_recover", actor="张三", fields={"CZFS": "无偿收回"})
+    act(world, "idle", "S3", "plan_government", actor="张三", fields={"CZFS": "延长动工开发期限"})
+    got = act(world, "idle", "S3", "dispose", actor="张三", fields={"JDSWH": "延期〔2025〕1号",
+                                                                   "YQZ": "2025-12-01"}, now="2025-01-02")
+    assert got["due_at"][:10] == "2025-12-01" and got["values"]["YQZ"] == "2025-12-01"

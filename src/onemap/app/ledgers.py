@@ -695,6 +695,75 @@ def record_occupations(store: Store, from_: str, to: str, *, actor: str, dataset
     return {"created": [k for k, *_ in todo], "existing": skipped, "audit_id": entry.id}
 
 
+def add_records(store: Store, register: str, rows: list[dict[str, Any]], geometries: list[Any], *,
+                actor: str, source: dict[str, Any], now: datetime | str | None = None) -> dict[str, Any]:
+    """Create records that a computation found (not typed in); keys already in the register are skipped.
+
+    Each row (field name → value) gets the register's computed fields and the
+    row check of an import; any problem refuses them all and nothing is written.
+    The records, their events and audit rows go in one transaction, with one
+    audit row listing them (action ``ledger.detect``).
+
+    Parameters
+    ----------
+    store : Store
+        The workspace.
+    register : str
+        Register name or title.
+    rows : list of dict
+        Field name → value, one per record (the key field included).
+    geometries : list of geometry or None
+        The geometry of each row.
+    actor : str
+        Who creates them.
+    source : dict
+        What found them (kept on the audit row and on each creation event).
+    now : datetime or str, optional
+        Time of creation (sets the due dates).
+
+    Returns
+    -------
+    dict
+        ``created`` (numbers), ``existing`` (numbers already in the register), ``audit_id``.
+
+    Raises
+    ------
+    onemap.errors.InputError
+        A row does not pass the register's checks (row and field named).
+    """
+    reg = load_register(register)
+    when = as_datetime(now)
+    engine = store.sql_engine()
+    existing: set[str] = set()
+    if _ready(engine):
+        t = tables.records_table
+        with engine.connect() as conn:
+            existing = set(conn.execute(select(t.c.record_no).where(t.c.register == reg.name)).scalars())
+    rows = computed.fill(reg, rows, geometries)
+    todo, problems, skipped = [], [], []
+    for raw, geom in zip(rows, geometries, strict=True):
+        key = str(raw.get(reg.key))
+        if key in existing:
+            skipped.append(key)
+            continue
+        values = check_values(reg, raw, f"{reg.field(reg.key).title} {key}", reg.title, problems)
+        wkb = shapely.to_wkb(geom, hex=True) if geom is not None and not geom.is_empty else None
+        todo.append((key, str(values.get(reg.county, "")), values, wkb))
+    if problems:
+        raise InputError(f"不能登记为「{reg.title}」（{len(problems)} 处）："
+                         + "；".join(x.message for x in problems[:20]), problems)
+    if not todo:
+        return {"created": [], "existing": skipped, "audit_id": None}
+    tables.ensure_tables(engine)
+    audit.ensure_tables(engine)
+    with engine.begin() as conn:
+        entry = audit.append(conn, actor, "ledger.detect", "ledger", reg.name, None,
+                             {"source": source, "records": [k for k, *_ in todo]})
+        _insert_many(conn, reg, [(key, county, reg.flow.initial, values, geom, source)
+                                 for key, county, values, geom in todo], actor, when)
+    return {"created": [k for k, *_ in todo], "existing": skipped, "audit_id": entry.id}
+
+
 def _loss_prefix(from_: str, to: str) -> str:
     """Number prefix of the occupations registered from one change detection."""
     return f"BH-{from_}-{to}-"

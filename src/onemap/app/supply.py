@@ -8,7 +8,7 @@ rules are :mod:`onemap.ledgers.supply`. Reports write nothing to the workspace.
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,6 +16,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import inspect, select
 
+from onemap.app.ledgers import add_records
 from onemap.errors import InputError, Problem
 from onemap.ledgers.rows import to_date
 from onemap.ledgers.schema import load_register
@@ -139,3 +140,36 @@ def idle_report(store: Store, *, on: str | date | None = None) -> dict[str, Any]
     fee = sum(round(r["fee_yuan"] * 100) for r in rows if r["fee_yuan"] is not None) / 100
     return {"date": day.isoformat(), "rows": rows, "counts": counts, "fee_total_yuan": fee,
             "config": {"version": cfg.version, "sha256": cfg.sha256}}
+
+
+def open_idle_cases(store: Store, *, on: str | date | None = None, actor: str,
+                    now: datetime | str | None = None) -> dict[str, Any]:
+    """Register every supply idle a year or more on a day as a 闲置土地 case (idempotent).
+
+    One case per supply, numbered by its 电子监管号 (a supply already in the register
+    is left as it is), its values taken from the 供地 record (项目名称, 受让人, 面积,
+    价款, 行政区) and from the day's computation (闲置起算日期, 闲置情形, 闲置天数,
+    闲置费), its geometry the supply's. The case then follows the register's flow
+    (``idle.yaml``: 告知 → 认定书 → 处置方案 → 处置 → 结案).
+
+    Returns
+    -------
+    dict
+        ``date``, ``created`` (numbers), ``existing`` (numbers already registered), ``audit_id``.
+    """
+    report = idle_report(store, on=on)
+    cfg = load_supply_config()
+    sreg = load_register(cfg.supplies_register)
+    geoms = {r["record_no"]: r["geometry"] for r in records(store, sreg.name, cfg.skip_supply_states)}
+    rows, shapes = [], []
+    for r in report["rows"]:
+        if r["status"] not in ("闲置满一年", "闲置满两年"):
+            continue
+        rows.append({"DZJGH": r["id"], "XMMC": r["name"], "SRR": r["holder"], "GDMJ": r["area_m2"],
+                     "CJJK": r["price_wan"], "JSRQ": report["date"], "XZQSRQ": r["idle_since"],
+                     "XZZT": r["status"], "XZTS": r["idle_days"], "XZF": r["fee_yuan"], "XZQDM": r["county"],
+                     "BZ": f"{report['date']} 计算：{r['reason']}"})
+        shapes.append(geoms.get(r["id"]))
+    got = add_records(store, cfg.idle_register, rows, shapes, actor=actor,
+                      source={"computation": "supply idle", "date": report["date"]}, now=now)
+    return {"date": report["date"], **got}

@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from onemap.app.supply import idle_report, unsupplied_report
+from onemap.app.supply import idle_report, open_idle_cases, unsupplied_report
 from onemap.cli.common import JsonOpt, WsArg, _emit_json, _fail, app, open_store, out
+from onemap.cli.monitor import ActorOpt, _actor
 from onemap.errors import OneMapError
 
 supply_app = typer.Typer(help="土地供应：批而未供、闲置土地（读取建设用地批次 batches、供地 supplies 台账）。",
@@ -74,3 +75,24 @@ def supply_idle(ws: WsArg, date: DateOpt = None, as_json: JsonOpt = False) -> No
     out.print(table)
     out.print("按状态：" + "，".join(f"{k} {v}" for k, v in result["counts"].items())
               + f"；闲置费合计 {result['fee_total_yuan']:,.2f} 元")
+
+
+@supply_app.command("cases")
+def supply_cases(
+    ws: WsArg,
+    date: DateOpt = None,
+    actor: ActorOpt = None,
+    now: Annotated[str | None, typer.Option("--now", help="登记时间（默认当前时间）")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """把该日闲置满一年以上的供地登记为闲置土地案件（idle 台账；已登记的不重复登记），随后用 onemap ledger act 流转。"""
+    try:
+        result = open_idle_cases(open_store(ws), on=date, actor=_actor(actor), now=now)
+    except OneMapError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _emit_json(result)
+        return
+    out.print(f"{result['date']}：新登记闲置土地 {len(result['created'])} 宗"
+              + (f"（{'、'.join(result['created'])}）" if result["created"] else "")
+              + (f"，已登记 {len(result['existing'])} 宗未重复登记" if result["existing"] else ""))
