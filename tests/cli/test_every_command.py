@@ -445,6 +445,21 @@ def test_supply_unsupplied_and_idle(ws, tmp_path):
     assert r.exit_code != 0 and "--date 的取值「2024-02-30」不是有效日期" in json.loads(r.stdout)["message"]
 
 
+def test_landprice(ws, tmp_path):
+    """One 工业 级别 over every patch (800 元/㎡, 基准日 2024-01-01); the site is patch 1. 工业 has no 容积率 curve
+    (Kv = 1); 地价指数 工业 2025Q1 100.8 / 2024Q1 100.3; n = N: Ky = 1 → 800 × 100.8 / 100.3 = 803.99 元/㎡."""
+    bounds = open_workspace(ws).read("DLTB").total_bounds
+    gpd.GeoDataFrame({"区片编号": ["GY-1"], "用途": ["工业"], "级别": ["一级"], "基准地价": [800],
+                      "法定最高年限": [50], "土地还原率": ["5%"], "基准日": ["2024-01-01"], "行政区代码": ["640302"]},
+                     geometry=[shapely.box(*bounds)], crs=4490).to_file(tmp_path / "jb.geojson", driver="GeoJSON")
+    ok("ledger", "import", ws, "base_prices", tmp_path / "jb.geojson", "--json")
+    dltb_frame(6).iloc[[1]][["geometry"]].to_file(tmp_path / "site.geojson", driver="GeoJSON")
+    got = ok("landprice", ws, tmp_path / "site.geojson", "--use", "工业", "--date", "2025-03-01",
+             "--docx", tmp_path / "p.docx", "--json")
+    assert (got["price_yuan_m2"], got["area_m2"]) == (round(800 * 100.8 / 100.3, 2), pytest.approx(A, abs=0.01))
+    assert (tmp_path / "p.docx").stat().st_size > 0
+
+
 def test_farmland_inout(ws, tmp_path):
     """Patch 0 水田 → 工业 is 占用, not 流出: 640302 has neither 流出 nor 流入, and misses its planned 流入."""
     pd.DataFrame([{"行政区代码": "640302", "计划流出面积": 0, "计划流入面积": 100}]

@@ -1,4 +1,4 @@
-"""Land supply commands (批而未供、闲置土地): thin adapters over :mod:`onemap.app.supply`."""
+"""Land supply and land value commands (批而未供、闲置土地、宗地地价): thin adapters."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from onemap.app.landprice import land_price
 from onemap.app.supply import idle_report, open_idle_cases, unsupplied_report
 from onemap.cli.common import JsonOpt, WsArg, _emit_json, _fail, app, open_store, out
 from onemap.cli.monitor import ActorOpt, _actor
@@ -96,3 +97,44 @@ def supply_cases(
     out.print(f"{result['date']}：新登记闲置土地 {len(result['created'])} 宗"
               + (f"（{'、'.join(result['created'])}）" if result["created"] else "")
               + (f"，已登记 {len(result['existing'])} 宗未重复登记" if result["existing"] else ""))
+
+
+@app.command("landprice")
+def landprice(
+    ws: WsArg,
+    site: Annotated[Path, typer.Argument(help="宗地文件（GeoJSON/SHP/KML/报盘 TXT 等，与选址检查相同）")],
+    use: Annotated[str, typer.Option("--use", help="用途：商服 / 住宅 / 工业 / 公共服务")],
+    far: Annotated[float | None, typer.Option("--far", help="宗地容积率（不给则不作容积率修正）")] = None,
+    years: Annotated[float | None, typer.Option("--years", help="使用年限 n（默认法定最高年限）")] = None,
+    date: DateOpt = None,
+    factors: Annotated[list[str] | None, typer.Option(
+        "--factors", help="修正因素 因素=等级（可多次），如 繁华程度=较优；开发程度=七通一平 作开发程度修正")] = None,
+    docx: Annotated[Path | None, typer.Option(help="输出 DOCX 地价估算")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """宗地地价：基准地价系数修正法 P = P₀ × Kt × Ky × Kv × (1 + ΣKi) + Kf，跨级别按面积加权。"""
+    try:
+        result = land_price(open_store(ws), site, use=use, far=far, years=years, on=date, factors=factors,
+                            docx=docx)
+    except OneMapError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _emit_json(result)
+        return
+    table = Table(title=f"宗地地价（{result['use']}，估价期日 {result['date']}）")
+    for col in ("级别", "面积（平方米）", "P₀", "Kt", "Ky", "Kv", "ΣKi", "Kf", "地价（元/平方米）"):
+        table.add_column(col)
+    for p in result["parts"]:
+        c = p["coefficients"]
+        table.add_row(f"{p['grade']}（{p['level']}）", f"{p['area_m2']:,.2f}", f"{c['P0']:,.2f}", f"{c['Kt']:.4f}",
+                      f"{c['Ky']:.4f}", f"{c['Kv']:.4f}", f"{c['sum_Ki']:+.4f}", f"{c['Kf']:+,.2f}",
+                      f"{p['price_yuan_m2']:,.2f}")
+    out.print(table)
+    out.print(f"单位地价 {result['price_yuan_m2']:,.2f} 元/平方米（{result['price_yuan_mu']:,.2f} 元/亩），"
+              f"宗地面积 {result['area_m2']:,.2f} 平方米，总地价 {result['total_yuan']:,.2f} 元")
+    if result["floor_price_yuan_m2"] is not None:
+        out.print(f"楼面地价 {result['floor_price_yuan_m2']:,.2f} 元/平方米")
+    if result["tables_synthetic"]:
+        out.print("注意：修正系数表为示例数据（landprice.yaml），须以本市公布的修正体系替换")
+    if result["docx"]:
+        out.print(f"已输出：{result['docx']}")

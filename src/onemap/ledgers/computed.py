@@ -7,12 +7,15 @@ A register file lists them under ``computed`` (field → computation name):
 - ``ellipsoidal_area_m2``: the record's geometry area on the CGCS2000 ellipsoid
   (:func:`onemap.geo.area.ellipsoidal_area`), m² to 2 decimals; the file's
   own value is replaced (a 矿业权 area is computed, never typed);
+- ``rate_fraction``: a rate given as ``0.06``, ``6%``, ``6％`` or ``6`` (a number
+  above 1 is a percentage) as the fraction 0.06; left to the row check when
+  it is not a number;
 - ``hazard_threat_grade``: the 险情等级 of 威胁人数 ``WXRS`` and 威胁财产 ``WXCC``
   (万元) by :func:`onemap.ledgers.hazards.threat_grade`; left to the row
   check when either is blank or not a number.
 
-A computation reads the raw row (field name → cell) and the row's geometry
-and returns the value, or None to leave the field as the file gave it.
+A computation reads the raw row (field name → cell), the row's geometry and
+the name of the field it fills, and returns the value, or None to leave the field as the file gave it.
 """
 
 from __future__ import annotations
@@ -27,10 +30,10 @@ from onemap.geo.area import ellipsoidal_area
 from onemap.ledgers.hazards import threat_grade
 from onemap.ledgers.schema import Register
 
-Computation = Callable[[dict[str, Any], BaseGeometry | None], Any]
+Computation = Callable[[dict[str, Any], BaseGeometry | None, str], Any]
 
 
-def _area(row: dict[str, Any], geom: BaseGeometry | None) -> float | None:
+def _area(row: dict[str, Any], geom: BaseGeometry | None, name: str) -> float | None:
     if geom is None or geom.is_empty:
         return None
     return round(float(ellipsoidal_area([geom])[0]), 2)
@@ -43,15 +46,25 @@ def _number(v: Any) -> float | None:
         return None
 
 
-def _threat(row: dict[str, Any], geom: BaseGeometry | None) -> str | None:
+def _threat(row: dict[str, Any], geom: BaseGeometry | None, name: str) -> str | None:
     people, money = _number(row.get("WXRS")), _number(row.get("WXCC"))
     if people is None or money is None or people != people or money != money:  # blank, text or NaN
         return None
     return threat_grade(people, money)
 
 
+def _rate(row: dict[str, Any], geom: BaseGeometry | None, name: str) -> float | None:
+    text = str(row.get(name, "")).strip()
+    percent = text.endswith(("%", "％"))
+    value = _number(text.rstrip("%％").strip())
+    if value is None or value != value:
+        return None
+    return round(value / 100 if percent or value > 1 else value, 8)
+
+
 #: Computation name → function.
-COMPUTATIONS: dict[str, Computation] = {"ellipsoidal_area_m2": _area, "hazard_threat_grade": _threat}
+COMPUTATIONS: dict[str, Computation] = {"ellipsoidal_area_m2": _area, "hazard_threat_grade": _threat,
+                                        "rate_fraction": _rate}
 
 
 def fill(reg: Register, rows: list[dict[str, Any]],
@@ -85,7 +98,7 @@ def fill(reg: Register, rows: list[dict[str, Any]],
         geom = geometries[i] if geometries is not None else None
         new = dict(row)
         for name, how in reg.computed.items():
-            value = COMPUTATIONS[how](new, geom)
+            value = COMPUTATIONS[how](new, geom, name)
             if value is not None:
                 new[name] = value
         out.append(new)
