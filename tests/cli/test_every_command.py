@@ -445,6 +445,16 @@ def test_supply_unsupplied_and_idle(ws, tmp_path):
     assert r.exit_code != 0 and "--date 的取值「2024-02-30」不是有效日期" in json.loads(r.stdout)["message"]
 
 
+def test_supply_sample(ws):
+    r = run("supply", "sample", ws, "--json")
+    assert r.exit_code != 0 and "没有城镇开发边界（CZKFBJ）或行政区（XZQ）" in json.loads(r.stdout)["message"]
+    store = open_workspace(ws)
+    store.write_version("XZQ", "2023", gpd.GeoDataFrame({"XZQDM": ["640302"]}, geometry=[
+        shapely.box(*store.read("DLTB").total_bounds)], crs=4490), VersionMeta(synthetic=True))
+    store.close()
+    assert ok("supply", "sample", ws, "--seed", "3", "--json") == {"batches": 4, "supplies": 5, "base_prices": 9}
+
+
 def test_landprice(ws, tmp_path):
     """One 工业 级别 over every patch (800 元/㎡, 基准日 2024-01-01); the site is patch 1. 工业 has no 容积率 curve
     (Kv = 1); 地价指数 工业 2025Q1 100.8 / 2024Q1 100.3; n = N: Ky = 1 → 800 × 100.8 / 100.3 = 803.99 元/㎡."""

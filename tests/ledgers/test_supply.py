@@ -17,11 +17,11 @@ import pytest
 import shapely
 
 from onemap.app.ledgers import act, get_record, import_records
-from onemap.app.supply import idle_report, open_idle_cases, unsupplied_report
+from onemap.app.supply import idle_report, import_sample, open_idle_cases, unsupplied_report
 from onemap.errors import InputError
 from onemap.ledgers.flow import TransitionError
 from onemap.ledgers.supply import IdleRule, after_years, idle_status, load_supply_config
-from onemap.store import init_workspace, open_workspace
+from onemap.store import VersionMeta, init_workspace, open_workspace
 
 S, N = 37.95, 37.952
 
@@ -300,3 +300,24 @@ def test_a_government_caused_case_gets_the_alternatives_and_the_extended_due_dat
     got = act(world, "idle", "S3", "dispose", actor="张三", fields={"JDSWH": "延期〔2025〕1号",
                                                                    "YQZ": "2025-12-01"}, now="2025-01-02")
     assert got["due_at"][:10] == "2025-12-01" and got["values"]["YQZ"] == "2025-12-01"
+
+
+# ---------------------------------------------------------------------------- sample records
+def test_sample_records_go_through_the_import_and_show_idle_land(tmp_path):
+    ws = init_workspace(tmp_path / "s.gpkg", name="测试")
+    xzq = gpd.GeoDataFrame({"XZQDM": ["640302", "640323"], "XZQMC": ["利通区", "盐池县"]},
+                           geometry=[shapely.box(106.0, 37.9, 106.2, 38.0), shapely.box(107.0, 37.7, 107.2, 37.8)],
+                           crs=4490)
+    ws.write_version("XZQ", "2023", xzq, VersionMeta(synthetic=True))
+    got = import_sample(ws, seed=7)
+    assert got == {"batches": 8, "supplies": 10, "base_prices": 18}  # per county: 4, 5, 3 用途 × 3 级别
+    report = unsupplied_report(ws, on="2026-01-01", by="county")
+    assert [r["county"] for r in report["rows"]] == ["640302", "640323"]
+    assert all(0 < r["rate"] < 1 for r in report["rows"])
+    # two supplies per county are never started: idle two years or more by 2030
+    assert idle_report(ws, on="2030-01-01")["counts"] == {"正常": 6, "闲置满两年": 4}
+    levels = get_record(ws, "base_prices", "640302-商服-2")
+    assert (levels["values"]["JZDJ"], levels["values"]["HYL"], levels["values"]["BZ"]) == (
+        1800, 0.06, "模拟数据（onemap sample 生成，非真实记录）")
+    with pytest.raises(InputError, match="已在台账中"):
+        import_sample(ws, seed=7)  # a second run is refused, nothing doubled

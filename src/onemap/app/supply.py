@@ -8,6 +8,7 @@ rules are :mod:`onemap.ledgers.supply`. Reports write nothing to the workspace.
 from __future__ import annotations
 
 import json
+import tempfile
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -16,12 +17,14 @@ import pandas as pd
 import shapely
 from sqlalchemy import inspect, select
 
-from onemap.app.ledgers import add_records
+from onemap.app.ledgers import add_records, import_records
 from onemap.errors import InputError, Problem
+from onemap.geo.area import ellipsoidal_area
 from onemap.ledgers.rows import to_date
 from onemap.ledgers.schema import load_register
 from onemap.ledgers.supply import Batch, idle_status, load_supply_config, unsupplied
 from onemap.reports.xlsx import write_workbook
+from onemap.sample.landsupply import land_records
 from onemap.store import ledgers as tables
 from onemap.store.base import Store
 
@@ -173,3 +176,39 @@ def open_idle_cases(store: Store, *, on: str | date | None = None, actor: str,
     got = add_records(store, cfg.idle_register, rows, shapes, actor=actor,
                       source={"computation": "supply idle", "date": report["date"]}, now=now)
     return {"date": report["date"], **got}
+
+
+def import_sample(store: Store, *, seed: int = 2024, actor: str = "onemap sample") -> dict[str, Any]:
+    """Import synthetic batches, supplies and 基准地价 级别 around each county of the workspace.
+
+    The records (:func:`onemap.sample.landsupply.land_records`, 备注 模拟数据) are placed
+    in each county's largest 城镇开发边界 polygon (CZKFBJ), else in its XZQ polygon,
+    and go through the ordinary import (every check, the audit chain).
+
+    Returns
+    -------
+    dict
+        Register → number of records imported.
+
+    Raises
+    ------
+    onemap.errors.InputError
+        The workspace has neither CZKFBJ nor XZQ, or the registers already hold these records.
+    """
+    have = {d.name for d in store.datasets() if d.versions}
+    layer = next((n for n in ("CZKFBJ", "XZQ") if n in have), None)
+    if layer is None:
+        raise InputError("工作空间没有城镇开发边界（CZKFBJ）或行政区（XZQ），无法放置模拟的批次和供地",
+                         [Problem("missing_layer", "CZKFBJ/XZQ")])
+    gdf = store.read(layer)
+    gdf = gdf.assign(_area=ellipsoidal_area(gdf.geometry.values))
+    gdf = gdf.sort_values(["XZQDM", "_area"], ascending=[True, False])
+    zones = [(str(code), grp.geometry.iloc[0]) for code, grp in gdf.groupby("XZQDM", sort=True)]
+    frames = land_records(zones, seed)
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, frame in frames.items():
+            path = Path(tmp) / f"{name}.geojson"
+            frame.to_file(path, driver="GeoJSON")
+            out[name] = import_records(store, name, path, actor=actor)["imported"]
+    return out

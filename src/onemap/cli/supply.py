@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from onemap.app.landprice import land_price
-from onemap.app.supply import idle_report, open_idle_cases, unsupplied_report
+from onemap.app.supply import idle_report, import_sample, open_idle_cases, unsupplied_report
 from onemap.cli.common import JsonOpt, WsArg, _emit_json, _fail, app, open_store, out
 from onemap.cli.monitor import ActorOpt, _actor
 from onemap.errors import OneMapError
@@ -138,3 +138,21 @@ def landprice(
         out.print("注意：修正系数表为示例数据（landprice.yaml），须以本市公布的修正体系替换")
     if result["docx"]:
         out.print(f"已输出：{result['docx']}")
+
+
+@supply_app.command("sample")
+def supply_sample(
+    ws: WsArg,
+    seed: Annotated[int, typer.Option(help="随机种子（相同种子结果相同）")] = 2024,
+    as_json: JsonOpt = False,
+) -> None:
+    """导入模拟的建设用地批次、供地（部分闲置）和基准地价级别（每县一组，备注标明模拟数据）。"""
+    try:
+        result = import_sample(open_store(ws), seed=seed)
+    except OneMapError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _emit_json(result)
+        return
+    titles = {"batches": "建设用地批次", "supplies": "供地", "base_prices": "基准地价级别"}
+    out.print("已导入模拟数据：" + "，".join(f"{titles[k]} {v} 条" for k, v in result.items()))
