@@ -17,7 +17,7 @@ import pytest
 import shapely
 
 from onemap.app.ledgers import act, get_record, import_records
-from onemap.app.supply import idle_report, import_sample, open_idle_cases, unsupplied_report
+from onemap.app.supply import disposal_report, idle_report, import_sample, open_idle_cases, unsupplied_report
 from onemap.errors import InputError
 from onemap.ledgers.flow import TransitionError
 from onemap.ledgers.supply import IdleRule, after_years, idle_status, load_supply_config
@@ -321,3 +321,33 @@ def test_sample_records_go_through_the_import_and_show_idle_land(tmp_path):
         1800, 0.06, "模拟数据（onemap sample 生成，非真实记录）")
     with pytest.raises(InputError, match="已在台账中"):
         import_sample(ws, seed=7)  # a second run is refused, nothing doubled
+
+
+# ---------------------------------------------------------------------------- disposal and 增存挂钩
+def test_disposal_of_unsupplied_land_in_a_year(world):
+    got = disposal_report(world, year=2022)
+    # stock on 2021-12-31: A (approved 2021) and C (2020) wholly unsupplied; B (2022) is not stock yet.
+    # 2022: S1 and S2 supply 0.001° of A; nothing in C; nothing is idle on 2021-12-31.
+    rows = {r["county"]: r for r in got["rows"]}
+    b = cents(box_area(0.002))
+    assert rows["640302"]["unsupplied_stock_m2"] == pytest.approx(b, abs=0.01)
+    assert rows["640302"]["unsupplied_disposed_m2"] == pytest.approx(cents(box_area(0.001)), abs=0.02)
+    assert rows["640302"]["rate"] == 0.5 and rows["640302"]["meets"] is True and rows["640302"]["target"] == 0.2
+    assert rows["640302"]["quota_m2"] == rows["640302"]["unsupplied_disposed_m2"]  # 1 : 1 (placeholder ratio)
+    assert (rows["640323"]["unsupplied_stock_m2"], rows["640323"]["rate"]) == (pytest.approx(b - 1000, abs=0.01), 0)
+    assert rows["640323"]["meets"] is False
+
+
+def test_disposal_of_idle_land_counts_the_cases_closed_in_the_year(world):
+    open_idle_cases(world, on="2023-12-01", actor="张三")  # S3 (640323), idle one year from 2023-12-01
+    for action, fields in (("notify", {"notes": "告知"}), ("determine", {"RDSWH": "认定1号", "XZYY": "企业原因"}),
+                           ("plan_fee", {"CZFS": "征缴土地闲置费"}), ("dispose", {"JDSWH": "征缴1号"}),
+                           ("close", {"JARQ": "2024-02-01", "notes": "已缴清"})):
+        act(world, "idle", "S3", action, actor="张三", fields=fields)
+    row = next(r for r in disposal_report(world, year=2024)["rows"] if r["county"] == "640323")
+    b, q = cents(box_area(0.002)), cents(box_area(0.0005))
+    # stock on 2023-12-31: C unsupplied b − q − 1 000 and S3 idle q; 2024: S3's case closed → q disposed
+    assert (row["idle_stock_m2"], row["idle_disposed_m2"]) == (pytest.approx(q, abs=0.01), pytest.approx(q, abs=0.01))
+    assert row["unsupplied_stock_m2"] == pytest.approx(b - q - 1000, abs=0.02)
+    assert row["rate"] == pytest.approx(q / (b - 1000), abs=1e-4) and row["meets"] is True
+    assert disposal_report(world, year=2025)["rows"][1]["idle_disposed_m2"] == 0  # closed in 2024, not 2025

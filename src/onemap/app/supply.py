@@ -22,7 +22,7 @@ from onemap.errors import InputError, Problem
 from onemap.geo.area import ellipsoidal_area
 from onemap.ledgers.rows import to_date
 from onemap.ledgers.schema import load_register
-from onemap.ledgers.supply import Batch, idle_status, load_supply_config, unsupplied
+from onemap.ledgers.supply import Batch, disposal_rates, idle_status, load_supply_config, unsupplied
 from onemap.reports.xlsx import write_workbook
 from onemap.sample.landsupply import land_records
 from onemap.store import ledgers as tables
@@ -88,12 +88,7 @@ def unsupplied_report(store: Store, *, on: str | date | None = None,
     day = parse_day(on)
     cfg = load_supply_config()
     breg, sreg = load_register(cfg.batches_register), load_register(cfg.supplies_register)
-    batches = []
-    for r in records(store, breg.name, cfg.skip_batch_states):
-        approved = date.fromisoformat(r["values"]["PZRQ"])
-        if approved <= day and r["geometry"] is not None:
-            batches.append(Batch(r["record_no"], str(r["values"].get("PCMC", "")), r["county"], approved,
-                                 r["geometry"], float(r["values"].get("HJMJ") or 0)))
+    batches = _batches(store, breg.name, cfg.skip_batch_states, day)
     supplies = [r["geometry"] for r in records(store, sreg.name, cfg.skip_supply_states)
                 if r["geometry"] is not None and date.fromisoformat(r["values"]["HTRQ"]) <= day]
     got = unsupplied(batches, supplies, cfg, on=day, by=by)
@@ -176,6 +171,69 @@ def open_idle_cases(store: Store, *, on: str | date | None = None, actor: str,
     got = add_records(store, cfg.idle_register, rows, shapes, actor=actor,
                       source={"computation": "supply idle", "date": report["date"]}, now=now)
     return {"date": report["date"], **got}
+
+
+def _batches(store: Store, register: str, skip: list[str], by: date) -> list[Batch]:
+    out = []
+    for r in records(store, register, skip):
+        approved = date.fromisoformat(r["values"]["PZRQ"])
+        if approved <= by and r["geometry"] is not None:
+            out.append(Batch(r["record_no"], str(r["values"].get("PCMC", "")), r["county"], approved,
+                             r["geometry"], float(r["values"].get("HJMJ") or 0)))
+    return out
+
+
+def disposal_report(store: Store, *, year: int) -> dict[str, Any]:
+    """批而未供 and 闲置 disposal per county in a year, against the yearly target, with the 增存挂钩 quota.
+
+    Stock at the start = 批而未供 on 31 December of the year before (batches approved by then)
+    + 供地面积 of the supplies idle a year or more that day; disposed = the supplied area added
+    inside those batches during the year + the 供地面积 of 闲置土地 cases 结案 in the year.
+
+    Returns
+    -------
+    dict
+        ``year``, ``rows`` (per county, see :func:`onemap.ledgers.supply.disposal_rates`), ``total``, ``config``.
+    """
+    cfg = load_supply_config()
+    start, end = date(year - 1, 12, 31), date(year, 12, 31)
+    breg, sreg = load_register(cfg.batches_register), load_register(cfg.supplies_register)
+    batches = _batches(store, breg.name, cfg.skip_batch_states, start)
+    supplies = records(store, sreg.name, cfg.skip_supply_states)
+
+    def signed_by(day: date) -> list[Any]:
+        return [r["geometry"] for r in supplies
+                if r["geometry"] is not None and date.fromisoformat(r["values"]["HTRQ"]) <= day]
+
+    units: dict[str, dict[str, int]] = {}
+
+    def unit(county: str) -> dict[str, int]:
+        return units.setdefault(county, dict.fromkeys(
+            ("unsupplied_stock", "unsupplied_disposed", "idle_stock", "idle_disposed"), 0))
+
+    before = unsupplied(batches, signed_by(start), cfg, on=start)["rows"]
+    after = unsupplied(batches, signed_by(end), cfg, on=end)["rows"]
+    for b0, b1 in zip(before, after, strict=True):
+        u = unit(b0["county"])
+        u["unsupplied_stock"] += round(b0["unsupplied_m2"] * 100)
+        u["unsupplied_disposed"] += round(b0["unsupplied_m2"] * 100) - round(b1["unsupplied_m2"] * 100)
+    for r in supplies:
+        v = r["values"]
+        if date.fromisoformat(v["HTRQ"]) <= start:
+            got = idle_status(v, float(v.get("GDMJ") or 0), r["state"], start, cfg.idle)
+            if got["status"] in ("闲置满一年", "闲置满两年"):
+                unit(r["county"])["idle_stock"] += round(float(v.get("GDMJ") or 0) * 100)
+    for r in records(store, load_register(cfg.idle_register).name, []):
+        closed = r["values"].get("JARQ")
+        if r["state"] == "closed" and closed and start < date.fromisoformat(closed) <= end:
+            unit(r["county"])["idle_disposed"] += round(float(r["values"].get("GDMJ") or 0) * 100)
+    rows = disposal_rates(units, cfg.disposal)
+    total = disposal_rates({"合计": {k: sum(u[k] for u in units.values())
+                                   for k in ("unsupplied_stock", "unsupplied_disposed", "idle_stock",
+                                             "idle_disposed")}}, cfg.disposal) if units else []
+    return {"year": year, "start": start.isoformat(), "end": end.isoformat(), "rows": rows,
+            "total": total[0] if total else None,
+            "config": {"version": cfg.version, "sha256": cfg.sha256}}
 
 
 def import_sample(store: Store, *, seed: int = 2024, actor: str = "onemap sample") -> dict[str, Any]:

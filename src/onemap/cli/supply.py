@@ -9,7 +9,13 @@ import typer
 from rich.table import Table
 
 from onemap.app.landprice import land_price
-from onemap.app.supply import idle_report, import_sample, open_idle_cases, unsupplied_report
+from onemap.app.supply import (
+    disposal_report,
+    idle_report,
+    import_sample,
+    open_idle_cases,
+    unsupplied_report,
+)
 from onemap.cli.common import JsonOpt, WsArg, _emit_json, _fail, app, open_store, out
 from onemap.cli.monitor import ActorOpt, _actor
 from onemap.errors import OneMapError
@@ -156,3 +162,31 @@ def supply_sample(
         return
     titles = {"batches": "建设用地批次", "supplies": "供地", "base_prices": "基准地价级别"}
     out.print("已导入模拟数据：" + "，".join(f"{titles[k]} {v} 条" for k, v in result.items()))
+
+
+@supply_app.command("disposal")
+def supply_disposal(
+    ws: WsArg,
+    year: Annotated[int, typer.Option("--year", help="年度，如 2025")],
+    as_json: JsonOpt = False,
+) -> None:
+    """批而未供和闲置土地年度处置率（按县，对照年度目标）及增存挂钩可得新增指标。"""
+    try:
+        result = disposal_report(open_store(ws), year=year)
+    except OneMapError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _emit_json(result)
+        return
+    table = Table(title=f"{result['year']}年批而未供和闲置土地处置（年初存量截至 {result['start']}）")
+    for col in ("行政区代码", "批而未供存量", "闲置存量", "当年处置批而未供", "当年处置闲置", "处置率", "目标",
+                "增存挂钩指标"):
+        table.add_column(col)
+    rows = result["rows"] + ([{**result["total"], "county": "合计"}] if result["total"] else [])
+    for r in rows:
+        rate = "—" if r["rate"] is None else f"{r['rate']:.2%}"
+        table.add_row(r["county"], f"{r['unsupplied_stock_m2']:,.2f}", f"{r['idle_stock_m2']:,.2f}",
+                      f"{r['unsupplied_disposed_m2']:,.2f}", f"{r['idle_disposed_m2']:,.2f}", rate,
+                      f"{r['target']:.0%}", f"{r['quota_m2']:,.2f}")
+    out.print(table)
+    out.print("面积单位：平方米")

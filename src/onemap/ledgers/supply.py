@@ -71,6 +71,15 @@ class IdleRule(BaseModel):
         return Fraction(str(getattr(self, which)))
 
 
+class DisposalRule(BaseModel):
+    """The yearly disposal target and the 增存挂钩 ratios."""
+
+    model_config = ConfigDict(extra="forbid")
+    target_rate: float
+    quota_ratio_unsupplied: float
+    quota_ratio_idle: float
+
+
 class SupplyConfig(BaseModel):
     """``supply.yaml``."""
 
@@ -83,6 +92,7 @@ class SupplyConfig(BaseModel):
     skip_supply_states: list[str] = []
     unsupplied: UnsuppliedRule
     idle: IdleRule
+    disposal: DisposalRule
     sha256: str = ""
 
 
@@ -299,3 +309,36 @@ def idle_status(values: dict[str, Any], area_m2: float, state: str, on: date,
     else:
         out["status"] = "未到期"
     return out
+
+
+# ---------------------------------------------------------------------------- 处置率 and 增存挂钩
+def disposal_rates(units: dict[str, dict[str, int]], rule: DisposalRule) -> list[dict[str, Any]]:
+    """Per county: stock at the start of the year, disposed in it, the rate and the 增存挂钩 quota.
+
+    Parameters
+    ----------
+    units : dict
+        County → cents of ``unsupplied_stock``, ``unsupplied_disposed``, ``idle_stock``,
+        ``idle_disposed`` (integer hundredths of m²).
+    rule : DisposalRule
+        Target and ratios.
+
+    Returns
+    -------
+    list of dict
+        ``county``, the four areas in m², ``stock_m2``, ``disposed_m2``, ``rate``
+        (4 decimals; None without stock), ``target``, ``meets``, ``quota_m2``.
+    """
+    rows = []
+    for county in sorted(units):
+        u = units[county]
+        stock = u["unsupplied_stock"] + u["idle_stock"]
+        done = u["unsupplied_disposed"] + u["idle_disposed"]
+        quota = round(u["unsupplied_disposed"] * rule.quota_ratio_unsupplied
+                      + u["idle_disposed"] * rule.quota_ratio_idle)
+        rows.append({"county": county, **{f"{k}_m2": v / 100 for k, v in u.items()},
+                     "stock_m2": stock / 100, "disposed_m2": done / 100,
+                     "rate": round(done / stock, 4) if stock > 0 else None, "target": rule.target_rate,
+                     "meets": (done >= rule.target_rate * stock) if stock > 0 else None,
+                     "quota_m2": quota / 100})
+    return rows
