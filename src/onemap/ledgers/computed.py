@@ -10,6 +10,9 @@ A register file lists them under ``computed`` (field → computation name):
 - ``rate_fraction``: a rate given as ``0.06``, ``6%``, ``6％`` or ``6`` (a number
   above 1 is a percentage) as the fraction 0.06; left to the row check when
   it is not a number;
+- ``inefficiency_verdict`` / ``inefficiency_reasons``: the 低效判定 and its
+  reasons by :func:`onemap.ledgers.inefficient.judge` (floors per 用途 in
+  ``inefficient_criteria.yaml``);
 - ``hazard_threat_grade``: the 险情等级 of 威胁人数 ``WXRS`` and 威胁财产 ``WXCC``
   (万元) by :func:`onemap.ledgers.hazards.threat_grade`; left to the row
   check when either is blank or not a number.
@@ -28,6 +31,7 @@ from shapely.geometry.base import BaseGeometry
 from onemap.errors import DomainDataError, Problem
 from onemap.geo.area import ellipsoidal_area
 from onemap.ledgers.hazards import threat_grade
+from onemap.ledgers.inefficient import judge, load_criteria
 from onemap.ledgers.schema import Register
 
 Computation = Callable[[dict[str, Any], BaseGeometry | None, str], Any]
@@ -62,9 +66,18 @@ def _rate(row: dict[str, Any], geom: BaseGeometry | None, name: str) -> float | 
     return round(value / 100 if percent or value > 1 else value, 8)
 
 
+def _verdict(row: dict[str, Any], geom: BaseGeometry | None, name: str) -> str:
+    return judge(row, load_criteria())[0]
+
+
+def _reasons(row: dict[str, Any], geom: BaseGeometry | None, name: str) -> str:
+    return judge(row, load_criteria())[1]
+
+
 #: Computation name → function.
 COMPUTATIONS: dict[str, Computation] = {"ellipsoidal_area_m2": _area, "hazard_threat_grade": _threat,
-                                        "rate_fraction": _rate}
+                                        "rate_fraction": _rate, "inefficiency_verdict": _verdict,
+                                        "inefficiency_reasons": _reasons}
 
 
 def fill(reg: Register, rows: list[dict[str, Any]],
