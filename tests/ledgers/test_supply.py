@@ -351,3 +351,25 @@ def test_disposal_of_idle_land_counts_the_cases_closed_in_the_year(world):
     assert row["unsupplied_stock_m2"] == pytest.approx(b - q - 1000, abs=0.02)
     assert row["rate"] == pytest.approx(q / (b - 1000), abs=1e-4) and row["meets"] is True
     assert disposal_report(world, year=2025)["rows"][1]["idle_disposed_m2"] == 0  # closed in 2024, not 2025
+
+
+# ---------------------------------------------------------------------------- XLSX/CSV + a geometry file
+def test_a_table_with_a_separate_geometry_file_is_matched_on_the_key(workspace, tmp_path):
+    table = tmp_path / "供地.csv"
+    table.write_text("电子监管号,供地方式,土地用途,受让人,成交价款（万元）,合同签订日期,约定动工日期,行政区代码\n"
+                     "S1,出让,工业用地,甲公司,100,2022-06-01,2022-12-01,640302\n"
+                     "S2,划拨,公共管理与公共服务用地,乙局,0,2022-07-01,2023-01-01,640302\n", encoding="gbk")
+    shapes = gpd.GeoDataFrame({"DZJGH": ["S2", "S1"]}, geometry=[lon_box(106.002, 106.003), lon_box(106.0, 106.002)],
+                              crs=4490)
+    shapes.to_file(tmp_path / "gd.geojson", driver="GeoJSON")
+    extra = gpd.GeoDataFrame({"电子监管号": ["S1", "S3"]}, geometry=[lon_box(106.0, 106.002)] * 2, crs=4490)
+    extra.to_file(tmp_path / "extra.geojson", driver="GeoJSON")
+    before = workspace.fingerprint()
+    with pytest.raises(InputError, match="第 2 个要素：电子监管号 S3 在表格中没有对应的行"):
+        import_records(workspace, "供地", table, actor="张三", geometry=tmp_path / "extra.geojson")
+    assert workspace.fingerprint() == before
+    import_records(workspace, "供地", table, actor="张三", geometry=tmp_path / "gd.geojson")
+    assert get_record(workspace, "supplies", "S1")["values"]["GDMJ"] == pytest.approx(cents(box_area(0.002)),
+                                                                                     abs=0.01)
+    assert get_record(workspace, "supplies", "S2")["values"]["GDMJ"] == pytest.approx(cents(box_area(0.001)),
+                                                                                     abs=0.01)

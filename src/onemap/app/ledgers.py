@@ -23,8 +23,8 @@ from onemap.ledgers import computed, farmland, inout
 from onemap.ledgers.balance import balance, load_flows
 from onemap.ledgers.flow import TransitionError, check_move, deadline_status, due_at, missing_fields
 from onemap.ledgers.rows import check_rows, check_values, map_columns
-from onemap.ledgers.schema import Register, load_register
-from onemap.ledgers.tables import read_table
+from onemap.ledgers.schema import Register, _fold, load_register
+from onemap.ledgers.tables import attach_geometry, read_table
 from onemap.monitor.cases import as_datetime
 from onemap.monitor.changes import detect_changes
 from onemap.monitor.classes import FLAG_COLUMNS, describe_codes
@@ -133,7 +133,7 @@ def _insert_many(conn: Connection, reg: Register,
 # ---------------------------------------------------------------------------- import
 def import_records(store: Store, register: str, path: str | Path, *, actor: str,
                    layer: str | None = None, encoding: str | None = None,
-                   now: datetime | str | None = None) -> dict[str, Any]:
+                   now: datetime | str | None = None, geometry: str | Path | None = None) -> dict[str, Any]:
     """Import a register's records from an XLSX/CSV export or a geodata file.
 
     Every row is checked first (columns by name, title or synonym; types, code
@@ -156,6 +156,8 @@ def import_records(store: Store, register: str, path: str | Path, *, actor: str,
     reg = load_register(register)
     when = as_datetime(now)
     src = read_table(path, layer=layer, encoding=encoding)
+    if geometry is not None:
+        src = _with_geometry(reg, src, read_table(geometry, encoding=encoding))
     if reg.geometry == "none" and src.geometry is not None:
         geoms = None
     else:
@@ -198,6 +200,26 @@ def import_records(store: Store, register: str, path: str | Path, *, actor: str,
     return {"register": reg.name, "title": reg.title, "file": src.file_name,
             "imported": len(checked.records), "records": [r.key for r in checked.records],
             "ignored_columns": ignored, "journal_entries": len(entries), "audit_id": entry.id}
+
+
+def _with_geometry(reg: Register, src: Any, shapes: Any) -> Any:
+    """The table's rows with the features of a separate geodata file, matched on the register's key."""
+    if src.geometry is not None:
+        raise InputError(f"{src.file_name} 已带图形，不能再指定图形文件",
+                         [Problem("geometry_twice", src.file_name, file=src.file_name)])
+    if shapes.geometry is None:
+        raise InputError(f"{shapes.file_name} 不是图形文件（应为 GeoPackage/Shapefile/GeoJSON 等）",
+                         [Problem("not_geodata", shapes.file_name, file=shapes.file_name)])
+    headers = reg.headers()
+    keys = []
+    for t in (src, shapes):
+        col = next((c for c in t.columns if headers.get(_fold(c)) == reg.key), None)
+        if col is None:
+            title = reg.field(reg.key).title
+            raise InputError(f"{t.file_name} 没有 {reg.key}（{title}）列，无法把表格与图形对应",
+                             [Problem("missing_column", reg.key, file=t.file_name, field=reg.key)])
+        keys.append(col)
+    return attach_geometry(src, shapes, keys[0], keys[1], reg.field(reg.key).title)
 
 
 # ---------------------------------------------------------------------------- read
