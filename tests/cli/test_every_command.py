@@ -441,6 +441,10 @@ def test_supply_unsupplied_and_idle(ws, tmp_path):
     assert (got["created"], got["existing"]) == (["6403022022B00001"], [])
     [case] = ok("ledger", "list", ws, "闲置土地", "--json")["records"]
     assert (case["state_title"], case["values"]["XZF"]) == ("调查认定", 100_000.0)
+    got = ok("supply", "track", ws, "--date", "2025-01-01", "--json")  # no change set in this world
+    assert got["changes"] is None
+    assert [(r["batch"], r["started"], r["unsupplied_use_m2"], r["flags"]) for r in got["rows"]] == [
+        ("宁政土批〔2021〕1号", 0, None, [])]
     got = ok("supply", "disposal", ws, "--year", "2022", "--json")  # stock on 2021-12-31, supplied 2022-06-01
     assert [(r["county"], r["rate"]) for r in got["rows"]] == [("640302", 0.5)]
     r = run("supply", "idle", ws, "--date", "2024-02-30", "--json")

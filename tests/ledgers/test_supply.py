@@ -17,7 +17,14 @@ import pytest
 import shapely
 
 from onemap.app.ledgers import act, get_record, import_records
-from onemap.app.supply import disposal_report, idle_report, import_sample, open_idle_cases, unsupplied_report
+from onemap.app.supply import (
+    disposal_report,
+    idle_report,
+    import_sample,
+    open_idle_cases,
+    supply_track,
+    unsupplied_report,
+)
 from onemap.errors import InputError
 from onemap.ledgers.flow import TransitionError
 from onemap.ledgers.supply import IdleRule, after_years, idle_status, load_supply_config
@@ -373,3 +380,29 @@ def test_a_table_with_a_separate_geometry_file_is_matched_on_the_key(workspace, 
                                                                                      abs=0.01)
     assert get_record(workspace, "supplies", "S2")["values"]["GDMJ"] == pytest.approx(cents(box_area(0.001)),
                                                                                      abs=0.01)
+
+
+# ---------------------------------------------------------------------------- 批供用补查
+def test_track_follows_each_batch_from_approval_to_findings(world, tmp_path):
+    # new construction: K1 in A off every supply (未供先用 0.0005°), K2 inside S3 (not started), K3 over B's east
+    # edge (0.0002° inside B off the supplies, 0.0002° outside every batch: 少批多占); K4 is not new construction
+    bhtb = gpd.GeoDataFrame({"tbbh": ["K1", "K2", "K3", "K4"], "new_construction": [True, True, True, False]},
+                            geometry=[lon_box(106.0, 106.0005), lon_box(106.010, 106.0102),
+                                      lon_box(106.0038, 106.0042), lon_box(106.001, 106.002)], crs=4490)
+    world.write_version("BHTB", "2023-2024", bhtb, VersionMeta())
+    gpd.GeoDataFrame({"占用编号": ["ZY-1"], "项目名称": ["甲"], "占用类型": ["建设"], "行政区代码": ["640302"],
+                      "占用耕地面积": [100], "占用水田面积": [0]}, geometry=[lon_box(106.0001, 106.0002)],
+                     crs=4490).to_file(tmp_path / "zy.geojson", driver="GeoJSON")
+    import_records(world, "耕地占用", tmp_path / "zy.geojson", actor="张三")
+    got = supply_track(world, on="2025-03-01")
+    assert got["changes"] == {"dataset": "BHTB", "version": "2023-2024"}
+    rows = {r["batch"]: r for r in got["rows"]}
+    a, b, c = rows["宁政土批〔2021〕12号"], rows["宁政土批〔2022〕3号"], rows["宁政土批〔2020〕30号"]
+    assert [(s["id"], s["started"]) for s in a["supplies"]] == [("S1", True), ("S2", True)]
+    assert a["unsupplied_use_m2"] == pytest.approx(cents(box_area(0.0005)), abs=0.02)
+    assert (a["over_use_m2"], a["construction_on_supplied_m2"], a["occupations"]) == (0, 0, ["ZY-1"])
+    assert a["flags"] == [f"未供先用 {a['unsupplied_use_m2']:,.2f} 平方米"]
+    assert b["unsupplied_use_m2"] == pytest.approx(cents(box_area(0.0002)), abs=0.02)
+    assert b["over_use_m2"] == pytest.approx(cents(box_area(0.0002)), abs=0.02)
+    assert c["supplies"][0]["construction_m2"] == pytest.approx(cents(box_area(0.0002)), abs=0.02)
+    assert c["flags"] == ["供地 S3 已见建设但未登记动工"] and c["started"] == 0

@@ -20,9 +20,18 @@ from sqlalchemy import inspect, select
 from onemap.app.ledgers import add_records, import_records
 from onemap.errors import InputError, Problem
 from onemap.geo.area import ellipsoidal_area
+from onemap.ledgers.farmland import load_accounts
 from onemap.ledgers.rows import to_date
 from onemap.ledgers.schema import load_register
-from onemap.ledgers.supply import Batch, disposal_rates, idle_status, load_supply_config, unsupplied
+from onemap.ledgers.supply import (
+    Batch,
+    Supply,
+    disposal_rates,
+    idle_status,
+    load_supply_config,
+    track,
+    unsupplied,
+)
 from onemap.reports.xlsx import write_workbook
 from onemap.sample.landsupply import land_records
 from onemap.store import ledgers as tables
@@ -233,6 +242,53 @@ def disposal_report(store: Store, *, year: int) -> dict[str, Any]:
                                              "idle_disposed")}}, cfg.disposal) if units else []
     return {"year": year, "start": start.isoformat(), "end": end.isoformat(), "rows": rows,
             "total": total[0] if total else None,
+            "config": {"version": cfg.version, "sha256": cfg.sha256}}
+
+
+#: The change-set dataset whose ``new_construction`` pieces the 批供用补查 view reads.
+CHANGES_DATASET = "BHTB"
+
+
+def supply_track(store: Store, *, on: str | date | None = None, changes: str | None = None) -> dict[str, Any]:
+    """批供用补查: each batch through 批 → 供 → 用 → 补 → 查 on a day.
+
+    用 comes from the supplies' 实际动工/竣工日期 and from change detection: the
+    ``new_construction`` pieces of a change set (``BHTB``, the newest or ``changes``)
+    on a supplied part mean 动工, on an unsupplied part 未供先用; construction that
+    touches a batch but lies outside every batch is 少批多占. 补 lists the 耕地占用
+    records overlapping the batch. Nothing is written.
+
+    Returns
+    -------
+    dict
+        ``date``, ``changes`` (dataset and version read, or None), ``rows``
+        (see :func:`onemap.ledgers.supply.track`).
+    """
+    day = parse_day(on)
+    cfg = load_supply_config()
+    breg, sreg = load_register(cfg.batches_register), load_register(cfg.supplies_register)
+    batches = _batches(store, breg.name, cfg.skip_batch_states, day)
+    supplies = []
+    for r in records(store, sreg.name, cfg.skip_supply_states):
+        v = r["values"]
+        if r["geometry"] is None or date.fromisoformat(v["HTRQ"]) > day:
+            continue
+        started = bool(v.get("SJDGRQ")) and date.fromisoformat(v["SJDGRQ"]) <= day
+        completed = bool(v.get("SJJGRQ")) and date.fromisoformat(v["SJJGRQ"]) <= day
+        supplies.append(Supply(r["record_no"], r["geometry"], started, completed))
+    construction, used = None, None
+    have = {d.name for d in store.datasets() if d.versions}
+    if changes is not None or CHANGES_DATASET in have:
+        info = store.version(CHANGES_DATASET, changes)
+        gdf = store.read(CHANGES_DATASET, info.version)
+        flag = gdf["new_construction"].fillna(False).astype(bool) if "new_construction" in gdf.columns \
+            else pd.Series(False, index=gdf.index)
+        construction = list(gdf.geometry[flag.to_numpy()])
+        used = {"dataset": CHANGES_DATASET, "version": info.version}
+    occupations = [(r["record_no"], r["geometry"]) for r in records(store, load_accounts().demand_register, [])
+                   if r["geometry"] is not None]
+    rows = track(batches, supplies, construction, occupations)
+    return {"date": day.isoformat(), "changes": used, "rows": rows,
             "config": {"version": cfg.version, "sha256": cfg.sha256}}
 
 

@@ -14,6 +14,7 @@ from onemap.app.supply import (
     idle_report,
     import_sample,
     open_idle_cases,
+    supply_track,
     unsupplied_report,
 )
 from onemap.cli.common import JsonOpt, WsArg, _emit_json, _fail, app, open_store, out
@@ -188,5 +189,32 @@ def supply_disposal(
         table.add_row(r["county"], f"{r['unsupplied_stock_m2']:,.2f}", f"{r['idle_stock_m2']:,.2f}",
                       f"{r['unsupplied_disposed_m2']:,.2f}", f"{r['idle_disposed_m2']:,.2f}", rate,
                       f"{r['target']:.0%}", f"{r['quota_m2']:,.2f}")
+    out.print(table)
+    out.print("面积单位：平方米")
+
+
+@supply_app.command("track")
+def supply_track_cmd(
+    ws: WsArg,
+    date: DateOpt = None,
+    changes: Annotated[str | None, typer.Option("--changes", help="变化图斑（BHTB）版本，默认最新")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """批供用补查：每个批次的批准、供地、动工/竣工（台账与变化检测）、耕地占用，以及未供先用、少批多占。"""
+    try:
+        result = supply_track(open_store(ws), on=date, changes=changes)
+    except OneMapError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        _emit_json(result)
+        return
+    source = (f"变化图斑 {result['changes']['version']}" if result["changes"] else "未做变化检测，仅据台账")
+    table = Table(title=f"批供用补查（{result['date']}，{source}）")
+    for col in ("批准文号", "批准面积", "已供面积", "供地率", "动工/竣工", "耕地占用", "发现"):
+        table.add_column(col)
+    for r in result["rows"]:
+        table.add_row(r["batch"], f"{r['approved_m2']:,.2f}", f"{r['supplied_m2']:,.2f}", f"{r['rate']:.2%}",
+                      f"{r['started']}/{r['completed']}（共 {len(r['supplies'])} 宗）", "、".join(r["occupations"]),
+                      "；".join(r["flags"]))
     out.print(table)
     out.print("面积单位：平方米")

@@ -342,3 +342,97 @@ def disposal_rates(units: dict[str, dict[str, int]], rule: DisposalRule) -> list
                      "meets": (done >= rule.target_rate * stock) if stock > 0 else None,
                      "quota_m2": quota / 100})
     return rows
+
+
+# ---------------------------------------------------------------------------- 批供用补查
+@dataclass
+class Supply:
+    """A supply as the 批供用补查 view reads it."""
+
+    no: str
+    geometry: Any
+    started: bool
+    completed: bool
+
+
+def _area(geom: Any) -> float:
+    if geom is None or geom.is_empty:
+        return 0.0
+    return float(ellipsoidal_area([geom])[0])
+
+
+def _union(geoms: Sequence[Any]) -> Any:
+    return shapely.union_all(np.asarray(list(geoms), dtype=object)) if len(geoms) else None
+
+
+def track(batches: Sequence[Batch], supplies: Sequence[Supply], construction: Sequence[Any] | None,
+          occupations: Sequence[tuple[str, Any]]) -> list[dict[str, Any]]:
+    """Follow each batch through 批 → 供 → 用 → 补 → 查.
+
+    Parameters
+    ----------
+    batches : sequence of Batch
+        The approved batches.
+    supplies : sequence of Supply
+        The supplies (signed by the day), with their 动工/竣工 on that day.
+    construction : sequence of geometries or None
+        New construction found by change detection (None: no change set, 用/查 from
+        the registers only).
+    occupations : sequence of (str, geometry)
+        耕地占用 records (number, geometry).
+
+    Returns
+    -------
+    list of dict
+        Per batch: ``batch``, ``approved_m2``, ``supplied_m2``, ``rate``, ``supplies``
+        (``id``, ``area_in_batch_m2``, ``started``, ``completed``, ``construction_m2``),
+        ``started``, ``completed``, ``construction_on_supplied_m2`` (动工 seen),
+        ``unsupplied_use_m2`` (未供先用), ``over_use_m2`` (construction touching the batch
+        but outside every batch: 少批多占), ``occupations``, ``flags`` (Chinese findings).
+    """
+    bgeoms = np.asarray([b.geometry for b in batches], dtype=object)
+    sgeoms = np.asarray([s.geometry for s in supplies], dtype=object)
+    cgeoms = np.asarray(list(construction or []), dtype=object)
+    approved = ellipsoidal_area(bgeoms) if len(bgeoms) else np.array([])
+    sp = intersect_pieces(bgeoms, sgeoms)
+    cp = intersect_pieces(bgeoms, cgeoms)
+    every_batch = _union(bgeoms)
+    occ = intersect_pieces(bgeoms, np.asarray([g for _, g in occupations], dtype=object))
+    out = []
+    for i, b in enumerate(batches):
+        mine = sp.left == i
+        supplied = _union(sp.geometry[mine])
+        built = _union(cp.geometry[cp.left == i])
+        rows = []
+        for j, piece in zip(sp.right[mine], sp.geometry[mine], strict=True):
+            s = supplies[int(j)]
+            rows.append({"id": s.no, "area_in_batch_m2": round(_area(piece), 2), "started": s.started,
+                         "completed": s.completed,
+                         "construction_m2": round(_area(built.intersection(piece)), 2) if built is not None else None})
+        on_supplied = _area(built.intersection(supplied)) if built is not None and supplied is not None else 0.0
+        unsupplied_use = _area(built.difference(supplied) if supplied is not None else built) \
+            if built is not None else 0.0
+        over = 0.0
+        for j in np.unique(cp.right[cp.left == i]):
+            over += _area(cgeoms[int(j)].difference(every_batch))
+        supplied_m2 = _area(supplied) if supplied is not None else 0.0
+        flags = []
+        if construction is not None:
+            if unsupplied_use > 0.005:
+                flags.append(f"未供先用 {unsupplied_use:,.2f} 平方米")
+            if over > 0.005:
+                flags.append(f"少批多占（批次外建设）{over:,.2f} 平方米")
+            for r in rows:
+                if not r["started"] and (r["construction_m2"] or 0) > 0.005:
+                    flags.append(f"供地 {r['id']} 已见建设但未登记动工")
+        out.append({"batch": b.no, "name": b.name, "county": b.county, "approved_on": b.approved_on.isoformat(),
+                    "approved_m2": round(float(approved[i]), 2), "supplied_m2": round(supplied_m2, 2),
+                    "rate": round(supplied_m2 / float(approved[i]), 4) if approved[i] > 0 else 0.0,
+                    "supplies": rows, "started": sum(r["started"] for r in rows),
+                    "completed": sum(r["completed"] for r in rows),
+                    "construction_on_supplied_m2": round(on_supplied, 2) if construction is not None else None,
+                    "unsupplied_use_m2": round(unsupplied_use, 2) if construction is not None else None,
+                    "over_use_m2": round(over, 2) if construction is not None else None,
+                    "occupations": sorted({occupations[int(j)][0] for j in occ.right[occ.left == i]}),
+                    "flags": flags})
+    return out
