@@ -13,7 +13,8 @@ from onemap.monitor.cases import load_flow
 
 
 def test_registers_load_by_name_and_title():
-    assert register_names() == ["BCGDXM", "CJDK", "DZZHYHD", "FXQ", "GDZY", "JXDK", "KYQ", "ZBJY", "ZJXMQ"]
+    assert register_names() == ["BCGDXM", "CJDK", "DZZHYHD", "FXQ", "GDZY", "JXDK", "KYQ", "ZBJY", "ZJXMQ",
+                                "base_prices", "batches", "idle", "inefficient", "supplies"]
     reg = load_register("补充耕地项目")
     assert (reg.name, reg.key, reg.county, reg.geometry) == ("BCGDXM", "XMBH", "XZQDM", "optional")
     assert reg.flow.initial == "approved"
@@ -21,7 +22,8 @@ def test_registers_load_by_name_and_title():
     with pytest.raises(InputError, match=r"没有台账 耕地台账（可用：BCGDXM（补充耕地项目）、CJDK（增减挂钩拆旧地块）、"
                                          r"DZZHYHD（地质灾害隐患点）、FXQ（地质灾害风险区）、GDZY（耕地占用）、"
                                          r"JXDK（增减挂钩建新地块）、KYQ（矿业权）、ZBJY（增减挂钩节余指标交易）、"
-                                         r"ZJXMQ（增减挂钩项目区））"):
+                                         r"ZJXMQ（增减挂钩项目区）、base_prices（基准地价级别）、batches（建设用地批次）、"
+                                         r"idle（闲置土地）、inefficient（低效用地）、supplies（供地））"):
         load_register("耕地台账")
 
 
