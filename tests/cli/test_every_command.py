@@ -554,6 +554,68 @@ def test_hazards_report(ws, tmp_path):
     assert openpyxl.load_workbook(tmp_path / "r.xlsx").sheetnames == ["在册隐患点", "巡查到期", "年度销号"]
 
 
+def test_supply_unsupplied_and_idle(ws, tmp_path):
+    """One batch (patches 0–1), one supply over patch 1 and half of patch 2: half the batch is supplied;
+    the supply, 约定动工 2023-03-15 and never started, is 闲置满一年 from 2024-03-15 (fee 20 % of 50 万元)."""
+    minx, miny, maxx, maxy = open_workspace(ws).read("DLTB").total_bounds
+    w = (maxx - minx) / 6
+    gpd.GeoDataFrame({"批准文号": ["宁政土批〔2021〕1号"], "批次名称": ["甲"], "批准日期": ["2021-05-10"],
+                      "行政区代码": ["640302"]}, geometry=[shapely.box(minx, miny, minx + 2 * w, maxy)],
+                     crs=4490).to_file(tmp_path / "pc.geojson", driver="GeoJSON")
+    gpd.GeoDataFrame({"电子监管号": ["6403022022B00001"], "供地方式": ["出让"], "土地用途": ["工业用地"],
+                      "受让人": ["乙公司"], "成交价款（万元）": [50], "合同签订日期": ["2022-06-01"],
+                      "约定动工日期": ["2023-03-15"], "行政区代码": ["640302"]},
+                     geometry=[shapely.box(minx + w, miny, minx + 2.5 * w, maxy)],
+                     crs=4490).to_file(tmp_path / "gd.geojson", driver="GeoJSON")
+    ok("ledger", "import", ws, "batches", tmp_path / "pc.geojson", "--json")
+    ok("ledger", "import", ws, "supplies", tmp_path / "gd.geojson", "--json")
+    got = ok("supply", "unsupplied", ws, "--date", "2025-01-01", "--xlsx", tmp_path / "u.xlsx", "--json")
+    [row] = got["rows"]
+    assert (row["batch"], row["rate"]) == ("宁政土批〔2021〕1号", 0.5)
+    assert (row["approved_m2"], row["supplied_m2"]) == (pytest.approx(2 * A, abs=0.02), pytest.approx(A, abs=0.02))
+    assert openpyxl.load_workbook(tmp_path / "u.xlsx").sheetnames == ["按批次"]
+    [idle] = ok("supply", "idle", ws, "--date", "2024-03-15", "--json")["rows"]
+    assert (idle["id"], idle["status"], idle["idle_days"], idle["fee_yuan"]) == (
+        "6403022022B00001", "闲置满一年", 366, 100_000.0)
+    got = ok("supply", "cases", ws, "--date", "2024-03-15", "--now", "2024-03-20", "--json")
+    assert (got["created"], got["existing"]) == (["6403022022B00001"], [])
+    [case] = ok("ledger", "list", ws, "闲置土地", "--json")["records"]
+    assert (case["state_title"], case["values"]["XZF"]) == ("调查认定", 100_000.0)
+    got = ok("supply", "track", ws, "--date", "2025-01-01", "--json")  # no change set in this world
+    assert got["changes"] is None
+    assert [(r["batch"], r["started"], r["unsupplied_use_m2"], r["flags"]) for r in got["rows"]] == [
+        ("宁政土批〔2021〕1号", 0, None, [])]
+    got = ok("supply", "disposal", ws, "--year", "2022", "--json")  # stock on 2021-12-31, supplied 2022-06-01
+    assert [(r["county"], r["rate"]) for r in got["rows"]] == [("640302", 0.5)]
+    r = run("supply", "idle", ws, "--date", "2024-02-30", "--json")
+    assert r.exit_code != 0 and "--date 的取值「2024-02-30」不是有效日期" in json.loads(r.stdout)["message"]
+
+
+def test_supply_sample(ws):
+    r = run("supply", "sample", ws, "--json")
+    assert r.exit_code != 0 and "没有城镇开发边界（CZKFBJ）或行政区（XZQ）" in json.loads(r.stdout)["message"]
+    store = open_workspace(ws)
+    store.write_version("XZQ", "2023", gpd.GeoDataFrame({"XZQDM": ["640302"]}, geometry=[
+        shapely.box(*store.read("DLTB").total_bounds)], crs=4490), VersionMeta(synthetic=True))
+    store.close()
+    assert ok("supply", "sample", ws, "--seed", "3", "--json") == {"batches": 4, "supplies": 5, "base_prices": 9}
+
+
+def test_landprice(ws, tmp_path):
+    """One 工业 级别 over every patch (800 元/㎡, 基准日 2024-01-01); the site is patch 1. 工业 has no 容积率 curve
+    (Kv = 1); 地价指数 工业 2025Q1 100.8 / 2024Q1 100.3; n = N: Ky = 1 → 800 × 100.8 / 100.3 = 803.99 元/㎡."""
+    bounds = open_workspace(ws).read("DLTB").total_bounds
+    gpd.GeoDataFrame({"区片编号": ["GY-1"], "用途": ["工业"], "级别": ["一级"], "基准地价": [800],
+                      "法定最高年限": [50], "土地还原率": ["5%"], "基准日": ["2024-01-01"], "行政区代码": ["640302"]},
+                     geometry=[shapely.box(*bounds)], crs=4490).to_file(tmp_path / "jb.geojson", driver="GeoJSON")
+    ok("ledger", "import", ws, "base_prices", tmp_path / "jb.geojson", "--json")
+    dltb_frame(6).iloc[[1]][["geometry"]].to_file(tmp_path / "site.geojson", driver="GeoJSON")
+    got = ok("landprice", ws, tmp_path / "site.geojson", "--use", "工业", "--date", "2025-03-01",
+             "--docx", tmp_path / "p.docx", "--json")
+    assert (got["price_yuan_m2"], got["area_m2"]) == (round(800 * 100.8 / 100.3, 2), pytest.approx(A, abs=0.01))
+    assert (tmp_path / "p.docx").stat().st_size > 0
+
+
 def test_farmland_inout(ws, tmp_path):
     """Patch 0 水田 → 工业 is 占用, not 流出: 640302 has neither 流出 nor 流入, and misses its planned 流入."""
     pd.DataFrame([{"行政区代码": "640302", "计划流出面积": 0, "计划流入面积": 100}]
@@ -675,7 +737,7 @@ def _json_calls() -> set[tuple[str, ...]]:
     """Command paths of every ``run(...)``/``ok(...)`` call in this module that passes ``--json``."""
     tree = ast.parse(Path(__file__).read_text("utf-8"))
     groups = {"cases", "audit", "indicators", "user", "crs", "ledger", "farmland", "minerals", "hazards",
-              "linkage", "grid", "restoration", "registration", "public"}
+              "linkage", "grid", "restoration", "registration", "public", "supply"}
     found = set()
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)

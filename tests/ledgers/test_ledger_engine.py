@@ -15,7 +15,8 @@ from onemap.monitor.cases import load_flow
 def test_registers_load_by_name_and_title():
     assert register_names() == ["BCGDXM", "CJDK", "DZZHYHD", "FXQ", "GDZY", "GHQK", "JXDK", "KCZL", "KYQ",
                                 "LSKS", "LZWG", "TZWG", "ZBJY", "ZJXMQ",
-                                "asset_prices", "registration_units", "restoration"]
+                                "asset_prices", "base_prices", "batches", "idle", "inefficient",
+                                "registration_units", "restoration", "supplies"]
     reg = load_register("补充耕地项目")
     assert (reg.name, reg.key, reg.county, reg.geometry) == ("BCGDXM", "XMBH", "XZQDM", "optional")
     assert reg.flow.initial == "approved"
@@ -24,8 +25,9 @@ def test_registers_load_by_name_and_title():
                                          r"DZZHYHD（地质灾害隐患点）、FXQ（地质灾害风险区）、GDZY（耕地占用）、GHQK（矿产资源规划区块）、"
                                          r"JXDK（增减挂钩建新地块）、KCZL（开采总量）、KYQ（矿业权）、LSKS（绿色矿山名录）、LZWG（林长网格）、"
                                          r"TZWG（田长网格）、ZBJY（增减挂钩节余指标交易）、"
-                                         r"ZJXMQ（增减挂钩项目区）、asset_prices（清查价格）、"
-                                         r"registration_units（自然资源登记单元）、restoration（生态修复项目））"):
+                                         r"ZJXMQ（增减挂钩项目区）、asset_prices（清查价格）、base_prices（基准地价级别）、"
+                                         r"batches（建设用地批次）、idle（闲置土地）、inefficient（低效用地）、"
+                                         r"registration_units（自然资源登记单元）、restoration（生态修复项目）、supplies（供地））"):
         load_register("耕地台账")
 
 

@@ -24,8 +24,8 @@ from onemap.ledgers import computed, farmland, inout, linkage
 from onemap.ledgers.balance import balance, load_flows
 from onemap.ledgers.flow import TransitionError, check_move, deadline_status, due_at, missing_fields
 from onemap.ledgers.rows import check_rows, check_values, map_columns
-from onemap.ledgers.schema import Register, load_register
-from onemap.ledgers.tables import read_table
+from onemap.ledgers.schema import Register, _fold, load_register
+from onemap.ledgers.tables import attach_geometry, read_table
 from onemap.monitor.cases import as_datetime
 from onemap.monitor.changes import detect_changes
 from onemap.monitor.classes import FLAG_COLUMNS, describe_codes
@@ -134,7 +134,7 @@ def _insert_many(conn: Connection, reg: Register,
 # ---------------------------------------------------------------------------- import
 def import_records(store: Store, register: str, path: str | Path, *, actor: str,
                    layer: str | None = None, encoding: str | None = None,
-                   now: datetime | str | None = None) -> dict[str, Any]:
+                   now: datetime | str | None = None, geometry: str | Path | None = None) -> dict[str, Any]:
     """Import a register's records from an XLSX/CSV export or a geodata file.
 
     Every row is checked first (columns by name, title or synonym; types, code
@@ -157,6 +157,8 @@ def import_records(store: Store, register: str, path: str | Path, *, actor: str,
     reg = load_register(register)
     when = as_datetime(now)
     src = read_table(path, layer=layer, encoding=encoding)
+    if geometry is not None:
+        src = _with_geometry(reg, src, read_table(geometry, encoding=encoding))
     if reg.geometry == "none" and src.geometry is not None:
         geoms = None
     else:
@@ -205,6 +207,26 @@ def import_records(store: Store, register: str, path: str | Path, *, actor: str,
     return {"register": reg.name, "title": reg.title, "file": src.file_name,
             "imported": len(checked.records), "records": [r.key for r in checked.records],
             "ignored_columns": ignored, "journal_entries": len(entries), "audit_id": entry.id}
+
+
+def _with_geometry(reg: Register, src: Any, shapes: Any) -> Any:
+    """The table's rows with the features of a separate geodata file, matched on the register's key."""
+    if src.geometry is not None:
+        raise InputError(f"{src.file_name} 已带图形，不能再指定图形文件",
+                         [Problem("geometry_twice", src.file_name, file=src.file_name)])
+    if shapes.geometry is None:
+        raise InputError(f"{shapes.file_name} 不是图形文件（应为 GeoPackage/Shapefile/GeoJSON 等）",
+                         [Problem("not_geodata", shapes.file_name, file=shapes.file_name)])
+    headers = reg.headers()
+    keys = []
+    for t in (src, shapes):
+        col = next((c for c in t.columns if headers.get(_fold(c)) == reg.key), None)
+        if col is None:
+            title = reg.field(reg.key).title
+            raise InputError(f"{t.file_name} 没有 {reg.key}（{title}）列，无法把表格与图形对应",
+                             [Problem("missing_column", reg.key, file=t.file_name, field=reg.key)])
+        keys.append(col)
+    return attach_geometry(src, shapes, keys[0], keys[1], reg.field(reg.key).title)
 
 
 # ---------------------------------------------------------------------------- read
@@ -715,6 +737,75 @@ def record_occupations(store: Store, from_: str, to: str, *, actor: str, dataset
         entry = audit.append(conn, actor, "ledger.detect", "ledger", reg.name, None,
                              {"source": stamp, "records": [k for k, *_ in todo]})
         _insert_many(conn, reg, [(key, county, reg.flow.initial, values, geom, {"changes": stamp})
+                                 for key, county, values, geom in todo], actor, when)
+    return {"created": [k for k, *_ in todo], "existing": skipped, "audit_id": entry.id}
+
+
+def add_records(store: Store, register: str, rows: list[dict[str, Any]], geometries: list[Any], *,
+                actor: str, source: dict[str, Any], now: datetime | str | None = None) -> dict[str, Any]:
+    """Create records that a computation found (not typed in); keys already in the register are skipped.
+
+    Each row (field name → value) gets the register's computed fields and the
+    row check of an import; any problem refuses them all and nothing is written.
+    The records, their events and audit rows go in one transaction, with one
+    audit row listing them (action ``ledger.detect``).
+
+    Parameters
+    ----------
+    store : Store
+        The workspace.
+    register : str
+        Register name or title.
+    rows : list of dict
+        Field name → value, one per record (the key field included).
+    geometries : list of geometry or None
+        The geometry of each row.
+    actor : str
+        Who creates them.
+    source : dict
+        What found them (kept on the audit row and on each creation event).
+    now : datetime or str, optional
+        Time of creation (sets the due dates).
+
+    Returns
+    -------
+    dict
+        ``created`` (numbers), ``existing`` (numbers already in the register), ``audit_id``.
+
+    Raises
+    ------
+    onemap.errors.InputError
+        A row does not pass the register's checks (row and field named).
+    """
+    reg = load_register(register)
+    when = as_datetime(now)
+    engine = store.sql_engine()
+    existing: set[str] = set()
+    if _ready(engine):
+        t = tables.records_table
+        with engine.connect() as conn:
+            existing = set(conn.execute(select(t.c.record_no).where(t.c.register == reg.name)).scalars())
+    rows = computed.fill(reg, rows, geometries)
+    todo, problems, skipped = [], [], []
+    for raw, geom in zip(rows, geometries, strict=True):
+        key = str(raw.get(reg.key))
+        if key in existing:
+            skipped.append(key)
+            continue
+        values = check_values(reg, raw, f"{reg.field(reg.key).title} {key}", reg.title, problems)
+        wkb = shapely.to_wkb(geom, hex=True) if geom is not None and not geom.is_empty else None
+        todo.append((key, str(values.get(reg.county, "")), values, wkb))
+    if problems:
+        raise InputError(f"不能登记为「{reg.title}」（{len(problems)} 处）："
+                         + "；".join(x.message for x in problems[:20]), problems)
+    if not todo:
+        return {"created": [], "existing": skipped, "audit_id": None}
+    tables.ensure_tables(engine)
+    audit.ensure_tables(engine)
+    with engine.begin() as conn:
+        entry = audit.append(conn, actor, "ledger.detect", "ledger", reg.name, None,
+                             {"source": source, "records": [k for k, *_ in todo]})
+        _insert_many(conn, reg, [(key, county, reg.flow.initial, values, geom, source)
                                  for key, county, values, geom in todo], actor, when)
     return {"created": [k for k, *_ in todo], "existing": skipped, "audit_id": entry.id}
 

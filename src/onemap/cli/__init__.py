@@ -20,6 +20,7 @@ from onemap.cli import (  # noqa: F401  (registers commands)
     public,
     registration,
     restoration,
+    supply,
     web,
 )
 from onemap.cli.common import app

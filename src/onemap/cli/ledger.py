@@ -42,6 +42,8 @@ def ledger_import(
     file: Annotated[Path, typer.Argument(help="XLSX/CSV（中文表头）或 GeoPackage/Shapefile/GeoJSON")],
     layer: Annotated[str | None, typer.Option(help="工作表或图层")] = None,
     encoding: Annotated[str | None, typer.Option(help="Shapefile 属性编码，如 GBK")] = None,
+    geometry: Annotated[Path | None, typer.Option(
+        "--geometry", help="另附的图形文件（XLSX/CSV 表格时），按台账编号字段与表格逐行对应")] = None,
     actor: ActorOpt = None,
     now: NowOpt = None,
     as_json: JsonOpt = False,
@@ -51,7 +53,7 @@ def ledger_import(
 
     try:
         result = import_records(open_store(ws), register, file, actor=_actor(actor), layer=layer,
-                                encoding=encoding, now=now)
+                                encoding=encoding, now=now, geometry=geometry)
     except OneMapError as exc:
         _fail(exc, as_json)
     if as_json:

@@ -118,7 +118,7 @@ def convert(f: FieldSpec, v: Any) -> tuple[Any, str | None]:
             return None, f"{num:g} 小于下限 {f.min:g}"
         if f.max is not None and num > f.max:
             return None, f"{num:g} 大于上限 {f.max:g}"
-        return (round(num, 2) if f.type == "number" else num), None
+        return (round(num, f.decimals) if f.type == "number" else num), None
     if f.type == "date":
         d = to_date(v)
         return (d, None) if d else (None, f"「{v}」不是有效日期")

@@ -43,6 +43,7 @@ class FieldSpec(BaseModel):
     max: float | None = None
     pattern: str | None = None
     default: Any = None
+    decimals: int = 2
 
     @model_validator(mode="after")
     def _codes_for_code(self) -> FieldSpec:

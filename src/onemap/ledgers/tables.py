@@ -126,3 +126,51 @@ def _guaidian_table(path: Path, encoding: str | None) -> SourceTable:
     geometry = gpd.GeoSeries([union], crs=data.gdf.crs)
     return SourceTable(data.file_name, list(row), [row], ["拐点文件"], geometry,
                        hashlib.sha256(path.read_bytes()).hexdigest())
+
+
+def attach_geometry(table: SourceTable, shapes: SourceTable, table_key: str, shapes_key: str,
+                    key_title: str) -> SourceTable:
+    """The table's rows with the geometry of the feature of the same key from a separate geodata file.
+
+    Parameters
+    ----------
+    table : SourceTable
+        Rows of an XLSX/CSV (no geometry).
+    shapes : SourceTable
+        Features of a geodata file (with geometry), already in EPSG:4490.
+    table_key, shapes_key : str
+        The column holding the record key in each.
+    key_title : str
+        The key field's title, for messages.
+
+    Raises
+    ------
+    onemap.errors.InputError
+        A key twice in the geodata file, or a feature whose key has no row (named).
+    """
+    def norm(v: Any) -> str:
+        if isinstance(v, float) and v == int(v):
+            v = int(v)
+        return str(v).strip()
+
+    problems: list[Problem] = []
+    by_key: dict[str, int] = {}
+    for i, row in enumerate(shapes.rows):
+        k = norm(row.get(shapes_key))
+        if k in by_key:
+            problems.append(Problem("duplicate_key", f"{shapes.labels[i]}：{key_title} {k} 在图形文件中重复",
+                                    file=shapes.file_name, row=shapes.labels[i]))
+        by_key[k] = i
+    keys = {norm(r.get(table_key)) for r in table.rows}
+    for k, i in by_key.items():
+        if k not in keys:
+            problems.append(Problem("unmatched_geometry", f"{shapes.labels[i]}：{key_title} {k} 在表格中没有对应的行",
+                                    file=shapes.file_name, row=shapes.labels[i]))
+    if problems:
+        raise InputError(f"{shapes.file_name} 不能与 {table.file_name} 对应（{len(problems)} 处）："
+                         + "；".join(p.message for p in problems[:50]), problems)
+    assert shapes.geometry is not None
+    geoms = [shapes.geometry.iloc[by_key[norm(r.get(table_key))]] if norm(r.get(table_key)) in by_key else None
+             for r in table.rows]
+    return SourceTable(table.file_name, table.columns, table.rows, table.labels,
+                       gpd.GeoSeries(geoms, crs=shapes.geometry.crs), table.sha256)
