@@ -136,7 +136,8 @@ def _insert_many(conn: Connection, reg: Register,
 # ---------------------------------------------------------------------------- import
 def import_records(store: Store, register: str, path: str | Path, *, actor: str,
                    layer: str | None = None, encoding: str | None = None,
-                   now: datetime | str | None = None, within: str | None = None) -> dict[str, Any]:
+                   now: datetime | str | None = None, within: str | None = None,
+                   synthetic: bool = False) -> dict[str, Any]:
     """Import a register's records from an XLSX/CSV export or a geodata file.
 
     Every row is checked first (columns by name, title or synonym; types, code
@@ -146,7 +147,9 @@ def import_records(store: Store, register: str, path: str | Path, *, actor: str,
     补充耕地项目 imported as 入库 posts its 入库 entries to the accounts.
 
     ``within`` (a county-scoped importer's county code) refuses the whole file
-    when any record's county code is outside it.
+    when any record's county code is outside it. ``synthetic`` marks the
+    records as made-up data (the sample): their import event and the import's
+    audit row say so, and the register's title then ends with （模拟数据）.
 
     Returns
     -------
@@ -196,14 +199,15 @@ def import_records(store: Store, register: str, path: str | Path, *, actor: str,
     with engine.begin() as conn:
         entry = audit.append(conn, actor, "ledger.import", "ledger", reg.name, None, {
             "file": src.file_name, "sha256": src.sha256, "rows": len(checked.records),
-            "records": [r.key for r in checked.records]})
+            "records": [r.key for r in checked.records], **({"synthetic": True} if synthetic else {})})
         conn.execute(insert(tables.imports_table).values(
             register=reg.name, file=src.file_name, sha256=src.sha256, rows=len(checked.records),
             at=when.isoformat(), actor=actor, audit_id=entry.id))
         _insert_many(conn, reg, [
             (r.key, r.county, r.state, r.values,
              shapely.to_wkb(geoms.iloc[r.geometry_index], hex=True) if r.geometry_index is not None else None,
-             {"file": src.file_name, "row": r.row}) for r in checked.records], actor, when)
+             {"file": src.file_name, "row": r.row, **({"synthetic": True} if synthetic else {})})
+            for r in checked.records], actor, when)
         if entries:
             j = audit.append(conn, actor, "farmland.store", "farmland_journal", reg.name, None,
                              {"entries": entries})
@@ -342,6 +346,9 @@ def register_catalog(store: Store, *, within: str | None = None,
         with engine.connect() as conn:
             for r in conn.execute(stmt):
                 rows.setdefault(r.register, []).append(r)
+            synthetic = _synthetic_registers(conn)
+    else:
+        synthetic = set()
     out = []
     for name in register_names():
         reg = load_register(name)
@@ -363,8 +370,28 @@ def register_catalog(store: Store, *, within: str | None = None,
             "actions": [{"action": k, "title": a.title, "from": list(a.from_), "to": a.to,
                          "required": list(a.required), "choices": dict(a.choices), "roles": list(a.roles)}
                         for k, a in reg.flow.actions.items()],
-            "count": len(mine), "by_state": by_state, "warnings": warnings})
+            "count": len(mine), "by_state": by_state, "warnings": warnings,
+            "synthetic": reg.name in synthetic,
+            "display_title": reg.title + ("（模拟数据）" if reg.name in synthetic else "")})
     return {"registers": out}
+
+
+def _synthetic_registers(conn: Connection) -> set[str]:
+    """Registers holding records imported as synthetic (their import event says ``synthetic``)."""
+    t, e = tables.records_table, tables.events_table
+    found = conn.execute(select(t.c.register, e.c.fields).join(e, e.c.record_id == t.c.id)
+                         .where(e.c.action == "import", e.c.fields.contains('"synthetic"'))).all()
+    return {reg for reg, fields in found if json.loads(fields).get("synthetic") is True}
+
+
+def is_synthetic(store: Store, register: str) -> bool:
+    """Whether a register holds records imported as synthetic (sample) data."""
+    reg = load_register(register)
+    engine = store.sql_engine()
+    if not _ready(engine):
+        return False
+    with engine.connect() as conn:
+        return reg.name in _synthetic_registers(conn)
 
 
 def register_frame(store: Store, register: str, *, within: str | None = None,
@@ -372,8 +399,8 @@ def register_frame(store: Store, register: str, *, within: str | None = None,
     """A register's records with geometry as a GeoDataFrame (EPSG:4490), for map services.
 
     Columns: every field of the register (by its standard name), then ``ZT`` (state title),
-    ``DQRQ`` (due date), ``QXZT`` (deadline status). Records without geometry are left out;
-    rows are in record order, so row ``i`` is feature ``i + 1`` for a given workspace state.
+    ``DQRQ`` (due date), ``QXZT`` (deadline status). Records without geometry are left out.
+    The index is the record's id (stable: a feature id that does not depend on who asks).
     """
     reg = load_register(register)
     listing = list_records(store, register, within=within, now=now, geometry=True)
@@ -382,8 +409,14 @@ def register_frame(store: Store, register: str, *, within: str | None = None,
     frame = pd.DataFrame([[r["values"].get(c) for c in cols]
                           + [r["state_title"], (r["due_at"] or "")[:10] or None, r["deadline"]]
                           for r in recs], columns=[*cols, *FRAME_EXTRA])
+    for f in reg.fields:
+        if f.type == "number":
+            frame[f.name] = pd.to_numeric(frame[f.name], errors="coerce").astype("float64")
+        elif f.type == "int":
+            frame[f.name] = pd.to_numeric(frame[f.name], errors="coerce").astype("Int64")
+    frame.index = pd.Index([int(r["id"]) for r in recs], dtype="int64", name="id")
     geoms = [shapely.geometry.shape(r["geometry"]) for r in recs]
-    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=4490), crs=4490)
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index, crs=4490), crs=4490)
 
 
 #: The columns :func:`register_frame` adds after the register's fields, with their titles.
