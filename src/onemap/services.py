@@ -13,6 +13,7 @@ from onemap.analysis.balance import balance_cells
 from onemap.analysis.official_data import official_tables
 from onemap.analysis.stats import BulletinTable, bulletin_table
 from onemap.analysis.units import unit_names
+from onemap.app.sample_registers import add_sample_registers
 from onemap.control.check import SiteChecker
 from onemap.control.report import check_context, render_site_map, write_check_docx
 from onemap.control.site import read_site
@@ -22,6 +23,7 @@ from onemap.io.commonpoints import read_common_points
 from onemap.reports.document import setting_keys
 from onemap.reports.official_sheets import group_summary_sheets, official_sheets, tabulation_sheets
 from onemap.reports.xlsx import Filing, filing_from_settings, write_official_workbook
+from onemap.sample.config import load_region
 from onemap.store import transforms
 from onemap.store.base import Store
 
@@ -108,6 +110,9 @@ def build_sample_workspace(
         Random seed; the same seed gives the same workspace content.
     progress : callable, optional
         ``progress(step, done, total)``.
+
+    The workspace also gets the sample's register records (台账样例, marked
+    synthetic: :func:`onemap.app.sample_registers.add_sample_registers`).
     """
     import hashlib
 
@@ -158,6 +163,9 @@ def build_sample_workspace(
                 title=LAYER_TITLES.get(dataset, dataset),
             )
             done += 1
+    if progress:
+        progress("写入台账样例", done, total)
+    add_sample_registers(store, layers, load_region(), seed)
     if progress:
         progress("完成", total, total)
     return store
