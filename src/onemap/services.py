@@ -13,6 +13,7 @@ from onemap.analysis.balance import balance_cells
 from onemap.analysis.official_data import official_tables
 from onemap.analysis.stats import BulletinTable, bulletin_table
 from onemap.analysis.units import unit_names
+from onemap.app.sample_registers import add_sample_registers
 from onemap.control.check import SiteChecker
 from onemap.control.report import check_context, render_site_map, write_check_docx
 from onemap.control.site import read_site
@@ -23,6 +24,7 @@ from onemap.ledgers.hazards import assess_project
 from onemap.reports.document import setting_keys
 from onemap.reports.official_sheets import group_summary_sheets, official_sheets, tabulation_sheets
 from onemap.reports.xlsx import Filing, filing_from_settings, write_official_workbook
+from onemap.sample.config import load_region
 from onemap.store import faults, transforms
 from onemap.store.base import Store
 
@@ -109,6 +111,9 @@ def build_sample_workspace(
         Random seed; the same seed gives the same workspace content.
     progress : callable, optional
         ``progress(step, done, total)``.
+
+    The workspace also gets the sample's register records (台账样例, marked
+    synthetic: :func:`onemap.app.sample_registers.add_sample_registers`).
     """
     from onemap.sample import build_sample
     from onemap.store import build_workspace, open_workspace
@@ -167,6 +172,9 @@ def _fill_sample(store: Store, layers, meta: dict, *, patches: int, seed: int, p
             )
             done += 1
             faults.point(f"sample-{done}")
+    if progress:
+        progress("写入台账样例", done, total)
+    add_sample_registers(store, layers, load_region(), seed)
 
 
 def tabulate_zones(

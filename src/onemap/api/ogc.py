@@ -15,6 +15,12 @@ which); ``bbox-crs`` says in which CRS the ``bbox`` is. Coordinates follow
 each CRS's axis order as EPSG defines it: latitude first for EPSG:4490 and
 4326, northing first for the Gauss-Krüger CRSs; longitude first for CRS84.
 
+Registers (台账) with geometry are collections too, id ``register_<NAME>``
+(``register_KYQ``): the records of the register with their fields, state
+(``ZT``), due date (``DQRQ``) and deadline status (``QXZT``), read through
+:func:`onemap.app.ledgers.register_frame` on each request (always current),
+limited to a county-scoped user's county; feature ids are the record ids.
+
 Why not pygeoapi: its GeoPackage/OGR providers need GDAL's Python bindings
 (``osgeo``, not installable from PyPI wheels) or SpatiaLite, its Starlette app
 reads one YAML configuration file and an OpenAPI document at import time
@@ -43,10 +49,12 @@ from pyproj import CRS, Transformer
 
 from onemap.api.auth import Reader, context
 from onemap.api.errors import NotFound
-from onemap.api.scope import visible, visible_rows
+from onemap.api.scope import register_scope, visible, visible_rows
+from onemap.app import ledgers
 from onemap.errors import InputError
 from onemap.store.base import VersionInfo
 from onemap.store.gpkgread import layer_fields
+from onemap.store.users import User
 
 router = APIRouter()
 
@@ -253,6 +261,66 @@ def _collection_doc(request: Request, info: VersionInfo, title: str) -> dict[str
     return doc
 
 
+#: Collection id prefix of the registers (台账).
+REGISTER_PREFIX = "register_"
+_FIELD_JSON = {"number": "number", "int": "integer", "bool": "boolean"}
+
+
+def _register_entries(request: Request, user: User) -> list[dict[str, Any]]:
+    """The registers with geometry (catalog entries, counts in the user's scope)."""
+    cat = ledgers.register_catalog(context(request).store, within=register_scope(user))
+    return [r for r in cat["registers"] if r["has_geometry"]]
+
+
+def _register_entry(request: Request, cid: str, user: User) -> dict[str, Any]:
+    name = cid[len(REGISTER_PREFIX):]
+    entry = next((r for r in _register_entries(request, user) if r["name"] == name), None)
+    if entry is None:
+        raise NotFound(f"没有数据集合 {cid}")
+    return entry
+
+
+def _register_frame(request: Request, name: str, user: User) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """A register's records with geometry in the user's scope (positional rows) and their record ids."""
+    gdf = ledgers.register_frame(context(request).store, name, within=register_scope(user))
+    return gdf.reset_index(drop=True), gdf.index.to_numpy(dtype=np.int64)
+
+
+def _register_doc(request: Request, entry: dict[str, Any], gdf: gpd.GeoDataFrame) -> dict[str, Any]:
+    root = _root(request)
+    cid = REGISTER_PREFIX + entry["name"]
+    base = f"{root}/collections/{cid}"
+    mark = "（模拟数据）" if entry["synthetic"] else ""
+    doc: dict[str, Any] = {
+        "id": cid,
+        "title": f"{entry['title']}台账{mark}",
+        "description": f"台账 {entry['name']}（{entry['title']}），{len(gdf)} 条有图形的记录{mark}",
+        "itemType": "feature",
+        "crs": SUPPORTED_CRS,
+        "storageCrs": STORAGE_CRS,
+        "links": [
+            _link(base, "self", "application/json", "本集合"),
+            _link(_with_f(base, "html"), "alternate", "text/html", "本集合（网页）"),
+            _link(f"{base}/items", "items", GEOJSON, "要素"),
+            _link(_with_f(f"{base}/items", "html"), "items", "text/html", "要素（网页）"),
+            _link(f"{base}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                  "application/schema+json", "可查询属性"),
+        ],
+        "onemap": {"register": entry["name"], "records": entry["count"],
+                   "rest": f"/api/registers/{entry['name']}"},
+    }
+    if len(gdf) and not gdf.geometry.is_empty.all():
+        doc["extent"] = {"spatial": {"bbox": [[float(v) for v in gdf.total_bounds]], "crs": CRS84}}
+    return doc
+
+
+def _register_field_types(entry: dict[str, Any]) -> dict[str, str]:
+    """Property names and JSON types of a register collection (its fields, then ZT, DQRQ, QXZT)."""
+    out = {f["name"]: _FIELD_JSON.get(f["type"], "string") for f in entry["fields"]}
+    out.update(dict.fromkeys(ledgers.FRAME_EXTRA, "string"))
+    return out
+
+
 def _all_collections(request: Request) -> list[tuple[VersionInfo, str]]:
     ctx = context(request)
     return [(v, d.title or d.name) for d in ctx.datasets() for v in d.versions]
@@ -297,9 +365,11 @@ def conformance(request: Request, _user: Reader) -> Response:
 
 @router.get("/collections", include_in_schema=False)
 def collections(request: Request, _user: Reader) -> Response:
-    """All collections."""
+    """All collections: layer versions, then the registers with geometry."""
     root = _root(request)
     cols = [_collection_doc(request, v, t) for v, t in _all_collections(request)]
+    cols += [_register_doc(request, e, _register_frame(request, e["name"], _user)[0])
+             for e in _register_entries(request, _user)]
     doc = {
         "links": [_link(f"{root}/collections", "self", "application/json", "数据集合"),
                   _link(_with_f(f"{root}/collections", "html"), "alternate", "text/html")],
@@ -321,9 +391,13 @@ def collections(request: Request, _user: Reader) -> Response:
 def collection(cid: str, request: Request, _user: Reader) -> Response:
     """One collection."""
     ctx = context(request)
-    info = ctx.collection(cid)
-    title = next((d.title for d in ctx.datasets() if d.name == info.dataset), info.dataset)
-    doc = _collection_doc(request, info, title)
+    if cid.startswith(REGISTER_PREFIX):
+        entry = _register_entry(request, cid, _user)
+        doc = _register_doc(request, entry, _register_frame(request, entry["name"], _user)[0])
+    else:
+        info = ctx.collection(cid)
+        title = next((d.title for d in ctx.datasets() if d.name == info.dataset), info.dataset)
+        doc = _collection_doc(request, info, title)
     if wants_html(request):
         extent = doc.get("extent", {}).get("spatial", {}).get("bbox", [[]])[0]
         body = (f"<p>{html.escape(doc['description'])}</p><p>范围（CRS84）：{extent}</p>"
@@ -336,14 +410,20 @@ def collection(cid: str, request: Request, _user: Reader) -> Response:
 def queryables(cid: str, request: Request, _user: Reader) -> Response:
     """Properties usable as ``?NAME=value`` filters (JSON Schema)."""
     ctx = context(request)
-    info = ctx.collection(cid)
-    gdf = ctx.versions.frame(info)
-    props = {name: {"title": name, "type": _json_type(gdf[name])}
-             for name in gdf.columns if name != gdf.geometry.name}
+    if cid.startswith(REGISTER_PREFIX):
+        entry = _register_entry(request, cid, _user)
+        titles = {f["name"]: f["title"] for f in entry["fields"]} | ledgers.FRAME_EXTRA
+        props = {name: {"title": titles[name], "type": typ}
+                 for name, typ in _register_field_types(entry).items()}
+    else:
+        info = ctx.collection(cid)
+        gdf = ctx.versions.frame(info)
+        props = {name: {"title": name, "type": _json_type(gdf[name])}
+                 for name in gdf.columns if name != gdf.geometry.name}
     doc = {
         "$schema": "https://json-schema.org/draft/2019-09/schema",
         "$id": f"{_root(request)}/collections/{cid}/queryables",
-        "type": "object", "title": info.layer, "properties": props,
+        "type": "object", "title": cid, "properties": props,
     }
     return _json(doc, "application/schema+json")
 
@@ -404,8 +484,9 @@ def _filter_mask(gdf: gpd.GeoDataFrame, filters: dict[str, str]) -> np.ndarray:
     return mask
 
 
-def _features(gdf: gpd.GeoDataFrame, rows: np.ndarray, crs_uri: str) -> list[dict[str, Any]]:
-    """GeoJSON features of some rows (ids = row + 1), coordinates in ``crs_uri``."""
+def _features(gdf: gpd.GeoDataFrame, rows: np.ndarray, crs_uri: str,
+              ids: np.ndarray | None = None) -> list[dict[str, Any]]:
+    """GeoJSON features of some rows (ids = row + 1, or ``ids[row]``), coordinates in ``crs_uri``."""
     if rows.size == 0:
         return []
     part = gdf.iloc[rows]
@@ -415,7 +496,7 @@ def _features(gdf: gpd.GeoDataFrame, rows: np.ndarray, crs_uri: str) -> list[dic
     props = part[cols].astype(object).where(part[cols].notna(), None).to_dict(orient="records")
     out = []
     for row, text, p in zip(rows.tolist(), texts, props, strict=True):
-        out.append({"type": "Feature", "id": row + 1,
+        out.append({"type": "Feature", "id": row + 1 if ids is None else int(ids[row]),
                     "geometry": json.loads(text) if text is not None else None,
                     "properties": {k: _plain(v) for k, v in p.items()}})
     return out
@@ -435,7 +516,12 @@ def _plain(v: Any) -> Any:
 def items(cid: str, request: Request, user: Reader) -> Response:
     """Features of a collection: bbox, property equality filters, paging, CRS (county scope applied)."""
     ctx = context(request)
-    info = ctx.collection(cid)
+    info, ids = None, None
+    if cid.startswith(REGISTER_PREFIX):
+        gdf, ids = _register_frame(request, _register_entry(request, cid, user)["name"], user)
+    else:
+        info = ctx.collection(cid)
+        gdf = ctx.versions.frame(info)
     html_out = wants_html(request)
     q = request.query_params
     limit = _int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
@@ -444,7 +530,6 @@ def items(cid: str, request: Request, user: Reader) -> Response:
     bbox_crs = parse_crs(q.get("bbox-crs"), "bbox-crs")
     if q.get("bbox-crs") and not q.get("bbox"):
         raise InputError("给出了 bbox-crs 但没有 bbox")
-    gdf = ctx.versions.frame(info)
     filters = {k: v for k, v in q.items() if k not in RESERVED}
     unknown = [k for k in filters if k not in gdf.columns or k == gdf.geometry.name]
     if unknown:
@@ -454,12 +539,13 @@ def items(cid: str, request: Request, user: Reader) -> Response:
         rows = np.sort(gdf.sindex.query(shapely.box(*box), predicate="intersects"))
     else:
         rows = np.arange(len(gdf))
-    rows = visible(user, info, gdf, rows)
+    if info is not None:
+        rows = visible(user, info, gdf, rows)
     if filters:
         rows = rows[_filter_mask(gdf.iloc[rows], filters)]
     matched = int(rows.size)
     page = rows[offset:offset + limit]
-    feats = _features(gdf, page, crs_uri)
+    feats = _features(gdf, page, crs_uri, ids)
     base = f"{_root(request)}/collections/{cid}/items"
     params = [(k, v) for k, v in q.multi_items() if k not in ("offset", "f")]
 
@@ -509,15 +595,23 @@ def _items_html(doc: dict, cid: str, json_href: str, headers: dict) -> HTMLRespo
 def item(cid: str, fid: str, request: Request, user: Reader) -> Response:
     """One feature (404 outside the user's county scope, as if it did not exist)."""
     ctx = context(request)
-    info = ctx.collection(cid)
     crs_uri = parse_crs(request.query_params.get("crs"), "crs")
     html_out = wants_html(request)
-    gdf = ctx.versions.frame(info)
-    mask = visible_rows(user, info, gdf)
-    if not fid.isdigit() or not 1 <= int(fid) <= len(gdf) or (
-            mask is not None and not mask[int(fid) - 1]):
-        raise NotFound(f"集合 {cid} 中没有要素 {fid}")
-    feat = _features(gdf, np.array([int(fid) - 1]), crs_uri)[0]
+    missing = NotFound(f"集合 {cid} 中没有要素 {fid}")
+    if cid.startswith(REGISTER_PREFIX):
+        gdf, ids = _register_frame(request, _register_entry(request, cid, user)["name"], user)
+        at = np.flatnonzero(ids == int(fid)) if fid.isdigit() and len(fid) < 19 else np.array([])
+        if at.size != 1:
+            raise missing
+        feat = _features(gdf, at, crs_uri, ids)[0]
+    else:
+        info = ctx.collection(cid)
+        gdf = ctx.versions.frame(info)
+        mask = visible_rows(user, info, gdf)
+        if not fid.isdigit() or not 1 <= int(fid) <= len(gdf) or (
+                mask is not None and not mask[int(fid) - 1]):
+            raise missing
+        feat = _features(gdf, np.array([int(fid) - 1]), crs_uri)[0]
     base = f"{_root(request)}/collections/{cid}"
     feat["links"] = [
         _link(f"{base}/items/{fid}", "self", GEOJSON, "本要素"),
@@ -537,7 +631,7 @@ def item(cid: str, fid: str, request: Request, user: Reader) -> Response:
 
 
 # ---------------------------------------------------------------------------- OpenAPI
-def openapi_document(request: Request) -> dict[str, Any]:
+def openapi_document(request: Request, user: User) -> dict[str, Any]:
     """The OpenAPI 3.0 document of the OGC API, with one items path per collection.
 
     GDAL's OAPIF driver reads the query parameters of
@@ -577,15 +671,16 @@ def openapi_document(request: Request) -> dict[str, Any]:
             [{"$ref": p + "collectionId"}, {"$ref": p + "featureId"}, {"$ref": p + "crs"},
              *common], geojson_any),
     }
-    for info, _title in _all_collections(request):
-        fields = _field_types(ctx, info)
+    layers = [(info.layer, _field_types(ctx, info)) for info, _title in _all_collections(request)]
+    layers += [(REGISTER_PREFIX + e["name"], _register_field_types(e))
+               for e in _register_entries(request, user)]
+    for cid, fields in layers:
         props = [{"name": name, "in": "query", "required": False,
                   "description": f"属性 {name} 等于该值",
                   "schema": {"type": typ}, "style": "form", "explode": False}
                  for name, typ in fields.items()]
-        paths[f"/collections/{info.layer}/items"] = op(
-            f"getFeatures_{info.layer}", f"{info.layer} 的要素", [*items_params, *props],
-            geojson_any)
+        paths[f"/collections/{cid}/items"] = op(
+            f"getFeatures_{cid}", f"{cid} 的要素", [*items_params, *props], geojson_any)
     return {
         "openapi": "3.0.3",
         "info": {"title": "OneMap OGC API – Features", "version": "1.0.0",
@@ -639,13 +734,13 @@ def api_document(request: Request, _user: Reader) -> Response:
     """The OpenAPI document (JSON), or its HTML rendering for browsers."""
     if wants_html(request):
         return api_html(request, _user)
-    return _json(openapi_document(request), OPENAPI_MEDIA)
+    return _json(openapi_document(request, _user), OPENAPI_MEDIA)
 
 
 @router.get("/api.html", include_in_schema=False)
 def api_html(request: Request, _user: Reader) -> HTMLResponse:
     """A readable list of the OGC API operations."""
-    doc = openapi_document(request)
+    doc = openapi_document(request, _user)
     e = html.escape
     rows = "".join(f"<tr><td><code>GET {e(path)}</code></td><td>{e(v['get']['summary'])}</td>"
                    "</tr>" for path, v in doc["paths"].items())

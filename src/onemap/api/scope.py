@@ -9,6 +9,11 @@ layer is public. Which layers are sensitive, and by which field, is data
 The OGC API items, single features, vector tiles, point identification and
 tabulation all ask :func:`visible_rows` (or :func:`scoped_frame`); statistics
 of a sensitive layer are refused to a county-scoped user.
+
+Registers (台账) are kept by the county offices like cases: a county-scoped
+user sees, moves and imports only records whose county code starts with the
+user's (:func:`register_scope`), in the REST API, the OGC collections of the
+registers and the web panel.
 """
 
 from __future__ import annotations
@@ -79,3 +84,8 @@ def refuse_summary(user: User, info: VersionInfo) -> None:
         raise PermissionDenied(
             f"权限不足：{rule.title or rule.dataset}（{rule.dataset}）为敏感图层，"
             f"县级用户只能查看本县（{user.county}）的要素，不能汇总全市数据")
+
+
+def register_scope(user: User) -> str | None:
+    """The county-code prefix limiting ``user`` on every register (None: the whole city)."""
+    return user.county or None

@@ -13,8 +13,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 import shapely
+import shapely.geometry
 from sqlalchemy import func, insert, inspect, select, update
 from sqlalchemy.engine import Connection, Engine
 
@@ -24,7 +26,7 @@ from onemap.ledgers import computed, farmland, inout, linkage
 from onemap.ledgers.balance import balance, load_flows
 from onemap.ledgers.flow import TransitionError, check_move, deadline_status, due_at, missing_fields
 from onemap.ledgers.rows import check_rows, check_values, map_columns
-from onemap.ledgers.schema import Register, _fold, load_register
+from onemap.ledgers.schema import Register, _fold, load_register, register_names
 from onemap.ledgers.tables import attach_geometry, read_table
 from onemap.monitor.cases import as_datetime
 from onemap.monitor.changes import detect_changes
@@ -34,6 +36,7 @@ from onemap.store import audit
 from onemap.store import ledgers as tables
 from onemap.store.base import Store
 from onemap.store.catalog import dumps
+from onemap.store.users import PermissionDenied
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -134,7 +137,8 @@ def _insert_many(conn: Connection, reg: Register,
 # ---------------------------------------------------------------------------- import
 def import_records(store: Store, register: str, path: str | Path, *, actor: str,
                    layer: str | None = None, encoding: str | None = None,
-                   now: datetime | str | None = None, geometry: str | Path | None = None) -> dict[str, Any]:
+                   now: datetime | str | None = None, geometry: str | Path | None = None,
+                   within: str | None = None, synthetic: bool = False) -> dict[str, Any]:
     """Import a register's records from an XLSX/CSV export or a geodata file.
 
     Every row is checked first (columns by name, title or synonym; types, code
@@ -142,6 +146,11 @@ def import_records(store: Store, register: str, path: str | Path, *, actor: str,
     problem refuses the whole file and nothing is written. Records come in
     with the state of their 状态 column (default the flow's initial state); a
     补充耕地项目 imported as 入库 posts its 入库 entries to the accounts.
+
+    ``within`` (a county-scoped importer's county code) refuses the whole file
+    when any record's county code is outside it. ``synthetic`` marks the
+    records as made-up data (the sample): their import event and the import's
+    audit row say so, and the register's title then ends with （模拟数据）.
 
     Returns
     -------
@@ -181,6 +190,13 @@ def import_records(store: Store, register: str, path: str | Path, *, actor: str,
         if problems:
             raise InputError(f"{src.file_name}：{len(problems)} 笔指标交易超过节余指标，整个文件未导入："
                              + "；".join(p.message for p in problems), problems)
+    if within:
+        outside = [Problem("out_of_scope", f"{src.file_name} {r.row}：行政区代码 {r.county or '（空）'} "
+                           f"不在本人辖区 {within} 内", file=src.file_name, row=str(r.row), field=reg.county)
+                   for r in checked.records if not str(r.county or "").startswith(within)]
+        if outside:
+            raise PermissionDenied(f"{src.file_name} 有 {len(outside)} 行不属于本人辖区（{within}），整个文件未导入："
+                                   + "；".join(p.message for p in outside[:20]), outside)
     cfg = farmland.load_accounts()
     entries = []
     if reg.name == cfg.supply_register:
@@ -192,14 +208,15 @@ def import_records(store: Store, register: str, path: str | Path, *, actor: str,
     with engine.begin() as conn:
         entry = audit.append(conn, actor, "ledger.import", "ledger", reg.name, None, {
             "file": src.file_name, "sha256": src.sha256, "rows": len(checked.records),
-            "records": [r.key for r in checked.records]})
+            "records": [r.key for r in checked.records], **({"synthetic": True} if synthetic else {})})
         conn.execute(insert(tables.imports_table).values(
             register=reg.name, file=src.file_name, sha256=src.sha256, rows=len(checked.records),
             at=when.isoformat(), actor=actor, audit_id=entry.id))
         _insert_many(conn, reg, [
             (r.key, r.county, r.state, r.values,
              shapely.to_wkb(geoms.iloc[r.geometry_index], hex=True) if r.geometry_index is not None else None,
-             {"file": src.file_name, "row": r.row}) for r in checked.records], actor, when)
+             {"file": src.file_name, "row": r.row, **({"synthetic": True} if synthetic else {})})
+            for r in checked.records], actor, when)
         if entries:
             j = audit.append(conn, actor, "farmland.store", "farmland_journal", reg.name, None,
                              {"entries": entries})
@@ -230,20 +247,60 @@ def _with_geometry(reg: Register, src: Any, shapes: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------- read
+def _matches(record: dict[str, Any], text: str) -> bool:
+    """Whether ``text`` (case-folded) occurs in the record's number or any of its values."""
+    if text in str(record["record_no"]).casefold():
+        return True
+    return any(text in str(v).casefold() for v in record["values"].values() if v is not None)
+
+
 def list_records(store: Store, register: str, *, state: str | None = None,
                  county: str | None = None, deadline: str | None = None,
-                 now: datetime | str | None = None) -> dict[str, Any]:
+                 now: datetime | str | None = None, text: str | None = None,
+                 within: str | None = None, offset: int = 0, limit: int | None = None,
+                 geometry: bool = False) -> dict[str, Any]:
     """Records of a register, optionally of one state, county or deadline status.
 
-    ``state`` is a state key or title; ``deadline`` is 正常, 即将到期 or 已逾期.
+    Parameters
+    ----------
+    store : Store
+        The workspace.
+    register : str
+        Register name or title.
+    state : str, optional
+        A state key or title.
+    county : str, optional
+        Records whose county field equals this code.
+    deadline : str, optional
+        正常, 即将到期 or 已逾期.
+    now : datetime or str, optional
+        Time the deadlines are judged at (default now).
+    text : str, optional
+        Keep records whose number or any value contains this text (case-insensitive).
+    within : str, optional
+        Keep records whose county code starts with this code (a county-scoped user's scope).
+    offset, limit : int
+        The page of matching records returned in ``records`` (``count`` is all of them).
+    geometry : bool
+        Add each returned record's geometry as a GeoJSON object (``geometry``).
+
+    Returns
+    -------
+    dict
+        ``register``, ``title``, ``count`` (matching), ``by_state`` (matching, per state
+        title), ``warnings`` (matching records 即将到期 or 已逾期), ``offset``, ``limit``,
+        ``records`` (the page).
     """
     reg = load_register(register)
     when = as_datetime(now)
     engine = store.sql_engine()
     out: list[dict[str, Any]] = []
+    geoms: list[str | None] = []
     if state is not None and reg.flow.state_key(state) is None:
         raise InputError(f"「{reg.title}」没有状态 {state}（可选："
                          + "、".join(s.title for s in reg.flow.states.values()) + "）")
+    if deadline is not None and deadline not in DEADLINES:
+        raise InputError(f"期限应为 {'、'.join(DEADLINES)} 之一：{deadline}")
     if _ready(engine):
         t = tables.records_table
         stmt = select(t).where(t.c.register == reg.name)
@@ -251,24 +308,163 @@ def list_records(store: Store, register: str, *, state: str | None = None,
             stmt = stmt.where(t.c.state == reg.flow.state_key(state))
         if county:
             stmt = stmt.where(t.c.county == county)
+        if within:
+            stmt = stmt.where(t.c.county.startswith(within, autoescape=True))
         with engine.connect() as conn:
-            out = [record_to_dict(reg, r, when) for r in conn.execute(stmt.order_by(t.c.id))]
-    if deadline:
-        out = [r for r in out if r["deadline"] == deadline]
+            for r in conn.execute(stmt.order_by(t.c.id)):
+                out.append(record_to_dict(reg, r, when))
+                geoms.append(r.geometry)
+    keep = [i for i, r in enumerate(out)
+            if (not deadline or r["deadline"] == deadline)
+            and (not text or _matches(r, text.strip().casefold()))]
+    out = [out[i] for i in keep]
+    geoms = [geoms[i] for i in keep]
     counts: dict[str, int] = {}
     for r in out:
         counts[r["state_title"]] = counts.get(r["state_title"], 0) + 1
-    return {"register": reg.name, "title": reg.title, "count": len(out), "by_state": counts,
-            "warnings": sum(r["deadline"] in ("即将到期", "已逾期") for r in out), "records": out}
+    warnings = sum(r["deadline"] in ("即将到期", "已逾期") for r in out)
+    total = len(out)
+    stop = None if limit is None else offset + limit
+    page, page_geoms = out[offset:stop], geoms[offset:stop]
+    if geometry:
+        for r, g in zip(page, page_geoms, strict=True):
+            r["geometry"] = _geojson(g)
+    return {"register": reg.name, "title": reg.title, "count": total, "by_state": counts,
+            "warnings": warnings, "offset": offset, "limit": limit, "records": page}
+
+
+#: Deadline statuses a listing may filter on.
+DEADLINES = ("正常", "即将到期", "已逾期", "无期限")
+
+
+def _geojson(wkb_hex: str | None) -> dict[str, Any] | None:
+    if not wkb_hex:
+        return None
+    return json.loads(shapely.to_geojson(shapely.from_wkb(bytes.fromhex(wkb_hex))))
+
+
+def register_catalog(store: Store, *, within: str | None = None,
+                     now: datetime | str | None = None) -> dict[str, Any]:
+    """Every register (shipped or added in the override folder) with its schema and counts.
+
+    Parameters
+    ----------
+    store : Store
+        The workspace.
+    within : str, optional
+        Count only records whose county code starts with this code.
+    now : datetime or str, optional
+        Time the deadline warnings are judged at.
+
+    Returns
+    -------
+    dict
+        ``registers``: per register ``name``, ``title``, ``key``, ``county``, ``geometry``
+        (none/optional/required), ``has_geometry``, ``fields`` (name, title, type, unit, codes,
+        required), ``states`` (key, title, final, deadline_days, warn_days), ``actions``,
+        ``count``, ``by_state``, ``warnings``.
+    """
+    when = as_datetime(now)
+    rows: dict[str, list[Any]] = {}
+    engine = store.sql_engine()
+    if _ready(engine):
+        t = tables.records_table
+        stmt = select(t.c.register, t.c.state, t.c.due_at)
+        if within:
+            stmt = stmt.where(t.c.county.startswith(within, autoescape=True))
+        with engine.connect() as conn:
+            for r in conn.execute(stmt):
+                rows.setdefault(r.register, []).append(r)
+            synthetic = _synthetic_registers(conn)
+    else:
+        synthetic = set()
+    out = []
+    for name in register_names():
+        reg = load_register(name)
+        mine = rows.get(reg.name, [])
+        by_state: dict[str, int] = {}
+        warnings = 0
+        for r in mine:
+            title = reg.flow.state_title(r.state)
+            by_state[title] = by_state.get(title, 0) + 1
+            due = as_datetime(r.due_at) if r.due_at else None
+            warnings += deadline_status(reg.flow, r.state, due, when)["deadline"] in ("即将到期", "已逾期")
+        out.append({
+            "name": reg.name, "title": reg.title, "key": reg.key, "county": reg.county,
+            "geometry": reg.geometry, "has_geometry": reg.geometry != "none",
+            "fields": [{"name": f.name, "title": f.title, "type": f.type, "unit": f.unit,
+                        "codes": list(f.codes), "required": f.required} for f in reg.fields],
+            "states": [{"key": k, "title": s.title, "final": s.final, "deadline_days": s.deadline_days,
+                        "warn_days": s.warn_days} for k, s in reg.flow.states.items()],
+            "actions": [{"action": k, "title": a.title, "from": list(a.from_), "to": a.to,
+                         "required": list(a.required), "choices": dict(a.choices), "roles": list(a.roles)}
+                        for k, a in reg.flow.actions.items()],
+            "count": len(mine), "by_state": by_state, "warnings": warnings,
+            "synthetic": reg.name in synthetic,
+            "display_title": reg.title + ("（模拟数据）" if reg.name in synthetic else "")})
+    return {"registers": out}
+
+
+def _synthetic_registers(conn: Connection) -> set[str]:
+    """Registers holding records imported as synthetic (their import event says ``synthetic``)."""
+    t, e = tables.records_table, tables.events_table
+    found = conn.execute(select(t.c.register, e.c.fields).join(e, e.c.record_id == t.c.id)
+                         .where(e.c.action == "import", e.c.fields.contains('"synthetic"'))).all()
+    return {reg for reg, fields in found if json.loads(fields).get("synthetic") is True}
+
+
+def is_synthetic(store: Store, register: str) -> bool:
+    """Whether a register holds records imported as synthetic (sample) data."""
+    reg = load_register(register)
+    engine = store.sql_engine()
+    if not _ready(engine):
+        return False
+    with engine.connect() as conn:
+        return reg.name in _synthetic_registers(conn)
+
+
+def register_frame(store: Store, register: str, *, within: str | None = None,
+                   now: datetime | str | None = None) -> gpd.GeoDataFrame:
+    """A register's records with geometry as a GeoDataFrame (EPSG:4490), for map services.
+
+    Columns: every field of the register (by its standard name), then ``ZT`` (state title),
+    ``DQRQ`` (due date), ``QXZT`` (deadline status). Records without geometry are left out.
+    The index is the record's id (stable: a feature id that does not depend on who asks).
+    """
+    reg = load_register(register)
+    listing = list_records(store, register, within=within, now=now, geometry=True)
+    cols = [f.name for f in reg.fields]
+    recs = [r for r in listing["records"] if r["geometry"] is not None]
+    frame = pd.DataFrame([[r["values"].get(c) for c in cols]
+                          + [r["state_title"], (r["due_at"] or "")[:10] or None, r["deadline"]]
+                          for r in recs], columns=[*cols, *FRAME_EXTRA])
+    for f in reg.fields:
+        if f.type == "number":
+            frame[f.name] = pd.to_numeric(frame[f.name], errors="coerce").astype("float64")
+        elif f.type == "int":
+            frame[f.name] = pd.to_numeric(frame[f.name], errors="coerce").astype("Int64")
+    frame.index = pd.Index([int(r["id"]) for r in recs], dtype="int64", name="id")
+    geoms = [shapely.geometry.shape(r["geometry"]) for r in recs]
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index, crs=4490), crs=4490)
+
+
+#: The columns :func:`register_frame` adds after the register's fields, with their titles.
+FRAME_EXTRA = {"ZT": "状态", "DQRQ": "到期日", "QXZT": "期限"}
 
 
 def get_record(store: Store, register: str, ref: str, *,
                now: datetime | str | None = None) -> dict[str, Any]:
-    """One record with its events (and its 占补平衡 journal entries when it has some)."""
+    """One record with its events, its history in the audit chain and its 占补平衡 journal entries.
+
+    ``history`` lists the audit rows written for the record (``ledger.create``,
+    each move, 挂钩/撤销): id, time, actor, action, and the row's hash and the
+    previous row's hash, so a reader can check it against ``onemap audit verify``.
+    """
     reg = load_register(register)
     engine = store.sql_engine()
     if not _ready(engine):
-        raise WorkspaceError(f"「{reg.title}」台账中没有记录 {ref}")
+        raise WorkspaceError(f"「{reg.title}」台账中没有记录 {ref}",
+                             [Problem("record_not_found", str(ref), row=str(ref))])
     with engine.connect() as conn:
         row = _find(conn, reg, ref)
         ev = conn.execute(select(tables.events_table).where(tables.events_table.c.record_id == row.id)
@@ -276,12 +472,30 @@ def get_record(store: Store, register: str, ref: str, *,
         j = tables.journal_table
         col = j.c.project_no if reg.name == farmland.load_accounts().supply_register else j.c.occupation_no
         je = conn.execute(select(j).where(col == row.record_no).order_by(j.c.id)).all()
+        trail = audit.entries(conn, entity="ledger", entity_id=f"{reg.name}/{row.record_no}")
     out = record_to_dict(reg, row, as_datetime(now))
     out["geometry_wkb"] = row.geometry
+    out["geometry"] = _geojson(row.geometry)
     out["titles"] = {f.name: f.title for f in reg.fields}
     out["events"] = [{**e._asdict(), "fields": json.loads(e.fields)} for e in ev]
     out["journal"] = [_entry_dict(e) for e in je]
+    out["history"] = [{"audit_id": a.id, "at": a.at, "actor": a.actor, "action": a.action,
+                       "title": _history_title(reg, a.action), "hash": a.hash, "prev_hash": a.prev_hash}
+                      for a in trail]
     return out
+
+
+def _history_title(reg: Register, action: str) -> str:
+    """Chinese name of an audit action on a record (the flow's action title where it is one)."""
+    name = action.split(".", 1)[-1]
+    if action.startswith("ledger.") and name in reg.flow.actions:
+        return reg.flow.actions[name].title
+    return HISTORY_TITLES.get(action, action)
+
+
+#: Titles of the audit actions on a record that are not moves of its flow.
+HISTORY_TITLES = {"ledger.create": "登记（导入）", "farmland.cover": "挂钩核销",
+                  "farmland.uncover": "撤销挂钩"}
 
 
 def _entry_dict(e: Any) -> dict[str, Any]:
@@ -392,9 +606,15 @@ def _refuse_oversold_move(store: Store, reg: Register, ref: str, action: str, fi
 
 # ---------------------------------------------------------------------------- export
 def export_records(store: Store, register: str, out: str | Path, *, state: str | None = None,
-                   county: str | None = None, now: datetime | str | None = None) -> dict[str, Any]:
-    """Write a register's records to XLSX (Chinese headers: field titles, 状态, 到期日, 期限)."""
-    listing = list_records(store, register, state=state, county=county, now=now)
+                   county: str | None = None, now: datetime | str | None = None,
+                   deadline: str | None = None, text: str | None = None,
+                   within: str | None = None) -> dict[str, Any]:
+    """Write a register's records to XLSX (Chinese headers: field titles, 状态, 到期日, 期限).
+
+    The filters are those of :func:`list_records` (``within``: a county scope).
+    """
+    listing = list_records(store, register, state=state, county=county, now=now, deadline=deadline,
+                           text=text, within=within)
     reg = load_register(register)
     cols = [f.name for f in reg.fields]
     frame = pd.DataFrame(

@@ -153,7 +153,11 @@ def _load(key: tuple[str, int]) -> Register:
 
 
 def register_names() -> list[str]:
-    """Names of the registers shipped or added in the override folder, sorted."""
+    """Names of the registers shipped or added in the override folder, sorted.
+
+    Each YAML file is parsed once per modification time (listing the registers
+    is on every request of the register API).
+    """
     dirs = [sources.SHIPPED_DIRS["ledgers"]]
     over = sources.override_dir()
     if over is not None:
@@ -162,12 +166,22 @@ def register_names() -> list[str]:
     for d in dirs:
         for p in d.glob("*.yaml"):
             try:
-                head = yaml.safe_load(p.read_text("utf-8"))
-            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                stamp = p.stat().st_mtime_ns
+            except OSError:
                 continue
-            if isinstance(head, dict) and "fields" in head and "flow" in head:
+            if _is_register_file(str(p), stamp):
                 names.add(p.stem)
     return sorted(names)
+
+
+@lru_cache(maxsize=256)
+def _is_register_file(path: str, stamp: int) -> bool:
+    """Whether a YAML file (at one modification time) describes a register (``fields`` and ``flow``)."""
+    try:
+        head = yaml.safe_load(Path(path).read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return isinstance(head, dict) and "fields" in head and "flow" in head
 
 
 def load_register(name: str, path: str | Path | None = None) -> Register:

@@ -199,6 +199,39 @@ class TownRank(_Model):
     core_czcsxm: str = "202"
 
 
+class MiningArea(_Model):
+    """An approximate mining area: rights of one mineral are drawn around its centre."""
+
+    name: str
+    center: Coord
+    radius_km: float = Field(gt=0)
+    mineral: str
+    method: Literal["露天开采", "地下开采", "露天/地下开采", "其他"]
+    rights: int = Field(ge=1, le=20)
+    output_mt: tuple[float, float]
+    scale_mt: tuple[float, float]
+    elevation: tuple[float, float]
+
+
+class Hill(_Model):
+    """An approximate hill area: hazard points and one risk zone are drawn around its centre."""
+
+    name: str
+    center: Coord
+    radius_km: float = Field(gt=0)
+    points: int = Field(ge=1, le=50)
+    risk: Literal["极高", "高", "中", "低"]
+    types: list[str] = Field(min_length=1)
+
+
+class RegisterSample(_Model):
+    """Where the sample's register records come from (counts per county, mining areas, hills)."""
+
+    per_county: dict[str, int] = Field(default_factory=dict)
+    mining_areas: list[MiningArea] = Field(default_factory=list)
+    hills: list[Hill] = Field(default_factory=list)
+
+
 class RegionConfig(_Model):
     """All parameters of one region's synthetic sample."""
 
@@ -218,6 +251,7 @@ class RegionConfig(_Model):
     names: Names
     counties: list[County]
     town_ranks: dict[str, TownRank]
+    registers: RegisterSample = RegisterSample()
     source: str = ""
     sha256: str = ""
 

@@ -12,6 +12,7 @@ import * as casesPanel from './panels/cases.js';
 import * as dashboardPanel from './panels/dashboard.js';
 import * as exportPanel from './panels/export.js';
 import * as tablePanel from './panels/table.js';
+import * as registersPanel from './panels/registers.js';
 import * as searchBox from './search.js';
 import * as measureTool from './measure.js';
 
@@ -24,6 +25,7 @@ const PANELS = {
   dashboard: dashboardPanel,
   export: exportPanel,
   table: tablePanel,
+  registers: registersPanel,
 };
 
 const state = {

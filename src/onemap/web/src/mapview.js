@@ -233,7 +233,23 @@ export function ensureOverlay(map) {
   map.addLayer({ id: `${OVERLAY_PREFIX}point`, type: 'circle', source: 'overlay', filter: ['==', ['geometry-type'], 'Point'], paint: { 'circle-radius': 4, 'circle-color': '#FFFFFF', 'circle-stroke-color': '#FF3B30', 'circle-stroke-width': 2 } });
 }
 
-const OVERLAY_LAYERS = [`${OVERLAY_PREFIX}fill`, `${OVERLAY_PREFIX}line`, `${OVERLAY_PREFIX}point`];
+const HIGHLIGHT_LAYERS = [`${OVERLAY_PREFIX}hl-line`, `${OVERLAY_PREFIX}hl-point`];
+const OVERLAY_LAYERS = [`${OVERLAY_PREFIX}fill`, `${OVERLAY_PREFIX}line`, `${OVERLAY_PREFIX}point`, ...HIGHLIGHT_LAYERS];
+
+/**
+ * Outline some features above the overlay (a selected row of the 台账 panel): they belong to
+ * the overlay's panel and show and hide with it.
+ */
+export function setHighlight(map, features) {
+  ensureOverlay(map);
+  if (!map.getSource('overlay-hl')) {
+    map.addSource('overlay-hl', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+    map.addLayer({ id: HIGHLIGHT_LAYERS[0], type: 'line', source: 'overlay-hl', paint: { 'line-color': '#00B3FF', 'line-width': 4 } });
+    map.addLayer({ id: HIGHLIGHT_LAYERS[1], type: 'circle', source: 'overlay-hl', filter: ['==', ['geometry-type'], 'Point'], paint: { 'circle-radius': 8, 'circle-color': 'rgba(0,0,0,0)', 'circle-stroke-color': '#00B3FF', 'circle-stroke-width': 3 } });
+  }
+  map.__highlightFeatures = features;
+  map.getSource('overlay-hl').setData({ type: 'FeatureCollection', features });
+}
 
 /**
  * Show features in the overlay (drawn site, check result, change markers). ``owner`` is the panel
