@@ -12,8 +12,8 @@ from onemap.analysis import tables as tb
 from onemap.analysis.balance import balance_cells
 from onemap.analysis.official_data import official_tables
 from onemap.analysis.stats import BulletinTable, bulletin_table
-from onemap.analysis.units import unit_names
 from onemap.app.sample_registers import add_sample_registers
+from onemap.app.workspace import prepare_relational_tables, workspace_unit_names  # noqa: F401 - re-exported
 from onemap.control.check import SiteChecker
 from onemap.control.report import check_context, render_site_map, write_check_docx
 from onemap.control.site import read_site
@@ -27,14 +27,6 @@ from onemap.reports.xlsx import Filing, filing_from_settings, write_official_wor
 from onemap.sample.config import load_region
 from onemap.store import faults, transforms
 from onemap.store.base import Store
-
-
-def workspace_unit_names(store: Store) -> dict[str, str]:
-    """Unit code → name from the workspace's XZQ and CJDCQ, where present."""
-    have = {d.name for d in store.datasets() if d.versions}
-    xzq = store.read("XZQ") if "XZQ" in have else None
-    cjdcq = store.read("CJDCQ") if "CJDCQ" in have else None
-    return unit_names(xzq, cjdcq)
 
 
 def land_use_stats(
@@ -237,26 +229,6 @@ def write_tabulation(result, *, xlsx: str | Path | None = None, gpkg: str | Path
         write_official_workbook(xlsx, sheets, filing)
     if gpkg:
         pyogrio.write_dataframe(result.conflicts, Path(gpkg), layer="conflicts", driver="GPKG")
-
-
-def prepare_relational_tables(store: Store) -> None:
-    """Create every relational table (audit, cases, users, indicator inputs and registry copies) now.
-
-    The engines create their tables on first use; a server calls this once at start so that no
-    schema change happens while other threads read the workspace (GDAL's SQLite connection
-    reports a "malformed database schema" when the schema changes under it).
-    """
-    from onemap.indicators import inputs as indicator_inputs
-    from onemap.indicators import registry
-    from onemap.store import audit, cases, users
-
-    engine = store.sql_engine()
-    audit.ensure_tables(engine)
-    transforms.ensure_tables(engine)
-    cases.ensure_tables(engine)
-    users.ensure_tables(engine)
-    indicator_inputs.ensure_tables(engine)
-    registry.ensure_tables(engine)
 
 
 #: Workspace settings written by `onemap init` / the store itself, not editable with `onemap settings`.

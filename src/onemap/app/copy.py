@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from onemap.app.workspace import prepare_relational_tables
 from onemap.monitor.service import audit_verify
-from onemap.services import prepare_relational_tables
 from onemap.store import copy as store_copy
 from onemap.store import init_workspace, open_workspace
 from onemap.store import ledgers as ledgers_store

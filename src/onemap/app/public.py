@@ -21,6 +21,7 @@ import shapely
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from onemap.app.workspace import workspace_unit_names
 from onemap.errors import InputError, Problem, WorkspaceError
 from onemap.monitor import cases as case_mod
 from onemap.monitor.evidence import file_sha256, read_exif
@@ -29,7 +30,6 @@ from onemap.monitor.public_policy import PublicPolicy, public_policy
 from onemap.monitor.publication import published_decision
 from onemap.monitor.reports import attach_report, match_report, open_report_case, reporter_status
 from onemap.reports.xlsx import write_workbook
-from onemap.services import workspace_unit_names
 from onemap.store import audit
 from onemap.store import cases as case_tables
 from onemap.store import public as tables
