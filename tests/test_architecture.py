@@ -32,7 +32,7 @@ LAYERS: dict[str, int] = {
     "errors": 0, "util": 0, "geo": 0, "domain": 0, "io": 0,
     "store": 1,
     "analysis": 2, "control": 2, "monitor": 2, "indicators": 2, "reports": 2, "ingest": 2,
-    "tiles": 2, "sample": 2, "ledgers": 2,
+    "tiles": 2, "sample": 2, "ledgers": 2, "field": 2,
     "services": 3, "services_map": 3, "app": 3,
     "cli": 4, "api": 4, "web": 4,
 }
