@@ -24,7 +24,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from onemap.api import about, errors, mapdata, ogc, routes, tiles
+from onemap.api import about, errors, field, mapdata, ogc, routes, tiles
 from onemap.api.auth import AuthGateMiddleware
 from onemap.api.context import make_context
 from onemap.api.docs import install_docs
@@ -112,6 +112,7 @@ def create_app(
     api.include_router(routes.router)
     api.include_router(about.router)
     api.include_router(mapdata.router)
+    api.include_router(field.router)
     api.include_router(tiles.router, prefix="/tiles")
     app.mount("/api", api)
     app.include_router(ogc.router, prefix="/ogc")

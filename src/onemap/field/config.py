@@ -28,6 +28,22 @@ class EvidenceRules(_Strict):
     utc_offset_hours: float = Field(8.0, ge=-12, le=14)
 
 
+class Offline(_Strict):
+    """What the phone downloads for working offline."""
+
+    layers: tuple[str, ...] = ("DLTB",)
+    min_zoom: int = Field(13, ge=0, le=22)
+    max_zoom: int = Field(17, ge=0, le=22)
+    margin_m: float = Field(300.0, ge=0)
+    budget_mb: float = Field(50.0, gt=0)
+
+    @model_validator(mode="after")
+    def _zooms(self) -> Offline:
+        if self.min_zoom > self.max_zoom:
+            raise ValueError(f"min_zoom（{self.min_zoom}）大于 max_zoom（{self.max_zoom}）")
+        return self
+
+
 class FormField(_Strict):
     """One field of a task kind's form."""
 
@@ -75,6 +91,7 @@ class FieldConfig(_Strict):
 
     version: str = ""
     rules: EvidenceRules = EvidenceRules()
+    offline: Offline = Offline()
     kinds: dict[str, TaskKind]
     path: str = ""
     sha256: str = ""
