@@ -106,7 +106,12 @@ async def _upload(request: Request) -> tuple[list[tuple[str, bytes]], list[Any],
 )
 async def submit(request: Request, user: Reader,
                  task_id: Annotated[str, _TASK_ID]) -> dict[str, Any]:
-    """Receive photos of a task: hash checked, duplicates skipped, flags, watermark, audit."""
+    """Receive photos of a task: hash checked, duplicates skipped, flags, watermark, audit.
+
+    The task is looked up first: an unknown task (404) or one outside the user's scope (403) is
+    refused before the body is read.
+    """
+    await run_in_threadpool(field_app.get_task, context(request).store, user, task_id)
     photos, meta, fields = await _upload(request)
     try:
         return await run_in_threadpool(field_app.submit_evidence, context(request).store, user,

@@ -1,5 +1,6 @@
 // Vite build of the OneMap web UI: `npm run build` writes static files to dist/,
 // which the API serves at `/`. Everything is bundled: no CDN at run time (closed intranet).
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
 export default defineConfig({
@@ -11,6 +12,12 @@ export default defineConfig({
     chunkSizeWarningLimit: 2500,
     sourcemap: false,
     rolldownOptions: {
+      // two pages: the workbench (/) and the field app (/field/, a PWA; public/field/ holds its
+      // service worker and manifest, copied as they are)
+      input: {
+        main: fileURLToPath(new URL('./index.html', import.meta.url)),
+        field: fileURLToPath(new URL('./field/index.html', import.meta.url)),
+      },
       output: {
         // serve the MapLibre worker as .js: every static server knows that MIME type
         assetFileNames: (info) => ((info.names && info.names[0] || '').endsWith('.mjs')
