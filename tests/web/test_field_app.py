@@ -19,7 +19,12 @@ import urllib.request
 import pytest
 from PIL import Image
 from shapely.geometry import shape
-from test_browser import artifacts, browser, web_dist  # noqa: F401 - fixtures shared with the workbench tests
+from test_browser import (  # noqa: F401 - fixtures shared with the workbench tests
+    artifacts,
+    browser,
+    login_if_offered,
+    web_dist,
+)
 from web_server import (
     FIELD_PASSWORD,
     PASSWORD,
@@ -31,6 +36,19 @@ from web_server import (
 )
 
 OFFICER = "litong"
+# put the (already sent) submission back into the queue and sync again: a retry
+REQUEUE_JS = """async () => {
+    const db = await new Promise((r) => {
+        const q = indexedDB.open('onemap-field'); q.onsuccess = () => r(q.result); });
+    const item = await new Promise((r) => {
+        const g = db.transaction('queue').objectStore('queue').getAll();
+        g.onsuccess = () => r(g.result[0]); });
+    item.status = 'queued';
+    await new Promise((r) => {
+        const t = db.transaction('queue', 'readwrite');
+        t.objectStore('queue').put(item); t.oncomplete = r; });
+    await window.__field.sync();
+}"""
 MAP_OFFLINE_JS = """() => { const m = window.__field.map; return !!m && !!m.getSource('src-DLTB')
     && m.areTilesLoaded() && m.querySourceFeatures('src-DLTB', {sourceLayer: 'DLTB'}).length > 0
     && !!m.getSource('me') && m.querySourceFeatures('me').length === 1; }"""
@@ -44,8 +62,9 @@ MAP_STATE_JS = """() => { const m = window.__field.map; return m && {
 
 @pytest.fixture(scope="module")
 def field_server(tmp_path_factory, web_dist):  # noqa: F811 - the imported fixture
-    from onemap.api.app import create_app
     import uvicorn
+
+    from onemap.api.app import create_app
 
     ws = tmp_path_factory.mktemp("fieldws") / "field.gpkg"
     build_workspace(ws)
@@ -168,13 +187,7 @@ def test_field_day_offline_then_sync(browser, field_server, artifacts):  # noqa:
         assert len([e for e in case["events"] if e["action"] == "evidence"]) == 1
 
         # a retry of the same submission (e.g. the answer was lost) adds nothing
-        page.evaluate("""async () => {
-            const db = await new Promise((r) => { const q = indexedDB.open('onemap-field'); q.onsuccess = () => r(q.result); });
-            const item = await new Promise((r) => { const g = db.transaction('queue').objectStore('queue').getAll(); g.onsuccess = () => r(g.result[0]); });
-            item.status = 'queued';
-            await new Promise((r) => { const t = db.transaction('queue', 'readwrite'); t.objectStore('queue').put(item); t.oncomplete = r; });
-            await window.__field.sync();
-        }""")
+        page.evaluate(REQUEUE_JS)
         page.locator("li.queue[data-status=sent]").wait_for()
         assert "2 张此前已收到" in page.locator("li.queue").inner_text()
         again = api(url, f"/api/cases/{task['case_id']}", USERNAME, PASSWORD)
@@ -183,3 +196,25 @@ def test_field_day_offline_then_sync(browser, field_server, artifacts):  # noqa:
         assert not errors, errors
     finally:
         ctx.close()
+
+    # the office: the workbench's case panel shows the photos on the map with their flags
+    office = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    page = office.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(url + "/")
+        page.wait_for_function("window.__onemap !== undefined")
+        page.wait_for_function(
+            "window.__onemap.state.ready || document.getElementById('login-dialog').open")
+        login_if_offered(page, {"username": USERNAME, "password": PASSWORD})
+        page.click("[data-tab=cases]")
+        page.click(f"[data-field-evidence='{task['case_id']}']")
+        rows = page.locator("#field-evidence-table tbody tr")
+        rows.first.wait_for()
+        assert rows.count() == 2
+        assert "现场1.jpg" in rows.nth(0).inner_text() and "6 米" in rows.nth(0).inner_text()
+        drawn = page.evaluate("() => window.__onemap.map.__overlayFeatures.map(f => f.geometry.type)")
+        assert drawn.count("Point") == 2
+        page.screenshot(path=str(artifacts / "field-05-office.png"))
+    finally:
+        office.close()

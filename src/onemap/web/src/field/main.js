@@ -8,7 +8,7 @@
 import './style.css';
 import { getValue, queueAll, queueDelete, queuePut, setValue } from './db.js';
 import { centre, localIso, metres, sha256Hex } from './geo.js';
-import { WORKER_URL, createMap, fitTo, setLayers, setPosition, setTasks } from './map.js';
+import { WORKER_URL, createMap, fitTo, prepareWorker, setLayers, setPosition, setTasks } from './map.js';
 
 const TOKEN_KEY = 'onemap.field.token';
 const TILE_CACHE = 'onemap-field-tiles';
@@ -372,6 +372,7 @@ async function cacheShell() {
 async function enter() {
   show('tasks');
   if (!map) {
+    await prepareWorker(SHELL_CACHE);
     const m = createMap($('map'), token);
     map = m.map;
     mapReady = m.ready;

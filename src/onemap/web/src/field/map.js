@@ -10,6 +10,27 @@ maplibregl.setWorkerUrl(workerUrl);
 
 export const WORKER_URL = workerUrl;
 
+/**
+ * Start MapLibre's worker from a copy kept in Cache Storage: a worker script fetched while the
+ * phone is offline does not always reach the service worker, a Blob URL never needs the network.
+ */
+export async function prepareWorker(cacheName) {
+  if (!('caches' in window)) return;
+  try {
+    const cache = await caches.open(cacheName);
+    let resp = await cache.match(workerUrl, { ignoreVary: true });
+    if (!resp) {
+      resp = await fetch(workerUrl);
+      if (!resp.ok) return;
+      await cache.put(workerUrl, resp.clone());
+    }
+    const code = await resp.blob();
+    maplibregl.setWorkerUrl(URL.createObjectURL(new Blob([code], { type: 'text/javascript' })));
+  } catch {
+    // keep the bundled URL: online it loads as usual
+  }
+}
+
 const EMPTY = { type: 'FeatureCollection', features: [] };
 
 export function createMap(container, token) {
@@ -33,6 +54,8 @@ export function createMap(container, token) {
 
 /** Add the offline layers (DLTB fill/outline, XZQ outline) from their tile versions. */
 export function setLayers(map, layers, maxzoom) {
+  // the land cover goes under the tasks and the own position
+  const below = ['tasks-fill', 'tasks-line', 'tasks-point', 'me'].find((id) => map.getLayer(id));
   for (const layer of layers) {
     const id = `src-${layer.dataset}`;
     if (map.getSource(id)) continue;
@@ -44,12 +67,12 @@ export function setLayers(map, layers, maxzoom) {
     });
     if (layer.dataset === 'XZQ') {
       map.addLayer({ id: `${id}-line`, type: 'line', source: id, 'source-layer': layer.dataset,
-        paint: { 'line-color': '#7a3e9d', 'line-width': 2, 'line-dasharray': [3, 2] } });
+        paint: { 'line-color': '#7a3e9d', 'line-width': 2, 'line-dasharray': [3, 2] } }, below);
     } else {
       map.addLayer({ id: `${id}-fill`, type: 'fill', source: id, 'source-layer': layer.dataset,
-        paint: { 'fill-color': '#cfe3c3', 'fill-opacity': 0.6 } });
+        paint: { 'fill-color': '#cfe3c3', 'fill-opacity': 0.6 } }, below);
       map.addLayer({ id: `${id}-line`, type: 'line', source: id, 'source-layer': layer.dataset,
-        paint: { 'line-color': '#6b8f5a', 'line-width': 0.8 } });
+        paint: { 'line-color': '#6b8f5a', 'line-width': 0.8 } }, below);
     }
   }
 }
