@@ -4,7 +4,7 @@ Layers, lowest first (an import may go down or stay level, never up):
 
 0. ``errors``, ``util``, ``geo``, ``domain``, ``io`` — codes, rules, geometry, readers
 1. ``store`` — the workspace
-2. engines: ``analysis``, ``control``, ``monitor``, ``indicators``, ``reports``, ``ingest``, ``ledgers``,
+2. engines: ``analysis``, ``control``, ``monitor``, ``indicators``, ``reports``, ``ingest``, ``ledgers``, ``field``,
    ``tiles``, ``sample``
 3. use cases: ``services`` (later ``app/``)
 4. adapters: ``cli``, ``api``, ``web``
