@@ -161,7 +161,12 @@ def test_evidence_lands_once_with_flags_watermark_and_audit(client, ws):
     orig = client.get(field[0]["photo_url"], headers=headers)
     assert orig.status_code == 200 and orig.content == a
     marked = client.get(field[0]["watermarked_url"], headers=headers).content
-    assert marked != a and Image.open(io.BytesIO(marked)).size == (320, 240)
+    img = Image.open(io.BytesIO(marked)).convert("L")
+    assert marked != a and img.size == (320, 240)
+    # the band along the bottom is darkened and carries white text; the top is the photo as taken
+    top = sum(img.getpixel((x, y)) for x in range(0, 320, 8) for y in range(0, 40, 8)) / 200
+    band = [img.getpixel((x, y)) for x in range(0, 320, 4) for y in range(200, 240, 4)]
+    assert sum(band) / len(band) < top - 20 and max(band) > 200
     # the audit chain holds the evidence and verifies
     from onemap.monitor.service import audit_verify
     from onemap.store import audit, open_workspace
