@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../src/onemap/web"
 
 sources_hash() {
-  { find src -type f -print0 | sort -z | xargs -0 sha256sum
+  { find src public field -type f -print0 | sort -z | xargs -0 sha256sum
     sha256sum index.html vite.config.js package.json package-lock.json
   } | sha256sum | cut -d' ' -f1
 }

@@ -4,7 +4,7 @@ Layers, lowest first (an import may go down or stay level, never up):
 
 0. ``errors``, ``util``, ``geo``, ``domain``, ``io`` — codes, rules, geometry, readers
 1. ``store`` — the workspace
-2. engines: ``analysis``, ``control``, ``monitor``, ``indicators``, ``reports``, ``ingest``, ``ledgers``,
+2. engines: ``analysis``, ``control``, ``monitor``, ``indicators``, ``reports``, ``ingest``, ``ledgers``, ``field``,
    ``tiles``, ``sample``
 3. use cases: ``services`` (later ``app/``)
 4. adapters: ``cli``, ``api``, ``web``
@@ -32,7 +32,7 @@ LAYERS: dict[str, int] = {
     "errors": 0, "util": 0, "geo": 0, "domain": 0, "io": 0,
     "store": 1,
     "analysis": 2, "control": 2, "monitor": 2, "indicators": 2, "reports": 2, "ingest": 2,
-    "tiles": 2, "sample": 2, "ledgers": 2,
+    "tiles": 2, "sample": 2, "ledgers": 2, "field": 2,
     "services": 3, "services_map": 3, "app": 3,
     "cli": 4, "api": 4, "web": 4,
 }

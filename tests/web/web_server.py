@@ -126,3 +126,41 @@ def build_workspace(path: Path) -> dict:
     info = {"path": path, "cases_opened": len(monitor.open_cases(store)["opened"])}
     store.close()
     return info
+
+
+# ---- the field app (issue #22): officers of each county and hazard points due for 巡查 ----------
+FIELD_PASSWORD = "field-Pass-2026"
+#: county → field officer (enforcer) of that county
+FIELD_OFFICERS = {"640302": "litong", "640324": "tongxin"}
+#: hazard points: number, county, position (inside the test patches), name
+HAZARD_POINTS = [("H640302", "640302", LON0 + 0.5 * STEP, LAT0 + 6.5 * STEP, "利通测试滑坡"),
+                 ("H640324", "640324", LON0 + 6.5 * STEP, LAT0 + 6.5 * STEP, "同心测试崩塌")]
+
+
+def add_field_data(path: Path, *, imported_days_ago: int = 100) -> None:
+    """Add the county officers and two hazard points whose 巡查 falls due within 30 days."""
+    from datetime import UTC, datetime, timedelta
+
+    import geopandas as gpd
+    import shapely
+
+    from onemap.app.ledgers import import_records
+    from onemap.store import open_workspace
+    from onemap.store.users import create_user
+
+    store = open_workspace(path)
+    for county, name in FIELD_OFFICERS.items():
+        create_user(store.sql_engine(), name, FIELD_PASSWORD, role="enforcer", county=county,
+                    display_name=f"{name}外业员")
+    create_user(store.sql_engine(), "reader", FIELD_PASSWORD, role="viewer")
+    rows = [{"统一编号": no, "名称": title, "类型": "滑坡", "行政区": county, "威胁人数": 12,
+             "威胁财产": 80, "监测员": "李四", "防治措施": "群测群防"}
+            for no, county, _, _, title in HAZARD_POINTS]
+    gdf = gpd.GeoDataFrame(rows, geometry=[shapely.Point(x, y) for _, _, x, y, _ in HAZARD_POINTS],
+                           crs="EPSG:4490")
+    src = Path(str(path) + ".hazards.geojson")
+    gdf.to_file(src, driver="GeoJSON")
+    when = datetime.now(UTC) - timedelta(days=imported_days_ago)
+    import_records(store, "地质灾害隐患点", src, actor="测试", now=when.isoformat())
+    src.unlink()
+    store.close()

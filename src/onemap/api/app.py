@@ -24,7 +24,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from onemap.api import about, errors, mapdata, ogc, public, public_admin, registers, routes, tiles
+from onemap.api import about, errors, field, mapdata, ogc, public, public_admin, registers, routes, tiles
 from onemap.api.auth import AuthGateMiddleware
 from onemap.api.context import make_context
 from onemap.api.docs import install_docs
@@ -137,6 +137,7 @@ def create_app(
     api.include_router(about.router)
     api.include_router(mapdata.router)
     api.include_router(registers.router)
+    api.include_router(field.router)
     api.include_router(tiles.router, prefix="/tiles")
     api.include_router(public.router)
     api.include_router(public_admin.router)

@@ -33,6 +33,7 @@ from onemap.api.errors import NotFound, PayloadTooLarge
 from onemap.api.limits import parse_json
 from onemap.api.redact import redact
 from onemap.api.scope import refuse_summary, scoped_frame, scoped_records, visible
+from onemap.app.field import case_field_evidence
 from onemap.domain.security import security_policy
 from onemap.errors import InputError, OneMapError, Problem
 from onemap.geo.area import ellipsoidal_area
@@ -641,8 +642,14 @@ def case_flow(_u: Reader) -> dict[str, Any]:
 @router.get("/cases/{case_id}", tags=["执法"], summary="案件详情")
 def get_case(request: Request, case_id: Annotated[int, PathParam(ge=1, le=2**62)],
              user: Reader) -> dict[str, Any]:
-    """One case with its events and evidence (file names, not server paths); 403 outside the user's county."""
-    return redact(_scoped_case(request, case_id, user, "read"))
+    """One case with its events and evidence (file names, not server paths); 403 outside the user's county.
+
+    ``field_evidence`` lists the photos of the field app (position, view direction, accuracy,
+    flags of the evidence rules, links to the original and the watermarked copy).
+    """
+    case = _scoped_case(request, case_id, user, "read")
+    case["field_evidence"] = case_field_evidence(context(request).store, case["id"])
+    return redact(case)
 
 
 _PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".heic", ".tif", ".tiff", ".webp"}

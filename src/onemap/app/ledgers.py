@@ -9,6 +9,7 @@ post to the journal in the same transaction as the record they change.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -507,7 +508,8 @@ def _entry_dict(e: Any) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- act
 def act(store: Store, register: str, ref: str, action: str, *, actor: str,
         role: str | None = None, fields: dict[str, Any] | None = None,
-        now: datetime | str | None = None) -> dict[str, Any]:
+        now: datetime | str | None = None,
+        hook: Callable[[Connection, dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Make one move of the register's flow on one record.
 
     Fields that are register fields (e.g. ``YSRQ`` on 验收) are checked
@@ -533,6 +535,9 @@ def act(store: Store, register: str, ref: str, action: str, *, actor: str,
         The action's fields.
     now : datetime or str, optional
         Time of the move (default now).
+    hook : callable, optional
+        Called inside the transaction once the move is written, with the connection and
+        ``{"record_id", "record_no", "audit_id"}``: a caller's own rows commit or roll back with it.
 
     Raises
     ------
@@ -580,6 +585,8 @@ def act(store: Store, register: str, ref: str, action: str, *, actor: str,
         if reg.name == cfg.supply_register and spec.to == cfg.stored_state:
             posted = _supply_entries(cfg, reg, clean, row.county, row.record_no)
             _journal(conn, posted, actor, when, entry.id)
+        if hook is not None:
+            hook(conn, {"record_id": row.id, "record_no": row.record_no, "audit_id": entry.id})
     out = record_to_dict(reg, after, when)
     out["event"] = {"action": action, "title": spec.title, "from_state": row.state,
                     "to_state": spec.to, "at": when.isoformat(), "actor": actor,

@@ -32,7 +32,7 @@ _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 SHIPPED_DIRS: dict[str, Path] = {
     area: _PACKAGE_DIR / area / "data"
     for area in ("domain", "control", "monitor", "indicators", "geo", "ledgers", "analysis",
-                 "reports")
+                 "reports", "field")
 }
 
 #: File kinds that are data files (other files in a data folder are not).

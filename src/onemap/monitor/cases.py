@@ -12,6 +12,7 @@ the previous one. A refused move changes nothing and says why in Chinese.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -268,6 +269,7 @@ def transition(
     fields: dict[str, Any] | None = None,
     now: datetime | str | None = None,
     flow: CaseFlow | None = None,
+    hook: Callable[[Connection, dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Apply one action to one case.
 
@@ -289,6 +291,10 @@ def transition(
         Time of the action (default now); deadlines count from it.
     flow : CaseFlow, optional
         Default the shipped flow.
+    hook : callable, optional
+        Called inside the transaction once the move is written, with the connection and
+        ``{"case_id", "case_no", "event_id", "audit_id", "photos"}``: a caller's own rows (the
+        field app's evidence records) commit or roll back with the move.
 
     Returns
     -------
@@ -359,6 +365,9 @@ def transition(
                 case_id=row.id, event_id=event_id, path=ph["path"], sha256=ph["sha256"],
                 lon=ph["lon"], lat=ph["lat"], taken_at=ph["taken_at"],
                 position_source=ph["position_source"], note=ph.get("note", "")))
+        if hook is not None:
+            hook(conn, {"case_id": row.id, "case_no": row.case_no, "event_id": event_id,
+                         "audit_id": entry.id, "photos": photos})
     out = case_to_dict(after_row, flow, when)
     out["event"] = {"id": event_id, "action": action, "title": spec.title,
                     "from_state": row.state, "to_state": spec.to, "at": _iso(when),

@@ -3,6 +3,7 @@
 
 import { api } from '../api.js';
 import { geojsonBounds, setOverlay } from '../mapview.js';
+import { showFieldEvidence } from './fieldevidence.js';
 import { busy, fmtArea, fmtNumber, h, message, MU_PER_M2, renderObject, table, toast, fill } from '../ui.js';
 
 // Fallback titles only: the API's case objects carry `state_title` and action specs when it can.
@@ -163,6 +164,8 @@ function caseRow(ctx, c) {
     return b;
   });
   const locate = c.geometry || c.bbox || (c.lon && c.lat) ? h('button', { type: 'button', class: 'link', onclick: () => locateCase(ctx, c) }, '定位') : null;
+  const photos = h('button', { type: 'button', class: 'link', 'data-field-evidence': c.id,
+    onclick: () => showFieldEvidence(ctx, c, q('case-field-evidence')) }, '外业照片');
   const due = c.deadline || c.due_at;
   const why = [c.suggested, c.reason, c.village].filter(Boolean).join('；');
   return h('tr', { 'data-case': c.id, class: c.overdue ? 'overdue' : '', title: why },
@@ -172,7 +175,7 @@ function caseRow(ctx, c) {
     h('td', { title: typeof c.area_m2 === 'number' ? fmtArea(c.area_m2) : '' }, area),
     h('td', {}, due ? String(due).slice(0, 10) : '—'),
     h('td', { class: c.overdue ? 'bad' : '' }, c.overdue ? `逾期${c.overdue_days ? ` ${c.overdue_days} 天` : ''}` : '否'),
-    h('td', { class: 'case-actions' }, actions.length ? actions : h('span', { class: 'note' }, '无可执行操作'), locate));
+    h('td', { class: 'case-actions' }, actions.length ? actions : h('span', { class: 'note' }, '无可执行操作'), locate, photos));
 }
 
 function locateCase(ctx, c) {
@@ -342,6 +345,7 @@ export function init(ctx) {
     h('div', { class: 'actions' }, reload),
     h('div', { id: 'case-last-action' }),
     h('div', { id: 'case-action-form' }),
+    h('div', { id: 'case-field-evidence' }),
     h('div', { id: 'cases-result' }));
   panel.dataset.loaded = '';
 }
