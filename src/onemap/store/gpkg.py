@@ -342,12 +342,36 @@ class GeoPackageStore(Store):
         return {"tables": counts, "catalog": catalog}
 
     def write_layer(self, layer: str, gdf: gpd.GeoDataFrame, *, title: str = "") -> None:
-        """Write a bare layer (no catalog or audit row), registered with its title."""
-        self._write_layer(gdf, layer)
-        with self._engine.begin() as conn:
-            conn.exec_driver_sql(
-                "UPDATE gpkg_contents SET description = ?, identifier = ? WHERE table_name = ?",
-                (title or layer, title or layer, layer))
+        """Write a bare layer (no catalog or audit row), registered with its title.
+
+        Like a version, the layer is written into a staging file first and enters the
+        workspace in one transaction under the write lock, or not at all.
+        """
+        staging = staging_path(self.path, "staging")
+        try:
+            self._write_layer(gdf, staging, layer)
+            with write_lock(self.path, concurrency().write_lock_seconds, what=f"写入图层 {layer}"):
+                with self._engine.connect() as conn:
+                    raw = conn.connection.dbapi_connection
+                    raw.execute("ATTACH DATABASE ? AS stg", (str(staging),))
+                    try:
+                        raw.execute("BEGIN IMMEDIATE")
+                        try:
+                            copy_layer(raw, layer)
+                            raw.execute(
+                                "UPDATE gpkg_contents SET description = ?, identifier = ? WHERE table_name = ?",
+                                (title or layer, title or layer, layer))
+                            raw.commit()
+                        except BaseException:
+                            raw.rollback()
+                            raise
+                        finally:
+                            conn.rollback()
+                        _checkpoint(raw)
+                    finally:
+                        raw.execute("DETACH DATABASE stg")
+        finally:
+            remove_files(staging)
 
     def record_tables(self) -> list[str]:
         """Tables that are neither layers (``gpkg_geometry_columns``) nor GeoPackage/SQLite internals."""
