@@ -589,9 +589,10 @@ def changes(request: Request, _u: Reader, dataset: str = "DLTB",
     Change patches are a sensitive layer: a county-scoped user gets the
     patches of the county only, and the city-wide summary is left out.
     """
-    from onemap.monitor.service import CHANGESET_DATASET, run_changes
+    from onemap.app.grids import changes_with_chiefs
+    from onemap.monitor.service import CHANGESET_DATASET
 
-    out = _engine_call(run_changes, context(request).store, dataset, v_from, v_to,
+    out = _engine_call(changes_with_chiefs, context(request).store, dataset, v_from, v_to,
                        save=False, actor=_u.username)
     kept = scoped_records(_u, CHANGESET_DATASET, out.get("changes", []))
     if kept is not None:
@@ -604,9 +605,9 @@ def changes(request: Request, _u: Reader, dataset: str = "DLTB",
 
 # ---------------------------------------------------------------------------- cases
 def _scoped_case(request: Request, case_id: int, user: User, permission: str) -> dict[str, Any]:
-    from onemap.monitor.service import case_detail
+    from onemap.app.grids import case_with_chief
 
-    case = _engine_call(case_detail, context(request).store, case_id)
+    case = _engine_call(case_with_chief, context(request).store, case_id)
     authorize(user, permission, county=str(case.get("county") or ""))
     return case
 
