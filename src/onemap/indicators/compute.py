@@ -757,7 +757,7 @@ class Evaluator:
         # 市域: the sum over the counties (0 only when every county with data is 平衡)
         have = [c for c in self.units.counties if c in out.values]
         if have:
-            out.values[CITY] = float(sum(out.values[c] for c in have))
+            out.values[CITY] = round(float(sum(out.values[c] for c in have)), 2)
             out.note(CITY, "市域为各县之和，各县均平衡时为 0")
             lacking = [self.units.name(c) for c in self.units.counties if c not in out.values]
             if lacking:
