@@ -108,6 +108,7 @@ def test_county_officer_sees_and_works_only_own_county_cases(client, tokens, wor
     assert done["state"] == "evidenced" and done["event"]["actor"] == "tongxin"
     detail = client.get(f"/api/cases/{mine[0]['id']}", headers=officer).json()
     assert len(detail["evidence"]) == 1 and detail["evidence"][0]["sha256"]
+    assert (detail["tianzhang"], detail["tianzhang_cell"]) == ("", None)   # no 田长 grid imported
 
 
 # ---------------------------------------------------------------------------- users

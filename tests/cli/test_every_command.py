@@ -466,6 +466,10 @@ def test_grid_report_and_locate(judged, tmp_path):
     in 2024 (0102, 0103: A_GD each, net of 田坎), the changed patch 0 (area A) and its case."""
     ws = tmp_path / "ws.gpkg"
     shutil.copy(judged, ws)
+    # no grid imported yet: the case and the change rows carry an empty 田长
+    shown = ok("cases", "show", ws, CASE, "--json")
+    assert (shown["case_no"], shown["tianzhang"], shown["tianzhang_cell"]) == (CASE, "", None)
+    assert [r["tianzhang"] for r in ok("changes", ws, "--from", "2023", "--to", "2024", "--json")["changes"]] == [""]
     gpd.GeoDataFrame({"网格编码": ["C1", "V1"], "网格名称": ["利通区", "金积村"], "网格层级": ["县级", "村级"],
                       "田长": ["张区长", "李村长"], "网格员": ["", "王五"], "行政区代码": ["640302"] * 2},
                      geometry=[shapely.box(106.19, 37.94, 106.22, 37.96),
@@ -484,6 +488,12 @@ def test_grid_report_and_locate(judged, tmp_path):
                                                                              ("V1", "李村长", "王五")]
     got = ok("grid", "locate", ws, "--changes", "2023-2024", "--json")
     assert [[c["code"] for c in p["cells"]] for p in got["patches"]] == [["C1", "V1"]]
+    # the finest cell's 田长 (村级 V1 inside 县级 C1) on the case and on the change row
+    shown = ok("cases", "show", ws, CASE, "--json")
+    assert (shown["tianzhang"], shown["tianzhang_cell"]) == (
+        "李村长", {"code": "V1", "name": "金积村", "level": "村级", "contact": ""})
+    rows = ok("changes", ws, "--from", "2023", "--to", "2024", "--json")["changes"]
+    assert [(r["tianzhang"], r["tianzhang_cell"]["code"]) for r in rows] == [("李村长", "V1")]
     r = run("grid", "report", ws, "--grid", "河长", "--json")
     assert r.exit_code != 0 and "没有网格「河长」" in json.loads(r.stdout)["message"]
 def test_assets_and_asset_balance(ws, tmp_path):

@@ -121,8 +121,8 @@ def test_to_dict_is_json_ready(assessment_2024):
     assert back["kind"] == "体检" and back["year"] == 2024 and back["series_years"] == [2020, 2024]
     assert back["city"] == {"code": "640300", "name": "吴忠市"}
     assert back["counties"] == [{"code": A, "name": "利通区"}, {"code": B, "name": "青铜峡市"}]
-    assert len(back["indicators"]) == 23
-    assert sum(back["summary"]["city"].values()) == 23
+    assert len(back["indicators"]) == 25
+    assert sum(back["summary"]["city"].values()) == 25
     assert {w["status"] for w in back["warnings"]} == {"预警", "未达标"}
     assert {"dataset": "DLTB", "version": "2024", "version_id": 2, "year": 2024} in back["datasets"]
     assert back["registry"]["kind"] == "shipped" and back["input_imports"] == [1]

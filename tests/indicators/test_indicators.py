@@ -315,3 +315,42 @@ def test_illegal_farmland_ratio_from_monitoring(ws):
     assert row(a, "illegal_farmland_ratio", A).status == "未达标"
     assert "采用口径：按卫片执法判定结果" in row(a, "illegal_farmland_ratio", A).notes
     assert row(a, "illegal_farmland_ratio").datasets[0]["version_id"] == 7
+
+
+# ------------------------------------------------------------------ farmland ledgers (provider passed in)
+def test_farmland_balance_status(assessment_2024, ws):
+    # no provider in the session assessment → no data for every county, never 平衡
+    assert {row(assessment_2024, "farmland_balance_status", k).status for k in (A, B)} == {"缺少数据"}
+    assert row(assessment_2024, "farmland_balance_status", A).missing == ["无数据：未接入耕地保护台账"]
+    assert values(assessment_2024, "farmland_balance_status") == {CITY: None, A: None, B: None}
+    got = {"counties": {A: {"value": 1, "note": "不平衡：水田余额 -300.00 平方米"}},
+           "source": "耕地占补平衡指标账户", "version": "1", "absent": "该县没有耕地占补平衡账户流水"}
+    a = assess(ws, 2024, codes=["farmland_balance_status"], ledger=lambda m, y: got)
+    assert values(a, "farmland_balance_status") == {CITY: 1.0, A: 1.0, B: None}
+    assert row(a, "farmland_balance_status").notes == ["市域为各县之和，各县均平衡时为 0",
+                                                       f"{a.counties[1][1]}无数据，未计入"]
+    assert row(a, "farmland_balance_status", A).status == "未达标"
+    assert row(a, "farmland_balance_status", A).notes == ["不平衡：水田余额 -300.00 平方米"]
+    assert row(a, "farmland_balance_status", B).missing == ["无数据：该县没有耕地占补平衡账户流水"]
+    none = assess(ws, 2024, codes=["farmland_balance_status"],
+                  ledger=lambda m, y: {"missing": "没有耕地占补平衡账户流水"})
+    assert row(none, "farmland_balance_status", A).status == "缺少数据"
+
+
+def test_farmland_inout_status(ws):
+    seen = []
+
+    def provider(measure, year):
+        seen.append((measure, year))
+        return {"counties": {A: {"value": 1234.5, "note": "不平衡：缺口 1,234.50 平方米"}},
+                "default": {"value": 0.0, "note": "平衡：当年没有耕地与其他农用地互转"}, "source": "DLTB"}
+
+    a = assess(ws, 2024, codes=["farmland_inout_status"], ledger=provider)
+    assert seen == [("in_out", 2020), ("in_out", 2024)]   # the series year and the assessed year
+    assert values(a, "farmland_inout_status") == {CITY: 1234.5, A: 1234.5, B: 0.0}
+    assert (row(a, "farmland_inout_status", A).status, row(a, "farmland_inout_status", B).status) == (
+        "未达标", "达标")
+    assert row(a, "farmland_inout_status", B).notes == ["平衡：当年没有耕地与其他农用地互转"]
+    broken = assess(ws, 2024, codes=["farmland_inout_status"], ledger=lambda m, y: 1 / 0)
+    assert row(broken, "farmland_inout_status", A).missing == [
+        "无数据：耕地保护台账统计失败：division by zero"]

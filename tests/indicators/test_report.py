@@ -43,7 +43,7 @@ def test_docx_structure(report):
     title = next(p.text for p in d.paragraphs if p.style.name == "Title")
     assert title == "吴忠市国土空间规划实施\n2024年度体检报告"     # broken after 实施 on the cover
     text = "\n".join(p.text for p in d.paragraphs)
-    assert "共评估指标 23 项" in text and "达标 4 项" in text
+    assert "共评估指标 25 项" in text and "达标 4 项" in text
     for w in a.warnings():
         if w["unit"] == "市域":
             assert _reader(w["reason"]) in text
@@ -62,7 +62,7 @@ def test_docx_tables(report):
     assert [c.text for c in main.rows[0].cells] == ["序号", "指标", "单位", "现状值", "目标值", "差距",
                                                     "趋势", "状态"]
     dims = {r.dimension for r in a.indicators}
-    assert len(main.rows) == 1 + 23 + len(dims)                     # a row per 维度 heads its group
+    assert len(main.rows) == 1 + 25 + len(dims)                     # a row per 维度 heads its group
     names = [r.cells[1].text for r in main.rows[1:]]
     assert names[0] == "安全" and names[1] == "耕地保有量"              # 安全 first
     forest = next(r for r in main.rows[1:] if r.cells[1].text == "森林覆盖率")
@@ -149,16 +149,16 @@ def test_xlsx(assessment_2024, tmp_path):
     col = header.index("状态") + 1
     rows = {ws.cell(row=r, column=3).value: r for r in range(4, ws.max_row + 1)
             if ws.cell(row=r, column=3).value}
-    assert len(rows) == 23
+    assert len(rows) == 25
     assert "forest_cover" not in rows
     r = rows[a.indicator("forest_cover").name]
     assert ws.cell(row=r, column=col).value == "未达标"
     assert ws.cell(row=r, column=col).fill.fgColor.rgb.endswith(_light(a.colours["未达标"]))
     value = ws.cell(row=rows[a.indicator("farmland").name], column=header.index("现状值") + 1)
     assert value.value == pytest.approx(2.23) and value.number_format == "#,##0.00"
-    assert wb["分县指标"].max_row == 3 + 23 * 3 + 0
+    assert wb["分县指标"].max_row == 3 + 25 * 3 + 0
     series = wb["历年数值"]
-    assert series.max_row == 3 + 23 * 3 * 2                      # 2020 and 2024
+    assert series.max_row == 3 + 25 * 3 * 2                      # 2020 and 2024
     src = wb["数据来源"]
     made = [src.cell(r, 2).value for r in range(4, src.max_row + 1) if src.cell(r, 1).value == "生成时间"]
     assert re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日", made[0])

@@ -589,9 +589,10 @@ def changes(request: Request, _u: Reader, dataset: str = "DLTB",
     Change patches are a sensitive layer: a county-scoped user gets the
     patches of the county only, and the city-wide summary is left out.
     """
-    from onemap.monitor.service import CHANGESET_DATASET, run_changes
+    from onemap.app.grids import changes_with_chiefs
+    from onemap.monitor.service import CHANGESET_DATASET
 
-    out = _engine_call(run_changes, context(request).store, dataset, v_from, v_to,
+    out = _engine_call(changes_with_chiefs, context(request).store, dataset, v_from, v_to,
                        save=False, actor=_u.username)
     kept = scoped_records(_u, CHANGESET_DATASET, out.get("changes", []))
     if kept is not None:
@@ -604,9 +605,9 @@ def changes(request: Request, _u: Reader, dataset: str = "DLTB",
 
 # ---------------------------------------------------------------------------- cases
 def _scoped_case(request: Request, case_id: int, user: User, permission: str) -> dict[str, Any]:
-    from onemap.monitor.service import case_detail
+    from onemap.app.grids import case_with_chief
 
-    case = _engine_call(case_detail, context(request).store, case_id)
+    case = _engine_call(case_with_chief, context(request).store, case_id)
     authorize(user, permission, county=str(case.get("county") or ""))
     return case
 
@@ -785,12 +786,13 @@ async def case_action(request: Request, user: Reader,
 def indicators(request: Request, _u: Reader,
                year: Annotated[int | None, Query(ge=1900, le=2200)] = None) -> dict[str, Any]:
     """Indicator values per unit for a year (default: the latest DLTB year)."""
+    from onemap.app.assessment import ledger_provider
     from onemap.indicators import assess
 
     ctx = context(request)
 
     def compute() -> dict[str, Any]:
-        d = _engine_call(assess, ctx.store, year=year).to_dict()
+        d = _engine_call(assess, ctx.store, year=year, ledger=ledger_provider(ctx.store)).to_dict()
         return _jsonable({k: d[k] for k in ("kind", "year", "city_code", "city_name", "counties",
                                              "indicators") if k in d})
 
@@ -798,11 +800,13 @@ def indicators(request: Request, _u: Reader,
 
 
 def _assessment(request: Request, year: int | None, period: str | None):
+    from onemap.app.assessment import ledger_provider
     from onemap.indicators import assess
 
     ctx = context(request)
     return ctx.cached(("assess", year, period),
-                      lambda: _engine_call(assess, ctx.store, year=year, period=period))
+                      lambda: _engine_call(assess, ctx.store, year=year, period=period,
+                                           ledger=ledger_provider(ctx.store)))
 
 
 @router.get("/assess", tags=["指标"], summary="体检评估")
@@ -811,11 +815,13 @@ def assessment(request: Request, _u: Reader,
                period: Annotated[str | None, Query(max_length=9, description="如 2021-2025")]
                = None) -> dict[str, Any]:
     """The annual health check (or the five-year evaluation with ``period``)."""
+    from onemap.app.assessment import ledger_provider
     from onemap.indicators import assess
 
     ctx = context(request)
     return ctx.cached(("assess.json", year, period), lambda: _jsonable(
-        _engine_call(assess, ctx.store, year=year, period=period).to_dict()))
+        _engine_call(assess, ctx.store, year=year, period=period,
+                     ledger=ledger_provider(ctx.store)).to_dict()))
 
 
 @router.get("/assess/report.docx", tags=["指标"], summary="体检评估报告下载（DOCX）",
@@ -824,12 +830,14 @@ def assessment_docx(request: Request, _u: Reader,
                     year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
                     period: Annotated[str | None, Query(max_length=9)] = None) -> FileResponse:
     """The 体检/评估 report."""
+    from onemap.app.assessment import ledger_provider
     from onemap.indicators import assess, write_assessment_docx
 
     ctx = context(request)
 
     def render() -> tuple[bytes, str]:
-        result = _engine_call(assess, ctx.store, year=year, period=period)
+        result = _engine_call(assess, ctx.store, year=year, period=period,
+                              ledger=ledger_provider(ctx.store))
         out = Path(tempfile.mkdtemp(prefix="onemap-")) / "assessment.docx"
         try:
             _engine_call(write_assessment_docx, result, out, ctx.store)

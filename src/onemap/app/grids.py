@@ -154,3 +154,46 @@ def change_chiefs(store: Store, grid: str, *, changes_version: str | None = None
         [str(i + 1) for i in range(len(frame))]))
     return {"grid": grid, "version": version,
             "patches": [{"tbbh": str(t), "cells": c} for t, c in zip(ids.tolist(), found, strict=True)]}
+
+
+#: The grid whose chief cases and change patches carry (``tianzhang``).
+FARMLAND_GRID = "田长"
+
+
+def finest_chief(found: list[dict[str, Any]]) -> dict[str, Any]:
+    """The 田长 of the finest cell among ``found`` (coarse level first, as :func:`locate` gives).
+
+    Returns
+    -------
+    dict
+        ``tianzhang`` (the chief's name, ``""`` when no cell covers the place) and
+        ``tianzhang_cell`` (``code``, ``name``, ``level``, ``contact`` of that cell, or None).
+    """
+    if not found:
+        return {"tianzhang": "", "tianzhang_cell": None}
+    cell = found[-1]
+    return {"tianzhang": str(cell.get("chief") or ""),
+            "tianzhang_cell": {k: cell.get(k) for k in ("code", "name", "level", "contact")}}
+
+
+def case_with_chief(store: Store, case_ref: int | str) -> dict[str, Any]:
+    """``onemap cases show``: the case detail plus the 田长 of the finest grid cell holding its point."""
+    case = monitor.case_detail(store, case_ref)
+    found = case_chiefs(store, FARMLAND_GRID, case_ref)["cells"]
+    return {**case, **finest_chief(found)}
+
+
+def changes_with_chiefs(store: Store, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """``onemap changes``: :func:`onemap.monitor.service.run_changes` with each change row's 田长.
+
+    A row is placed by its representative point (``lon``/``lat``, a point on the patch); rows
+    outside every cell, or every row when no 田长 grid is imported, get an empty ``tianzhang``.
+    """
+    result = monitor.run_changes(store, *args, **kwargs)
+    rows = result.get("changes") or []
+    if rows:
+        spec = grid_spec(FARMLAND_GRID)
+        points = [shapely.Point(float(r["lon"]), float(r["lat"])) for r in rows]
+        for row, found in zip(rows, locate(spec, _cells(store, spec), points), strict=True):
+            row.update(finest_chief(found))
+    return result

@@ -92,7 +92,8 @@ def changes(
     as_json: JsonOpt = False,
 ) -> None:
     """提取两个版本之间的变化图斑（原地类、现地类、面积、是否占用耕地/永农/红线、开发边界内外），或编制变更表。"""
-    from onemap.monitor.service import change_flow, run_changes
+    from onemap.app.grids import changes_with_chiefs
+    from onemap.monitor.service import change_flow
 
     try:
         if table not in (None, "flow"):
@@ -102,7 +103,7 @@ def changes(
         else:
             if xlsx:
                 raise InputError("--xlsx 需与 --table flow 一起使用")
-            result = run_changes(open_store(ws), dataset, from_, to, gpkg=gpkg, actor=_actor(actor))
+            result = changes_with_chiefs(open_store(ws), dataset, from_, to, gpkg=gpkg, actor=_actor(actor))
     except OneMapError as exc:
         _fail(exc, as_json)
     if as_json:
@@ -237,16 +238,19 @@ def cases_list(
 @cases_app.command("show")
 def cases_show(ws: WsArg, case: Annotated[str, typer.Argument(help="案件编号或 id")], as_json: JsonOpt = False) -> None:
     """案件详情：流转记录和举证材料。"""
-    from onemap.monitor.service import case_detail
+    from onemap.app.grids import case_with_chief
 
     try:
-        result = case_detail(open_store(ws), case)
+        result = case_with_chief(open_store(ws), case)
     except OneMapError as exc:
         _fail(exc, as_json)
     if as_json:
         _emit_json(result)
         return
     _print_cases([result])
+    cell = result.get("tianzhang_cell")
+    out.print(f"田长：{result['tianzhang']}（{cell['level']} {cell['name']} {cell['code']}）" if cell
+              else "田长：未导入田长网格或案件不在任何网格内")
     for e in result.get("events", []):
         out.print(f"  · {e['at']} {e['actor']}：{e['action']} {e['from_state']} → {e['to_state']}")
 

@@ -66,7 +66,7 @@ def assess(
     as_json: JsonOpt = False,
 ) -> None:
     """一年一体检、五年一评估：逐项指标按县和市域计算现状值、趋势、目标、差距和状态。"""
-    from onemap.indicators import run_assessment
+    from onemap.app.assessment import run_assessment
 
     try:
         result = run_assessment(open_store(ws), year=year, period=period, docx=docx, xlsx=xlsx,

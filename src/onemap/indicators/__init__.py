@@ -101,7 +101,7 @@ def write_template_for_workspace(store, path, *, years=None):
 
 
 def run_assessment(store, *, year=None, period=None, docx=None, xlsx=None, actor: str = "",
-                   dpi: int = 150) -> dict:
+                   dpi: int = 150, ledger=None) -> dict:
     """One call for ``onemap assess`` and the API: assess, write the files, return JSON.
 
     Parameters
@@ -118,6 +118,8 @@ def run_assessment(store, *, year=None, period=None, docx=None, xlsx=None, actor
         Who ran it (recorded in the result).
     dpi : int
         Resolution of the report's charts and maps.
+    ledger : callable, optional
+        Farmland-ledger provider of the ``ledger`` formula kind (:mod:`onemap.app.assessment`).
 
     Returns
     -------
@@ -125,7 +127,7 @@ def run_assessment(store, *, year=None, period=None, docx=None, xlsx=None, actor
         :meth:`Assessment.to_dict` plus ``files`` (``{"docx": path or None, "xlsx": path or None}``)
         and ``actor``.
     """
-    a = assess(store, year, period)
+    a = assess(store, year, period, ledger=ledger)
     files = {"docx": None, "xlsx": None}
     if docx:
         files["docx"] = str(write_assessment_docx(a, docx, store, dpi=dpi))

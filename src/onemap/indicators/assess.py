@@ -546,6 +546,7 @@ def assess(
     units: UnitFrame | None = None,
     codes: list[str] | None = None,
     monitor=None,
+    ledger=None,
 ) -> Assessment:
     """Run the health check (one year) or the five-year evaluation (a period).
 
@@ -569,6 +570,9 @@ def assess(
         Only these indicators (and what they need).
     monitor : callable, optional
         ``monitor(year)`` → accountability dict (default: the monitor module).
+    ledger : callable, optional
+        ``ledger(measure, year)`` → farmland-ledger figures (see :class:`Evaluator`);
+        built by :mod:`onemap.app.assessment`. Without it the ledger indicators have no data.
 
     Returns
     -------
@@ -588,7 +592,7 @@ def assess(
     data = inputs if inputs is not None else stored_inputs(store, as_of=inputs_as_of,
                                                            template=reg.inputs)
     frame = units or workspace_units(store, data)
-    ev = Evaluator(store, reg, data, frame, monitor=monitor)
+    ev = Evaluator(store, reg, data, frame, monitor=monitor, ledger=ledger)
     if year is None:
         year = per[1] if per else _default_year(ev, reg)
     year = int(year)

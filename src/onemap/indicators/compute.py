@@ -275,15 +275,22 @@ class Evaluator:
     monitor : callable, optional
         ``monitor(year) -> dict`` returning the accountability statistics
         (default: :func:`onemap.monitor.service.accountability`).
+    ledger : callable, optional
+        ``ledger(measure, year) -> dict`` giving the farmland-ledger figures of
+        the ``ledger`` formula kind: ``{"counties": {code: {"value": float,
+        "note": str}}, "source": str}``, or ``{"missing": reason}`` when the
+        workspace has no such records. Without it those indicators have no data.
     """
 
     def __init__(self, store, registry: Registry, inputs: InputSet, units: UnitFrame | None = None,
-                 *, monitor: Callable[[int], dict[str, Any]] | None = None):
+                 *, monitor: Callable[[int], dict[str, Any]] | None = None,
+                 ledger: Callable[[str, int], dict[str, Any]] | None = None):
         self.store = store
         self.registry = registry
         self.inputs = inputs
         self.units = units or workspace_units(store, inputs)
         self._monitor_fn = monitor
+        self._ledger_fn = ledger
         self._catalog = {d.name: d for d in store.datasets() if d.versions}
         self._layers: dict[int, gpd.GeoDataFrame] = {}
         self._counties: dict[int, tuple[list[str], np.ndarray]] = {}
@@ -725,6 +732,41 @@ class Evaluator:
             out.values[c] = per.get(c, 0.0)
         out.values[CITY] = float(sum(per.values()))
         self._note_all(out, "卫片执法数据按当前案件认定状态统计")
+        return out
+
+    def _k_ledger(self, e: fm.Ledger, year: int) -> Values:
+        unit = parse_unit(fm.LEDGER_UNITS[e.measure])
+        if self._ledger_fn is None:
+            return self._all_missing(unit, "无数据：未接入耕地保护台账")
+        try:
+            got = self._ledger_fn(e.measure, year)
+        except Exception as exc:  # noqa: BLE001 - one source failing must not stop the check
+            return self._all_missing(unit, f"无数据：耕地保护台账统计失败：{exc}")
+        if got.get("missing"):
+            return self._all_missing(unit, f"无数据：{got['missing']}")
+        out = Values(unit)
+        per = got.get("counties", {})
+        for c in self.units.counties:
+            cell = per.get(c, got.get("default"))
+            if cell is None:
+                out.miss(c, f"无数据：{got.get('absent') or '该县没有台账记录'}")
+                continue
+            out.values[c] = float(cell["value"])
+            if cell.get("note"):
+                out.note(c, str(cell["note"]))
+        # 市域: the sum over the counties (0 only when every county with data is 平衡)
+        have = [c for c in self.units.counties if c in out.values]
+        if have:
+            out.values[CITY] = round(float(sum(out.values[c] for c in have)), 2)
+            out.note(CITY, "市域为各县之和，各县均平衡时为 0")
+            lacking = [self.units.name(c) for c in self.units.counties if c not in out.values]
+            if lacking:
+                out.note(CITY, f"{'、'.join(lacking)}无数据，未计入")
+        else:
+            out.miss(CITY, "无数据：各县均没有台账数据")
+        if got.get("source"):
+            out.datasets.append({"dataset": str(got["source"]), "version": str(got.get("version", "")),
+                                 "version_id": None, "year": year})
         return out
 
     # -- inputs and references ---------------------------------------------------

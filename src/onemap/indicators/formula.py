@@ -36,6 +36,12 @@ Spatial kinds (values in 平方米, per county and for the whole city)
     (:func:`onemap.monitor.service.accountability`): ``measure`` is
     ``illegal_farmland`` (违法占用耕地面积) or ``new_construction_farmland``
     (新增建设用地占用耕地面积).
+``ledger``
+    Per-county status figures of the farmland ledgers, from a provider the
+    use case passes in (``onemap.app.assessment``): ``measure`` is
+    ``farmland_balance`` (number of 占补平衡 account measures — 数量, 水田,
+    产能 — whose balance is below zero; 0 = 平衡) or ``in_out`` (进出平衡
+    shortfall of the year, 流出 − 流入 when positive, in 平方米; 0 = 平衡).
 
 Other kinds
 -----------
@@ -85,6 +91,7 @@ __all__ = [
     "IndicatorRef",
     "InputRef",
     "LayerArea",
+    "Ledger",
     "Monitor",
     "Ratio",
     "Ref",
@@ -174,6 +181,17 @@ class Monitor(_Expr):
     measure: Literal["illegal_farmland", "new_construction_farmland"]
 
 
+class Ledger(_Expr):
+    """Per-county status figures of the farmland ledgers (占补平衡 accounts, 进出平衡)."""
+
+    kind: Literal["ledger"]
+    measure: Literal["farmland_balance", "in_out"]
+
+
+#: Unit of each ``ledger`` measure.
+LEDGER_UNITS = {"farmland_balance": "个", "in_out": AREA_UNIT}
+
+
 class InputRef(_Expr):
     """A field of the input form."""
 
@@ -228,7 +246,7 @@ class FirstAvailable(_Expr):
 
 
 Expr = Annotated[
-    ClassArea | ClassInZone | ClassTransition | LayerArea | FieldSum | Monitor | InputRef
+    ClassArea | ClassInZone | ClassTransition | LayerArea | FieldSum | Monitor | Ledger | InputRef
     | IndicatorRef | Ref | Ratio | Sum | ChangeRate | FirstAvailable,
     Field(discriminator="kind"),
 ]
@@ -299,6 +317,8 @@ def unit_of(expr: Any, ref_unit) -> Quantity:
         return parse_unit(AREA_UNIT)
     if kind == "field_sum":
         return parse_unit(expr.unit)
+    if kind == "ledger":
+        return parse_unit(LEDGER_UNITS[expr.measure])
     if kind == "input":
         return ref_unit("input", expr.field)
     if kind == "indicator":
@@ -369,6 +389,9 @@ def describe(expr: Any, names: dict[str, str] | None = None, titles: dict[str, s
     if kind == "monitor":
         return {"illegal_farmland": "违法占用耕地面积（卫片执法）",
                 "new_construction_farmland": "新增建设用地占用耕地面积（卫片执法）"}[expr.measure]
+    if kind == "ledger":
+        return {"farmland_balance": "耕地占补平衡账户余额为负的核算指标个数（数量、水田、产能）",
+                "in_out": "耕地进出平衡缺口（当年流出 − 流入，不足为 0）"}[expr.measure]
     if kind == "input":
         return names.get(expr.field, expr.field)
     if kind == "indicator":
