@@ -351,25 +351,11 @@ class GeoPackageStore(Store):
         try:
             self._write_layer(gdf, staging, layer)
             with write_lock(self.path, concurrency().write_lock_seconds, what=f"写入图层 {layer}"):
-                with self._engine.connect() as conn:
-                    raw = conn.connection.dbapi_connection
-                    raw.execute("ATTACH DATABASE ? AS stg", (str(staging),))
-                    try:
-                        raw.execute("BEGIN IMMEDIATE")
-                        try:
-                            copy_layer(raw, layer)
-                            raw.execute(
-                                "UPDATE gpkg_contents SET description = ?, identifier = ? WHERE table_name = ?",
-                                (title or layer, title or layer, layer))
-                            raw.commit()
-                        except BaseException:
-                            raw.rollback()
-                            raise
-                        finally:
-                            conn.rollback()
-                        _checkpoint(raw)
-                    finally:
-                        raw.execute("DETACH DATABASE stg")
+                with self._staged_transaction(staging) as (_, raw):
+                    copy_layer(raw, layer)
+                    raw.execute(
+                        "UPDATE gpkg_contents SET description = ?, identifier = ? WHERE table_name = ?",
+                        (title or layer, title or layer, layer))
         finally:
             remove_files(staging)
 
@@ -432,17 +418,29 @@ class GeoPackageStore(Store):
                       gdf: gpd.GeoDataFrame, meta: VersionMeta, inputs: list[VersionInput], *,
                       title: str, kind: str, synthetic: bool) -> int:
         """Copy the staged layer, its catalog row and its audit row in one transaction."""
+        with self._staged_transaction(staging) as (conn, raw):
+            copy_layer(raw, layer)
+            faults.point("copied")
+            new_id = self._catalog_rows(conn, layer, dataset, version, gdf, meta, inputs,
+                                        title=title, kind=kind, synthetic=synthetic)
+            faults.point("catalogued")
+        return new_id
+
+    @contextmanager
+    def _staged_transaction(self, staging: Path) -> Iterator[tuple[Any, Any]]:
+        """One write transaction on the workspace with ``staging`` attached as ``stg``.
+
+        Yields the SQLAlchemy connection and its DB-API connection; the transaction is
+        committed when the block ends, rolled back on any error, and the WAL is
+        checkpointed after a commit.
+        """
         with self._engine.connect() as conn:
             raw = conn.connection.dbapi_connection
             raw.execute("ATTACH DATABASE ? AS stg", (str(staging),))
             try:
                 raw.execute("BEGIN IMMEDIATE")
                 try:
-                    copy_layer(raw, layer)
-                    faults.point("copied")
-                    new_id = self._catalog_rows(conn, layer, dataset, version, gdf, meta, inputs,
-                                                title=title, kind=kind, synthetic=synthetic)
-                    faults.point("catalogued")
+                    yield conn, raw
                     raw.commit()
                 except BaseException:
                     raw.rollback()
@@ -452,7 +450,6 @@ class GeoPackageStore(Store):
                 _checkpoint(raw)
             finally:
                 raw.execute("DETACH DATABASE stg")
-        return new_id
 
     @staticmethod
     def _catalog_rows(conn, layer: str, dataset: str, version: str, gdf: gpd.GeoDataFrame,
